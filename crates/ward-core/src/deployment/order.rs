@@ -1,0 +1,76 @@
+//! Dependencies: a service starts once each service it depends on has a ready
+//! instance (or a running one, when that service declares no readiness), and
+//! `down` stops a service only once nothing that depends on it still runs.
+
+use super::{DeployAction, Deployment, Phase};
+use crate::instance::{Command, InstanceState, Observation};
+use crate::name::{InstanceId, ServiceName};
+use crate::time::MonoTime;
+
+impl Deployment {
+    /// True when every dependency of `service` has an instance that is ready.
+    pub fn dependencies_ready(&self, service: &ServiceName) -> bool {
+        let Some(spec) = self.spec.services.get(service) else { return false };
+        spec.depends_on.iter().all(|dep| self.service_ready(dep))
+    }
+
+    /// True when `service` has an instance that is ready (or running, without readiness checks).
+    pub fn service_ready(&self, service: &ServiceName) -> bool {
+        let needs_ready = self.spec.services.get(service).is_some_and(|s| s.ready.is_some());
+        self.instances.values().filter(|i| &i.id().service == service).any(|i| match i.state() {
+            InstanceState::Ready => true,
+            InstanceState::Running => !needs_ready,
+            _ => false,
+        })
+    }
+
+    /// Starts waiting instances whose dependencies became ready.
+    pub(super) fn wake_dependents(&mut self, now: MonoTime, out: &mut Vec<DeployAction>) {
+        let waiting: Vec<InstanceId> = self
+            .instances
+            .values()
+            .filter(|i| i.state() == InstanceState::Waiting)
+            .map(|i| i.id().clone())
+            .filter(|id| self.dependencies_ready(&id.service))
+            .collect();
+        for id in waiting {
+            if let Some(inst) = self.instances.get_mut(&id) {
+                let actions = inst.observe(Observation::DependenciesReady, now, 1.0);
+                self.absorb(&id, actions, now, out);
+            }
+        }
+    }
+
+    /// True while some instance of a service that depends on `service` may still run.
+    fn has_live_dependents(&self, service: &ServiceName) -> bool {
+        self.instances.values().any(|i| {
+            i.is_alive()
+                && self.spec.services.get(&i.id().service).is_some_and(|s| s.depends_on.contains(service))
+        })
+    }
+
+    /// One step of `down`: stop every service that nothing live depends on.
+    pub(super) fn step_down(&mut self, code: i32, panic: bool, now: MonoTime, out: &mut Vec<DeployAction>) {
+        let cmd = if panic { Command::Shutdown } else { Command::Stop };
+        let candidates: Vec<InstanceId> = self
+            .instances
+            .values()
+            .filter(|i| !matches!(i.state(), InstanceState::Stopping { .. }))
+            .filter(|i| !i.state().is_at_rest() || i.is_alive())
+            .filter(|i| !self.has_live_dependents(&i.id().service))
+            .map(|i| i.id().clone())
+            .collect();
+        for id in candidates {
+            if let Some(inst) = self.instances.get_mut(&id) {
+                if let Ok(actions) = inst.command(cmd, now) {
+                    self.absorb(&id, actions, now, out);
+                }
+            }
+        }
+        let anything_left = self.instances.values().any(|i| i.is_alive() || !i.state().is_at_rest());
+        if !anything_left {
+            self.phase = Phase::Down { code };
+            out.push(DeployAction::Exit(code));
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The restart gate of one instance: may it restart now, and if not, when?
+//!
+//! States: `idle` → on a crash → `backing-off{until}`; the `threshold`-th crash
+//! inside the rolling `window` → `crash-loop{until = now + cooldown}`.
+//!
+//! - Each crash below the threshold waits the next delay of the [`Backoff`]
+//!   curve (`initial`, then ×`factor` per crash, capped at `max`), multiplied by
+//!   a jitter factor in `[1 - jitter, 1 + jitter]` that the caller draws.
+//! - A run that lasted at least `stable_after` resets the delay and the crash
+//!   history before its own exit is counted.
+//! - Tripping crash-loop clears the crash window and the delay: once the
+//!   cooldown has passed, the instance gets a fresh start.
+//! - [`Gate::unblock`] releases the gate at once and resets its history.
+//!
+//! - `backoff`: the delay curve.
+//! - `crash_loop`: the rolling window of crash times.
+
+mod backoff;
+mod crash_loop;
+
+pub use backoff::Backoff;
+pub use crash_loop::CrashWindow;
+
+use crate::spec::{BackoffSpec, CrashLoopSpec};
+use crate::time::MonoTime;
+use std::time::Duration;
+
+/// Where a gate stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GateState {
+    /// Restarts are admitted.
+    Idle,
+    /// Waiting out a backoff delay.
+    BackingOff {
+        /// When the restart is admitted.
+        until: MonoTime,
+    },
+    /// Tripped: too many crashes inside the window.
+    CrashLoop {
+        /// When the cooldown ends.
+        until: MonoTime,
+    },
+}
+
+impl GateState {
+    /// The word users see: `idle`, `backing-off`, `crash-loop`.
+    pub fn word(self) -> &'static str {
+        match self {
+            GateState::Idle => "idle",
+            GateState::BackingOff { .. } => "backing-off",
+            GateState::CrashLoop { .. } => "crash-loop",
+        }
+    }
+
+    /// The end of the wait, if any.
+    pub fn until(self) -> Option<MonoTime> {
+        match self {
+            GateState::Idle => None,
+            GateState::BackingOff { until } | GateState::CrashLoop { until } => Some(until),
+        }
+    }
+}
+
+/// The restart gate of one instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gate {
+    state: GateState,
+    backoff: Backoff,
+    window: CrashWindow,
+    stable_after: Duration,
+    cooldown: Duration,
+}
+
+impl Gate {
+    /// An idle gate with empty history.
+    pub fn new(backoff: BackoffSpec, crash_loop: CrashLoopSpec, stable_after: Duration) -> Self {
+        Gate {
+            state: GateState::Idle,
+            backoff: Backoff::new(backoff),
+            window: CrashWindow::new(crash_loop),
+            stable_after,
+            cooldown: crash_loop.cooldown,
+        }
+    }
+
+    /// Where the gate stands.
+    pub fn state(&self) -> GateState {
+        self.state
+    }
+
+    /// Records a crash at `now` after a run of `run`, with the caller's `jitter`
+    /// factor; returns the new state (`BackingOff` or `CrashLoop`).
+    pub fn on_crash(&mut self, now: MonoTime, run: Duration, jitter: f64) -> GateState {
+        self.note_run(run);
+        self.state = if self.window.record(now) {
+            self.window.clear();
+            self.backoff.reset();
+            GateState::CrashLoop { until: now + self.cooldown }
+        } else {
+            GateState::BackingOff { until: now + self.backoff.take(jitter) }
+        };
+        self.state
+    }
+
+    /// Records a clean exit that will be restarted (exit 0 under `restart: always`):
+    /// not a crash, so it waits the flat `initial` delay and counts nothing.
+    pub fn on_completion(&mut self, now: MonoTime, run: Duration) -> GateState {
+        self.note_run(run);
+        self.state = GateState::BackingOff { until: now + self.backoff.spec().initial };
+        self.state
+    }
+
+    /// Resets history when `run` reached `stable_after`.
+    fn note_run(&mut self, run: Duration) {
+        if run >= self.stable_after {
+            self.window.clear();
+            self.backoff.reset();
+        }
+    }
+
+    /// True when a restart may happen at `now`.
+    pub fn admits(&self, now: MonoTime) -> bool {
+        self.state.until().is_none_or(|until| now >= until)
+    }
+
+    /// Moves a gate whose wait is over back to `Idle`; true if it changed.
+    pub fn expire(&mut self, now: MonoTime) -> bool {
+        let over = self.state != GateState::Idle && self.admits(now);
+        if over {
+            self.state = GateState::Idle;
+        }
+        over
+    }
+
+    /// Releases the gate at once and resets its history (`ward unblock`).
+    pub fn unblock(&mut self) {
+        self.state = GateState::Idle;
+        self.window.clear();
+        self.backoff.reset();
+    }
+
+    /// Crashes inside the window at `now`.
+    pub fn crashes_in_window(&self, now: MonoTime) -> u32 {
+        self.window.count(now)
+    }
+
+    /// The crash-loop threshold.
+    pub fn threshold(&self) -> u32 {
+        self.window.spec().threshold
+    }
+
+    /// The delay (before jitter) the next crash will wait.
+    pub fn next_delay(&self) -> Duration {
+        self.backoff.next_delay()
+    }
+
+    /// The crash times kept in the window, oldest first.
+    pub fn crash_times(&self) -> impl Iterator<Item = MonoTime> + '_ {
+        self.window.times()
+    }
+
+    /// Restores a gate's state and history (e.g. from the store after a restart of ward).
+    pub fn restore(&mut self, state: GateState, next_delay: Duration, crashes: &[MonoTime]) {
+        self.state = state;
+        self.window.restore(crashes.iter().copied());
+        self.backoff.reset();
+        while self.backoff.next_delay() < next_delay {
+            let before = self.backoff.next_delay();
+            self.backoff.take(1.0);
+            if self.backoff.next_delay() == before {
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

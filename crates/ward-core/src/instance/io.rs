@@ -1,0 +1,118 @@
+//! Inputs to the instance state machine and the actions it returns.
+
+use crate::event::EventKind;
+use crate::exit::ExitStatus;
+use crate::spec::PanicScope;
+use crate::time::MonoTime;
+
+/// What the shell observed about an instance.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observation {
+    /// The process was spawned with this pid.
+    Spawned {
+        /// Its pid.
+        pid: u32,
+    },
+    /// The process could not be spawned.
+    SpawnFailed {
+        /// Why, in words.
+        error: String,
+    },
+    /// The process exited.
+    Exited {
+        /// How.
+        status: ExitStatus,
+    },
+    /// A timer armed by [`Action::ArmTimer`] fired.
+    Timer {
+        /// Which one.
+        kind: TimerKind,
+        /// The generation it was armed with.
+        generation: u64,
+    },
+    /// The instance is ready (sd_notify or a readiness probe).
+    Ready,
+    /// A liveness check failed beyond its threshold.
+    HealthFailed {
+        /// What the check saw.
+        reason: String,
+    },
+    /// The dependencies it waits for are ready.
+    DependenciesReady,
+}
+
+/// What an operator (or the deployment) asks of an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Start it if it is down (releases its gate).
+    Start,
+    /// Start it once its dependencies are ready: wait if they are not.
+    StartWhenReady {
+        /// Are they ready now?
+        deps_ready: bool,
+    },
+    /// Stop it and keep it down.
+    Stop,
+    /// Stop it, then start it again at once.
+    Restart,
+    /// Release its gate now and start it.
+    Unblock,
+    /// Stop it and mark it `shutdown` (a panic policy of its service).
+    Shutdown,
+    /// Stop it and remove it (scale down, removed service).
+    Remove,
+}
+
+/// Why a command does not apply to the instance's state (the API answers 409).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{instance} is {state}: {why}")]
+pub struct Rejection {
+    /// The instance, as `service/N`.
+    pub instance: String,
+    /// Its state word.
+    pub state: &'static str,
+    /// Why the command does not apply.
+    pub why: &'static str,
+}
+
+/// Which timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimerKind {
+    /// The gate's wait is over: restart.
+    Restart,
+    /// The stop timeout: SIGKILL the group.
+    StopTimeout,
+}
+
+/// What the shell must do, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Spawn a process for the instance (report `Spawned` or `SpawnFailed`).
+    Spawn,
+    /// Send this signal to the instance's process group.
+    Signal(i32),
+    /// SIGKILL the instance's process group.
+    Kill,
+    /// Fire `Observation::Timer { kind, generation }` at `at`.
+    ArmTimer {
+        /// When.
+        at: MonoTime,
+        /// Which timer.
+        kind: TimerKind,
+        /// The generation to carry.
+        generation: u64,
+    },
+    /// Record and publish this event.
+    Emit(EventKind),
+    /// A panic policy reaches beyond this instance.
+    Panic {
+        /// Service or everything.
+        scope: PanicScope,
+        /// The exit that caused it.
+        status: ExitStatus,
+    },
+    /// Start a replacement for this isolated instance.
+    Replace,
+    /// Forget this instance: it is down and removed.
+    Removed,
+}

@@ -1,0 +1,406 @@
+//! The transitions of an instance: one exhaustive `match` per input kind.
+
+use super::{Action, AfterStop, Command, Instance, InstanceState, Observation, Rejection, TimerKind};
+use crate::event::EventKind;
+use crate::exit::ExitStatus;
+use crate::gate::GateState;
+use crate::policy::{self, Decision};
+use crate::spec::RestartPolicy;
+use crate::time::MonoTime;
+use InstanceState as S;
+
+impl Instance {
+    /// Feeds an observation at `now`; `jitter` is the shell's draw in
+    /// `[1 - j, 1 + j]` for a backoff this input may start.
+    pub fn observe(&mut self, obs: Observation, now: MonoTime, jitter: f64) -> Vec<Action> {
+        let mut out = Vec::new();
+        match obs {
+            Observation::Spawned { pid } => self.on_spawned(pid, now, &mut out),
+            Observation::SpawnFailed { error } => self.on_spawn_failed(error, now, jitter, &mut out),
+            Observation::Exited { status } => self.on_exited(status, now, jitter, &mut out),
+            Observation::Timer { kind, generation } if generation == self.generation => {
+                self.on_timer(kind, now, &mut out)
+            }
+            Observation::Timer { .. } => {} // stale: armed for an earlier generation
+            Observation::Ready => {
+                if self.state == S::Running {
+                    self.set_state(S::Ready);
+                    out.push(Action::Emit(EventKind::Ready));
+                }
+            }
+            Observation::HealthFailed { reason } => self.on_health_failed(reason, now, &mut out),
+            Observation::DependenciesReady => {
+                if self.state == S::Waiting {
+                    self.spawn(&mut out);
+                }
+            }
+        }
+        out
+    }
+
+    fn on_spawned(&mut self, pid: u32, now: MonoTime, out: &mut Vec<Action>) {
+        match self.state {
+            S::Starting => {
+                self.pid = Some(pid);
+                self.started_at = Some(now);
+                self.set_state(S::Running);
+                out.push(Action::Emit(EventKind::Started { pid }));
+            }
+            S::Stopping { then } => {
+                // A stop raced the spawn: stop the new process at once.
+                self.pid = Some(pid);
+                self.started_at = Some(now);
+                out.push(Action::Emit(EventKind::Started { pid }));
+                self.begin_stop(then, now, out);
+            }
+            S::Waiting
+            | S::Running
+            | S::Ready
+            | S::Stopped
+            | S::Backoff { .. }
+            | S::CrashLoop { .. }
+            | S::Isolated
+            | S::Shutdown
+            | S::Completed
+            | S::Failed => debug_assert!(false, "{}: spawned while {}", self.id, self.state.word()),
+        }
+    }
+
+    fn on_spawn_failed(&mut self, error: String, now: MonoTime, jitter: f64, out: &mut Vec<Action>) {
+        match self.state {
+            S::Starting => {
+                out.push(Action::Emit(EventKind::SpawnFailed { error }));
+                if self.policy.restart == RestartPolicy::Never {
+                    self.set_state(S::Failed);
+                } else {
+                    let gate = self.gate.on_crash(now, std::time::Duration::ZERO, jitter);
+                    self.hold(gate, now, out);
+                }
+            }
+            S::Stopping { then } => {
+                out.push(Action::Emit(EventKind::SpawnFailed { error }));
+                self.finish_stop(then, ExitStatus::Unknown, now, 1.0, out);
+            }
+            S::Waiting
+            | S::Running
+            | S::Ready
+            | S::Stopped
+            | S::Backoff { .. }
+            | S::CrashLoop { .. }
+            | S::Isolated
+            | S::Shutdown
+            | S::Completed
+            | S::Failed => debug_assert!(false, "{}: spawn failed while {}", self.id, self.state.word()),
+        }
+    }
+
+    fn on_exited(&mut self, status: ExitStatus, now: MonoTime, jitter: f64, out: &mut Vec<Action>) {
+        let run = self.started_at.map(|t| now.saturating_since(t)).unwrap_or_default();
+        let exited = EventKind::Exited { status, run_ms: run.as_millis() as u64 };
+        match self.state {
+            S::Starting | S::Running | S::Ready => {
+                self.forget_process(status);
+                out.push(Action::Emit(exited));
+                self.after_exit(
+                    status,
+                    policy::decide(status, self.policy.restart, self.policy.on_panic),
+                    now,
+                    jitter,
+                    out,
+                );
+            }
+            S::Stopping { then } => {
+                self.forget_process(status);
+                out.push(Action::Emit(exited));
+                self.finish_stop(then, status, now, jitter, out);
+            }
+            S::Isolated => {
+                // The process kept for debugging ended by itself: still isolated.
+                self.forget_process(status);
+                self.kept_alive = false;
+                out.push(Action::Emit(exited));
+            }
+            S::Waiting
+            | S::Stopped
+            | S::Backoff { .. }
+            | S::CrashLoop { .. }
+            | S::Shutdown
+            | S::Completed
+            | S::Failed => debug_assert!(false, "{}: exited while {}", self.id, self.state.word()),
+        }
+    }
+
+    fn on_timer(&mut self, kind: TimerKind, now: MonoTime, out: &mut Vec<Action>) {
+        match (self.state, kind) {
+            (S::Backoff { .. } | S::CrashLoop { .. }, TimerKind::Restart) => {
+                self.gate.expire(now);
+                self.restart_now(out);
+            }
+            (S::Stopping { .. }, TimerKind::StopTimeout) => out.push(Action::Kill),
+            (S::Backoff { .. } | S::CrashLoop { .. }, TimerKind::StopTimeout)
+            | (S::Stopping { .. }, TimerKind::Restart)
+            | (
+                S::Waiting
+                | S::Starting
+                | S::Running
+                | S::Ready
+                | S::Stopped
+                | S::Isolated
+                | S::Shutdown
+                | S::Completed
+                | S::Failed,
+                _,
+            ) => {}
+        }
+    }
+
+    fn on_health_failed(&mut self, reason: String, now: MonoTime, out: &mut Vec<Action>) {
+        if !matches!(self.state, S::Running | S::Ready) {
+            return;
+        }
+        out.push(Action::Emit(EventKind::HealthFailed { reason }));
+        match policy::panic_decision(self.policy.restart, self.policy.on_panic) {
+            Decision::Isolate { replace } => {
+                self.kept_alive = true;
+                self.set_state(S::Isolated);
+                out.push(Action::Emit(EventKind::Isolated));
+                if replace {
+                    out.push(Action::Replace);
+                }
+            }
+            Decision::Complete
+            | Decision::RestartClean
+            | Decision::RestartCrash
+            | Decision::GiveUp
+            | Decision::Shutdown(_) => self.begin_stop(AfterStop::Fail, now, out),
+        }
+    }
+
+    /// What an exit leads to once it has been recorded.
+    fn after_exit(
+        &mut self,
+        status: ExitStatus,
+        decision: Decision,
+        now: MonoTime,
+        jitter: f64,
+        out: &mut Vec<Action>,
+    ) {
+        let run = self.started_at.map(|t| now.saturating_since(t)).unwrap_or_default();
+        match decision {
+            Decision::Complete => {
+                self.set_state(S::Completed);
+                out.push(Action::Emit(EventKind::Completed));
+            }
+            Decision::RestartClean => {
+                let gate = self.gate.on_completion(now, run);
+                self.hold(gate, now, out);
+            }
+            Decision::RestartCrash => {
+                let gate = self.gate.on_crash(now, run, jitter);
+                self.hold(gate, now, out);
+            }
+            Decision::GiveUp => self.set_state(S::Failed),
+            Decision::Shutdown(scope) => {
+                self.set_state(S::Shutdown);
+                out.push(Action::Emit(EventKind::Shutdown));
+                out.push(Action::Panic { scope, status });
+            }
+            Decision::Isolate { replace } => {
+                self.set_state(S::Isolated);
+                out.push(Action::Emit(EventKind::Isolated));
+                if replace {
+                    out.push(Action::Replace);
+                }
+            }
+        }
+    }
+
+    /// Waits out the gate, or restarts at once when its wait is already over.
+    fn hold(&mut self, gate: GateState, now: MonoTime, out: &mut Vec<Action>) {
+        let (state, until, event) = match gate {
+            GateState::Idle => return self.restart_now(out),
+            GateState::BackingOff { until } => (S::Backoff { until }, until, EventKind::Backoff { until }),
+            GateState::CrashLoop { until } => (S::CrashLoop { until }, until, EventKind::Crashloop { until }),
+        };
+        if until <= now && matches!(gate, GateState::BackingOff { .. }) {
+            self.gate.expire(now);
+            return self.restart_now(out);
+        }
+        self.set_state(state);
+        out.push(Action::Emit(event));
+        out.push(Action::ArmTimer { at: until, kind: TimerKind::Restart, generation: self.generation });
+    }
+
+    fn finish_stop(
+        &mut self,
+        then: AfterStop,
+        status: ExitStatus,
+        now: MonoTime,
+        jitter: f64,
+        out: &mut Vec<Action>,
+    ) {
+        match then {
+            AfterStop::Stay => {
+                self.set_state(S::Stopped);
+                out.push(Action::Emit(EventKind::Stopped));
+            }
+            AfterStop::Restart => {
+                out.push(Action::Emit(EventKind::Stopped));
+                self.restart_now(out);
+            }
+            AfterStop::Shutdown => {
+                self.set_state(S::Shutdown);
+                out.push(Action::Emit(EventKind::Shutdown));
+            }
+            AfterStop::Remove => {
+                self.set_state(S::Stopped);
+                out.push(Action::Emit(EventKind::Stopped));
+                out.push(Action::Removed);
+            }
+            AfterStop::Fail => {
+                // Stopped because it failed a health check: the exit is a failure,
+                // whatever its code.
+                let failed = if status.is_success() { ExitStatus::Unknown } else { status };
+                let decision = policy::panic_decision(self.policy.restart, self.policy.on_panic);
+                self.after_exit(failed, decision, now, jitter, out);
+            }
+        }
+    }
+
+    /// Asks the process to stop: stop signal now, SIGKILL at the timeout.
+    pub(super) fn begin_stop(&mut self, then: AfterStop, now: MonoTime, out: &mut Vec<Action>) {
+        self.set_state(S::Stopping { then });
+        if self.pid.is_some() {
+            out.push(Action::Signal(self.policy.stop.signal));
+            let at = now + self.policy.stop.timeout;
+            out.push(Action::ArmTimer { at, kind: TimerKind::StopTimeout, generation: self.generation });
+        }
+    }
+
+    /// Counts a restart and spawns.
+    pub(super) fn restart_now(&mut self, out: &mut Vec<Action>) {
+        self.restarts += 1;
+        out.push(Action::Emit(EventKind::Restarted { restarts: self.restarts }));
+        self.spawn(out);
+    }
+
+    pub(super) fn spawn(&mut self, out: &mut Vec<Action>) {
+        self.set_state(S::Starting);
+        out.push(Action::Spawn);
+    }
+
+    fn forget_process(&mut self, status: ExitStatus) {
+        self.pid = None;
+        self.last_exit = Some(status);
+    }
+
+    pub(super) fn set_state(&mut self, state: InstanceState) {
+        self.state = state;
+        self.generation += 1;
+    }
+
+    /// Feeds an operator's (or the deployment's) command at `now`.
+    pub fn command(&mut self, cmd: Command, now: MonoTime) -> Result<Vec<Action>, Rejection> {
+        let mut out = Vec::new();
+        match cmd {
+            Command::Start => self.cmd_start(&mut out)?,
+            Command::StartWhenReady { deps_ready } => {
+                if matches!(self.state, S::Stopped) {
+                    if deps_ready {
+                        self.spawn(&mut out);
+                    } else {
+                        self.set_state(S::Waiting);
+                    }
+                }
+            }
+            Command::Stop => self.cmd_stop(AfterStop::Stay, now, &mut out),
+            Command::Shutdown => self.cmd_stop(AfterStop::Shutdown, now, &mut out),
+            Command::Remove => self.cmd_stop(AfterStop::Remove, now, &mut out),
+            Command::Restart => self.cmd_restart(now, &mut out),
+            Command::Unblock => self.cmd_unblock(&mut out)?,
+        }
+        Ok(out)
+    }
+
+    fn reject(&self, why: &'static str) -> Rejection {
+        Rejection { instance: self.id.to_string(), state: self.state.word(), why }
+    }
+
+    fn cmd_start(&mut self, out: &mut Vec<Action>) -> Result<(), Rejection> {
+        match self.state {
+            S::Starting | S::Running | S::Ready => return Err(self.reject("already running")),
+            S::Isolated if self.kept_alive => {
+                return Err(self.reject("its process is kept for debugging: stop it first"));
+            }
+            S::Stopping { .. } => self.set_state(S::Stopping { then: AfterStop::Restart }),
+            S::Backoff { .. } | S::CrashLoop { .. } => {
+                self.gate.unblock();
+                out.push(Action::Emit(EventKind::Unblocked));
+                self.spawn(out);
+            }
+            S::Waiting | S::Stopped | S::Isolated | S::Shutdown | S::Completed | S::Failed => {
+                self.gate.unblock();
+                self.spawn(out);
+            }
+        }
+        Ok(())
+    }
+
+    fn cmd_stop(&mut self, then: AfterStop, now: MonoTime, out: &mut Vec<Action>) {
+        match self.state {
+            S::Starting | S::Running | S::Ready => self.begin_stop(then, now, out),
+            S::Isolated if self.kept_alive => self.begin_stop(then, now, out),
+            S::Stopping { .. } => self.set_state(S::Stopping { then }),
+            S::Waiting
+            | S::Stopped
+            | S::Backoff { .. }
+            | S::CrashLoop { .. }
+            | S::Isolated
+            | S::Shutdown
+            | S::Completed
+            | S::Failed => self.finish_stop(then, ExitStatus::Unknown, now, 1.0, out),
+        }
+    }
+
+    fn cmd_restart(&mut self, now: MonoTime, out: &mut Vec<Action>) {
+        match self.state {
+            S::Starting | S::Running | S::Ready => self.begin_stop(AfterStop::Restart, now, out),
+            S::Isolated if self.kept_alive => self.begin_stop(AfterStop::Restart, now, out),
+            S::Stopping { .. } => self.set_state(S::Stopping { then: AfterStop::Restart }),
+            S::Waiting
+            | S::Stopped
+            | S::Backoff { .. }
+            | S::CrashLoop { .. }
+            | S::Isolated
+            | S::Shutdown
+            | S::Completed
+            | S::Failed => {
+                self.gate.unblock();
+                self.restart_now(out);
+            }
+        }
+    }
+
+    fn cmd_unblock(&mut self, out: &mut Vec<Action>) -> Result<(), Rejection> {
+        match self.state {
+            S::Backoff { .. } | S::CrashLoop { .. } => {
+                self.gate.unblock();
+                out.push(Action::Emit(EventKind::Unblocked));
+                self.restart_now(out);
+            }
+            S::Starting | S::Running | S::Ready => {
+                // Nothing holds it, but its crash history is forgotten.
+                self.gate.unblock();
+                out.push(Action::Emit(EventKind::Unblocked));
+            }
+            S::Waiting
+            | S::Stopping { .. }
+            | S::Stopped
+            | S::Isolated
+            | S::Shutdown
+            | S::Completed
+            | S::Failed => return Err(self.reject("no restart gate holds it; use `ward start`")),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,258 @@
+//! The spec: what a `ward.yaml` declares, in validated, typed form.
+//!
+//! [`parse()`] turns YAML text into a [`Spec`] or a list of [`SpecError`]s, each
+//! with file:line:col, key path, what was expected and a help line. Defaults
+//! are filled here, so the rest of ward never sees an optional that has a
+//! default.
+//!
+//! - `raw`: the serde shapes of the YAML, with source positions.
+//! - `parse`: YAML text → raw → validated [`Spec`].
+//! - `validate`: the rules parsing cannot check (ranges, references, cycles).
+//! - `error`: [`SpecError`] and its rendering.
+//! - `units`: durations and byte sizes as human strings.
+
+mod error;
+mod parse;
+mod raw;
+mod units;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{SpecError, SpecErrors};
+pub use parse::parse;
+pub use units::{parse_duration, parse_size};
+
+use crate::name::ServiceName;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A whole validated spec file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    /// The spec format version (1).
+    pub version: u32,
+    /// Service output files: rotation settings.
+    pub logs: LogSpec,
+    /// The services, by name.
+    pub services: BTreeMap<ServiceName, ServiceSpec>,
+}
+
+/// How service output files rotate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogSpec {
+    /// Rotate a file once it grows past this many bytes (default 10 MiB).
+    pub max_size: u64,
+    /// How many rotated files to keep beside the live one (default 3).
+    pub keep: u32,
+}
+
+impl Default for LogSpec {
+    fn default() -> Self {
+        LogSpec { max_size: 10 * 1024 * 1024, keep: 3 }
+    }
+}
+
+/// One service of the spec, with every default filled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceSpec {
+    /// Its name.
+    pub name: ServiceName,
+    /// The argv to run; never empty. No shell is involved unless argv says so.
+    pub command: Vec<String>,
+    /// Run as an OCI container from this image instead of a native process.
+    pub image: Option<ImageSpec>,
+    /// How many instances to keep (default 1).
+    pub replicas: u32,
+    /// Extra environment variables (values may use `${PORT}`-style port names).
+    pub env: BTreeMap<String, String>,
+    /// Working directory, relative to the spec file's folder unless absolute.
+    pub workdir: Option<String>,
+    /// Run as this user (name or uid); needs root.
+    pub user: Option<String>,
+    /// Port variables: replica i gets `base + i`.
+    pub ports: BTreeMap<String, u16>,
+    /// Which exits are restarted.
+    pub restart: RestartPolicy,
+    /// What to do when an instance fails.
+    pub on_panic: OnPanic,
+    /// The restart delay curve.
+    pub backoff: BackoffSpec,
+    /// The crash-loop gate.
+    pub crash_loop: CrashLoopSpec,
+    /// A run at least this long resets backoff and crash history (default 60s).
+    pub stable_after: Duration,
+    /// How instances are stopped.
+    pub stop: StopSpec,
+    /// Liveness probe.
+    pub health: Option<ProbeSpec>,
+    /// Readiness: sd_notify or a probe.
+    pub ready: Option<ReadySpec>,
+    /// Services that must be ready before this one starts.
+    pub depends_on: Vec<ServiceName>,
+    /// Stop this service when a dependency goes down (default false).
+    pub binds_to: bool,
+    /// Commands run on lifecycle events.
+    pub hooks: HooksSpec,
+}
+
+/// Which exits are restarted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestartPolicy {
+    /// Every exit restarts; exit 0 restarts without counting as a crash.
+    Always,
+    /// Only crashes (non-zero code, signal, unknown) restart; exit 0 completes.
+    OnFailure,
+    /// Nothing restarts; exit 0 completes, a crash stops the instance.
+    Never,
+}
+
+/// What the panic policy does with a failed instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanicAction {
+    /// Restart when the gate admits it.
+    Restart,
+    /// Stop the service (or everything) and leave it down.
+    Shutdown,
+    /// Keep the instance out of rotation for debugging.
+    Isolate,
+}
+
+/// How far a `shutdown` reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanicScope {
+    /// Every replica of the failed service.
+    Service,
+    /// The whole deployment; `ward up` exits with the failed instance's code.
+    All,
+}
+
+/// The panic policy of a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OnPanic {
+    /// What to do.
+    pub action: PanicAction,
+    /// How far `shutdown` reaches (default `service`).
+    pub scope: PanicScope,
+    /// With `isolate`, start a replacement so capacity holds (default false).
+    pub replace: bool,
+}
+
+/// The restart delay curve: `initial × factor^n`, capped at `max`, times a jitter factor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BackoffSpec {
+    /// First delay (default 500ms).
+    pub initial: Duration,
+    /// Growth per crash, ≥ 1 (default 2.0).
+    pub factor: f64,
+    /// Cap before jitter (default 60s).
+    pub max: Duration,
+    /// Jitter fraction in [0, 1): the delay is multiplied by a factor in [1-j, 1+j] (default 0.1).
+    pub jitter: f64,
+}
+
+impl Default for BackoffSpec {
+    fn default() -> Self {
+        BackoffSpec {
+            initial: Duration::from_millis(500),
+            factor: 2.0,
+            max: Duration::from_secs(60),
+            jitter: 0.1,
+        }
+    }
+}
+
+/// The crash-loop gate: `threshold` crashes inside `window` block restarts for `cooldown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrashLoopSpec {
+    /// Crashes that trip the gate, ≥ 1 (default 5).
+    pub threshold: u32,
+    /// The rolling window (default 60s).
+    pub window: Duration,
+    /// How long a tripped gate blocks (default 5m).
+    pub cooldown: Duration,
+}
+
+impl Default for CrashLoopSpec {
+    fn default() -> Self {
+        CrashLoopSpec { threshold: 5, window: Duration::from_secs(60), cooldown: Duration::from_secs(300) }
+    }
+}
+
+/// How an instance is stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StopSpec {
+    /// The signal sent to the instance's process group first (default SIGTERM = 15).
+    pub signal: i32,
+    /// Then SIGKILL to the group after this long (default 10s).
+    pub timeout: Duration,
+}
+
+impl Default for StopSpec {
+    fn default() -> Self {
+        StopSpec { signal: 15, timeout: Duration::from_secs(10) }
+    }
+}
+
+/// An OCI image given as an unpacked root filesystem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageSpec {
+    /// The rootfs folder, relative to the spec file's folder unless absolute.
+    pub rootfs: String,
+    /// Make the rootfs writable (default read-only).
+    pub writable: bool,
+    /// The OCI runtime binary name (default `runc`).
+    pub runtime: String,
+}
+
+/// What a probe checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeCheck {
+    /// Run this argv; exit 0 passes.
+    Exec(Vec<String>),
+    /// Connect to `host:port`.
+    Tcp(String),
+    /// GET this URL; a 2xx or 3xx status passes.
+    Http(String),
+}
+
+/// A periodic probe (liveness or readiness).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeSpec {
+    /// What it checks.
+    pub check: ProbeCheck,
+    /// Time between checks (default 5s).
+    pub interval: Duration,
+    /// Time one check may take (default 1s).
+    pub timeout: Duration,
+    /// Failures in a row that count as a failure (default 3).
+    pub failures: u32,
+    /// Time after start before the first check (default 0s).
+    pub grace: Duration,
+}
+
+/// How an instance tells it is ready.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadySpec {
+    /// sd_notify `READY=1` on `$NOTIFY_SOCKET`; `watchdog` arms `WATCHDOG=1` deadlines.
+    Notify {
+        /// Expect `WATCHDOG=1` at least this often once ready.
+        watchdog: Option<Duration>,
+    },
+    /// A readiness probe; the first pass makes the instance ready.
+    Probe(ProbeSpec),
+}
+
+/// Commands run on lifecycle events, with `WARD_*` variables in their environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HooksSpec {
+    /// Run when an instance is isolated.
+    pub on_isolate: Option<Vec<String>>,
+    /// Run when an instance's gate trips crash-loop.
+    pub on_crashloop: Option<Vec<String>>,
+    /// Run when a panic shuts the service down.
+    pub on_shutdown: Option<Vec<String>>,
+    /// Time a hook may run before it is killed (default 30s).
+    pub timeout: Duration,
+}

@@ -1,0 +1,25 @@
+//! The local API: HTTP/1.1 on the Unix socket `ward.sock` (mode 0600, peer uid
+//! checked), JSON resources for every CLI verb, and streams for events and logs.
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET  | `/v1/info` | version, pid, spec file, state folder |
+//! | GET  | `/v1/status[?service=S]` | `{"instances":[…]}` |
+//! | POST | `/v1/start`, `/v1/stop`, `/v1/restart`, `/v1/unblock` | body `{"target":"api/0"}` |
+//! | POST | `/v1/reload` | re-read the spec; 422 with every error when invalid |
+//! | POST | `/v1/down` | stop everything in dependency order, then exit |
+//! | GET  | `/v1/events?since=N[&follow=1]` | NDJSON; with `follow`, server-sent events |
+//! | GET  | `/v1/logs?target=T&n=N[&follow=1]` | service output, then live bytes |
+//!
+//! - `types`: the JSON shapes.
+//! - `listener`: the socket, its mode, and the peer uid check.
+//! - `server`: the routes.
+//! - `stream`: response bodies fed by channels.
+//! - `client`: the CLI's side.
+
+pub mod client;
+pub mod listener;
+pub mod server;
+mod server_logs;
+pub mod stream;
+pub mod types;

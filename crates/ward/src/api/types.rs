@@ -1,0 +1,156 @@
+//! The JSON shapes of the API, shared by the server and the CLI client.
+//! Field names are part of the contract in DESIGN.md: keep them stable.
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /v1/status`: one row per instance.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StatusReply {
+    /// Every instance, ordered by service then replica.
+    pub instances: Vec<InstanceStatus>,
+}
+
+/// One instance in `status`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    /// Its service.
+    pub service: String,
+    /// Its replica index.
+    pub replica: u32,
+    /// Its state word (`running`, `backoff`, …).
+    pub state: String,
+    /// Its live process, if any.
+    pub pid: Option<u32>,
+    /// Restarts so far.
+    pub restarts: u32,
+    /// How long the current process has run, in milliseconds.
+    pub uptime_ms: Option<u64>,
+    /// How the last process ended.
+    pub last_exit: Option<ExitJson>,
+    /// The restart gate.
+    pub gate: GateJson,
+}
+
+/// An exit status: `{"code": 3}` or `{"signal": 9}`, or `{"unknown": true}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitJson {
+    /// The exit code.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub code: Option<i32>,
+    /// The killing signal's number.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub signal: Option<i32>,
+    /// The signal's name (`SIGKILL`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub signal_name: Option<String>,
+    /// True when nobody could learn the exit (an adopted process).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub unknown: bool,
+}
+
+impl From<ward_core::ExitStatus> for ExitJson {
+    fn from(s: ward_core::ExitStatus) -> Self {
+        match s {
+            ward_core::ExitStatus::Code(c) => ExitJson { code: Some(c), ..Default::default() },
+            ward_core::ExitStatus::Signal(n) => ExitJson {
+                signal: Some(n),
+                signal_name: Some(ward_core::exit::signal_name(n)),
+                ..Default::default()
+            },
+            ward_core::ExitStatus::Unknown => ExitJson { unknown: true, ..Default::default() },
+        }
+    }
+}
+
+impl std::fmt::Display for ExitJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.code, &self.signal_name, self.signal) {
+            (Some(c), _, _) => write!(f, "code {c}"),
+            (None, Some(name), _) => f.write_str(name),
+            (None, None, Some(n)) => write!(f, "signal {n}"),
+            (None, None, None) => f.write_str("unknown"),
+        }
+    }
+}
+
+/// The restart gate in `status`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GateJson {
+    /// `idle`, `backing-off` or `crash-loop`.
+    pub state: String,
+    /// When the wait ends, as Unix time in milliseconds.
+    pub until_ms: Option<u64>,
+    /// Crashes inside the crash-loop window now.
+    pub crashes: u32,
+    /// The crash-loop threshold.
+    pub threshold: u32,
+}
+
+/// One event: `events --json` prints one per line.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventJson {
+    /// Sequence number, increasing by one per event.
+    pub seq: u64,
+    /// Wall-clock time, RFC 3339 with milliseconds.
+    pub ts: String,
+    /// Unix time in milliseconds.
+    pub ts_ms: u64,
+    /// The event name (`started`, `exited`, …).
+    pub kind: String,
+    /// The service.
+    pub service: String,
+    /// The replica.
+    pub replica: u32,
+    /// The pid, for `started` and `adopted`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pid: Option<u32>,
+    /// How the process ended, for `exited`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub exit: Option<ExitJson>,
+    /// How long it ran, for `exited`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub run_ms: Option<u64>,
+    /// When the gate opens, Unix ms, for `backoff` and `crashloop`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub until_ms: Option<u64>,
+    /// The restart count, for `restarted`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub restarts: Option<u32>,
+    /// Why, for `spawn_failed` and `health_failed`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+/// A command on a service or instance (`start`, `stop`, `restart`, `unblock`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TargetRequest {
+    /// `SERVICE` or `SERVICE/N`.
+    pub target: String,
+}
+
+/// A successful command.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OkReply {
+    /// What happened, in words.
+    pub message: String,
+}
+
+/// A refused request: the status code says which kind.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorReply {
+    /// What went wrong, in words.
+    pub error: String,
+}
+
+/// `GET /v1/info`: who is serving.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InfoReply {
+    /// ward's version.
+    pub version: String,
+    /// The pid of the supervisor.
+    pub pid: u32,
+    /// The spec file it runs.
+    pub spec: String,
+    /// The state folder.
+    pub state_dir: String,
+}

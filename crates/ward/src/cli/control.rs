@@ -1,0 +1,136 @@
+//! The verbs that talk to a running ward through its API: status, start,
+//! stop, restart, unblock, logs, events, reload, down.
+
+use super::args::Verb;
+use super::render;
+use crate::api::client::{Client, ClientError, encode, next_chunk};
+use crate::api::types::{EventJson, OkReply, StatusReply};
+use crate::paths::Paths;
+use hyper::Method;
+use std::io::Write;
+
+/// Runs a client verb; returns the exit code.
+pub fn run(paths: &Paths, verb: Verb) -> i32 {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ward: {e}");
+            return 1;
+        }
+    };
+    let client = Client::new(&paths.socket);
+    match rt.block_on(dispatch(&client, verb)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("ward: {e}");
+            1
+        }
+    }
+}
+
+async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
+    match verb {
+        Verb::Status { service, json, .. } => status(client, service, json).await,
+        Verb::Start { target, .. } => command(client, "start", &target).await,
+        Verb::Stop { target, .. } => command(client, "stop", &target).await,
+        Verb::Restart { target, .. } => command(client, "restart", &target).await,
+        Verb::Unblock { target, .. } => command(client, "unblock", &target).await,
+        Verb::Reload { .. } => simple(client, "/v1/reload").await,
+        Verb::Down { .. } => simple(client, "/v1/down").await,
+        Verb::Logs { target, follow, lines } => logs(client, &target, follow, lines).await,
+        Verb::Events { follow, json } => events(client, follow, json).await,
+        Verb::Check { .. } | Verb::Up { .. } => Ok(()),
+    }
+}
+
+async fn status(client: &Client, service: Option<String>, json: bool) -> Result<(), ClientError> {
+    let path = match &service {
+        Some(s) => format!("/v1/status?service={}", encode(s)),
+        None => "/v1/status".to_string(),
+    };
+    let reply: StatusReply = client.json(Method::GET, &path, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reply).unwrap_or_default());
+    } else {
+        print!("{}", render::status_table(&reply, now_ms()));
+    }
+    Ok(())
+}
+
+async fn command(client: &Client, verb: &str, target: &str) -> Result<(), ClientError> {
+    let body = serde_json::json!({ "target": target });
+    let reply: OkReply = client.json(Method::POST, &format!("/v1/{verb}"), Some(body)).await?;
+    println!("{}", reply.message);
+    Ok(())
+}
+
+async fn simple(client: &Client, path: &str) -> Result<(), ClientError> {
+    let reply: OkReply = client.json(Method::POST, path, None).await?;
+    println!("{}", reply.message);
+    Ok(())
+}
+
+async fn logs(client: &Client, target: &str, follow: bool, lines: usize) -> Result<(), ClientError> {
+    let path = format!("/v1/logs?target={}&n={lines}&follow={follow}", encode(target));
+    let mut body = client.send(Method::GET, &path, None).await?;
+    let mut out = std::io::stdout();
+    while let Some(chunk) = next_chunk(&mut body).await {
+        let Ok(chunk) = chunk else { break };
+        if out.write_all(&chunk).and_then(|()| out.flush()).is_err() {
+            break; // stdout closed (e.g. piped into head)
+        }
+    }
+    Ok(())
+}
+
+async fn events(client: &Client, follow: bool, json: bool) -> Result<(), ClientError> {
+    let print = |ev: &EventJson| {
+        if json {
+            println!("{}", serde_json::to_string(ev).unwrap_or_default());
+        } else {
+            println!("{}", crate::supervisor::events::describe(ev));
+        }
+    };
+    if !follow {
+        let bytes = client.bytes("/v1/events").await?;
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            if let Ok(ev) = serde_json::from_slice::<EventJson>(line) {
+                print(&ev);
+            }
+        }
+        return Ok(());
+    }
+    let mut body = client.send(Method::GET, "/v1/events?follow=true", None).await?;
+    let mut buf = Vec::new();
+    while let Some(Ok(chunk)) = next_chunk(&mut body).await {
+        buf.extend_from_slice(&chunk);
+        while let Some(end) = find(&buf, b"\n\n") {
+            let frame: Vec<u8> = buf.drain(..end + 2).collect();
+            let text = String::from_utf8_lossy(&frame);
+            let kind = text.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or("event");
+            let Some(data) = text.lines().find_map(|l| l.strip_prefix("data: ")) else { continue };
+            match kind {
+                "lagged" => eprintln!("ward: this reader fell behind and missed events: {data}"),
+                _ => {
+                    if let Ok(ev) = serde_json::from_str::<EventJson>(data) {
+                        print(&ev);
+                    }
+                }
+            }
+            let _ = std::io::stdout().flush();
+        }
+    }
+    Ok(())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[allow(clippy::disallowed_methods)] // display only: "how long ago", "how long left"
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,44 @@
+//! The `ward` command: parse the command line, run the verb, map the outcome
+//! to an exit code.
+//!
+//! Exit codes: 0 success; 1 failure (ward not running, a refused command, an
+//! OS error); 2 invalid spec or usage; `ward up` ends with the failed
+//! instance's code after a `shutdown` panic with `scope: all`.
+//!
+//! - `args`: the clap definitions.
+//! - `up`: `check` and `up` (foreground and detached).
+//! - `control`: the verbs that talk to a running ward.
+//! - `render`: tables and human text.
+
+pub mod args;
+pub mod control;
+pub mod render;
+pub mod up;
+
+use crate::paths::Paths;
+use args::{Cli, Verb};
+use std::path::PathBuf;
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = <Cli as clap::Parser>::parse();
+    let spec_flag = match &cli.command {
+        Verb::Check { spec }
+        | Verb::Up { spec, .. }
+        | Verb::Status { spec, .. }
+        | Verb::Start { spec, .. }
+        | Verb::Stop { spec, .. }
+        | Verb::Restart { spec, .. }
+        | Verb::Unblock { spec, .. }
+        | Verb::Reload { spec }
+        | Verb::Down { spec } => spec.file.clone(),
+        Verb::Logs { .. } | Verb::Events { .. } => None,
+    };
+    let file = spec_flag.or(cli.place.file.clone()).unwrap_or_else(|| PathBuf::from("ward.yaml"));
+    let paths = Paths::resolve(&file, cli.place.state_dir.as_deref(), cli.place.socket.as_deref());
+    match cli.command {
+        Verb::Check { .. } => up::check(&paths),
+        Verb::Up { detach, .. } => up::up(&paths, detach),
+        verb => control::run(&paths, verb),
+    }
+}

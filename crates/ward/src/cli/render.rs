@@ -1,0 +1,87 @@
+//! Human renderings: the status table.
+
+use crate::api::types::{InstanceStatus, StatusReply};
+use std::time::Duration;
+
+/// The `ward status` table; `now_ms` is Unix time, for "time left".
+pub fn status_table(reply: &StatusReply, now_ms: u64) -> String {
+    let header = ["INSTANCE", "STATE", "PID", "RESTARTS", "UPTIME", "LAST EXIT", "GATE"];
+    let rows: Vec<[String; 7]> = reply.instances.iter().map(|i| row(i, now_ms)).collect();
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[String]| {
+        let mut l = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths.iter()).enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(cell);
+            } else {
+                l.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(&header.map(String::from));
+    for r in &rows {
+        line(r);
+    }
+    if reply.instances.is_empty() {
+        out.push_str("(no instances)\n");
+    }
+    out
+}
+
+fn row(i: &InstanceStatus, now_ms: u64) -> [String; 7] {
+    let dash = || "-".to_string();
+    let gate = match (i.gate.state.as_str(), i.gate.until_ms) {
+        ("idle", _) if i.gate.crashes == 0 => "idle".to_string(),
+        ("idle", _) => format!("idle ({}/{} crashes)", i.gate.crashes, i.gate.threshold),
+        (word, Some(until)) => format!(
+            "{word} {} left ({}/{} crashes)",
+            short(Duration::from_millis(until.saturating_sub(now_ms))),
+            i.gate.crashes,
+            i.gate.threshold
+        ),
+        (word, None) => word.to_string(),
+    };
+    [
+        format!("{}/{}", i.service, i.replica),
+        i.state.clone(),
+        i.pid.map(|p| p.to_string()).unwrap_or_else(dash),
+        i.restarts.to_string(),
+        i.uptime_ms.map(|ms| short(Duration::from_millis(ms))).unwrap_or_else(dash),
+        i.last_exit.as_ref().map(|e| e.to_string()).unwrap_or_else(dash),
+        gate,
+    ]
+}
+
+/// A duration in at most two units: `4m12s`, `1.2s`, `350ms`.
+pub fn short(d: Duration) -> String {
+    let ms = d.as_millis() as u64;
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..10_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        10_000..60_000 => format!("{}s", ms / 1000),
+        60_000..3_600_000 => format!("{}m{}s", ms / 60_000, (ms / 1000) % 60),
+        3_600_000..86_400_000 => format!("{}h{}m", ms / 3_600_000, (ms / 60_000) % 60),
+        _ => format!("{}d{}h", ms / 86_400_000, (ms / 3_600_000) % 24),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_durations() {
+        assert_eq!(short(Duration::from_millis(350)), "350ms");
+        assert_eq!(short(Duration::from_millis(1234)), "1.2s");
+        assert_eq!(short(Duration::from_secs(252)), "4m12s");
+        assert_eq!(short(Duration::from_secs(7200)), "2h0m");
+    }
+}

@@ -1,0 +1,218 @@
+//! `ward check` and `ward up`.
+//!
+//! `up` validates the spec, takes the state folder's lock (one supervisor per
+//! folder), makes itself child subreaper, and runs the supervisor actor and
+//! the API until everything is down. `up -d` starts the same command in the
+//! background and returns once it listens (it reports readiness through an
+//! inherited pipe), or prints why it failed.
+
+use crate::api::listener::OwnerListener;
+use crate::api::server::{AppState, router};
+use crate::api::types::InfoReply;
+use crate::logs::Logs;
+use crate::paths::Paths;
+use crate::runtime::process::ProcessRuntime;
+use crate::runtime::reaper;
+use crate::supervisor::{Inputs, REQUEST_QUEUE, Supervisor};
+use anyhow::{Context, Result};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::sync::Arc;
+use ward_core::deployment::Deployment;
+use ward_core::spec::Spec;
+
+/// The environment variable that carries the readiness pipe of `up -d`.
+const READY_FD: &str = "WARD_READY_FD";
+
+/// Reads and validates the spec; on error prints every message and returns exit code 2.
+pub fn load(paths: &Paths) -> Result<Spec, i32> {
+    let name = paths.spec.display().to_string();
+    let text = match std::fs::read_to_string(&paths.spec) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("ward: cannot read spec {name}: {e}");
+            return Err(2);
+        }
+    };
+    ward_core::spec::parse(&text, &name).map_err(|errors| {
+        eprintln!("{errors}");
+        eprintln!("ward: {name}: {} error{}", errors.0.len(), if errors.0.len() == 1 { "" } else { "s" });
+        2
+    })
+}
+
+/// `ward check`.
+pub fn check(paths: &Paths) -> i32 {
+    match load(paths) {
+        Ok(spec) => {
+            let instances: u32 = spec.services.values().map(|s| s.replicas).sum();
+            println!(
+                "{}: ok: {} service{}, {} instance{}",
+                paths.spec.display(),
+                spec.services.len(),
+                if spec.services.len() == 1 { "" } else { "s" },
+                instances,
+                if instances == 1 { "" } else { "s" },
+            );
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+/// `ward up [-d]`.
+pub fn up(paths: &Paths, detach: bool) -> i32 {
+    let spec = match load(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let result = if detach { detached(paths) } else { foreground(paths, spec) };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ward: {e:#}");
+            1
+        }
+    }
+}
+
+fn state_dir(paths: &Paths) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&paths.state)
+        .with_context(|| format!("cannot create state folder {}", paths.state.display()))
+}
+
+/// Takes the state folder's lock, or says who holds it.
+fn lock(paths: &Paths) -> Result<std::fs::File> {
+    let path = paths.lock();
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        let mut pid = String::new();
+        let _ = file.read_to_string(&mut pid);
+        anyhow::bail!(
+            "another ward (pid {}) already runs on the state folder {}",
+            pid.trim(),
+            paths.state.display()
+        );
+    }
+    file.set_len(0)?;
+    writeln!(file, "{}", std::process::id())?;
+    Ok(file)
+}
+
+fn foreground(paths: &Paths, spec: Spec) -> Result<i32> {
+    state_dir(paths)?;
+    let _lock = lock(paths)?;
+    init_tracing();
+    reaper::become_subreaper().context("cannot become child subreaper")?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let code = rt.block_on(serve(paths, spec))?;
+    let _ = std::fs::remove_file(&paths.socket);
+    Ok(code)
+}
+
+async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
+    let (reaper, exits) = reaper::Reaper::start().context("cannot start the reaper")?;
+    let runtime = ProcessRuntime::new(reaper);
+    let logs = Logs::start(paths.logs(), spec.logs.clone())
+        .with_context(|| format!("cannot prepare {}", paths.logs().display()))?;
+    let listener = OwnerListener::bind(&paths.socket)
+        .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;
+    let (requests, requests_rx) = tokio::sync::mpsc::channel(REQUEST_QUEUE);
+    let info = Arc::new(InfoReply {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        pid: std::process::id(),
+        spec: paths.spec.display().to_string(),
+        state_dir: paths.state.display().to_string(),
+    });
+    let app = router(AppState { requests, logs: logs.clone(), info });
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!("the API stopped: {e}");
+        }
+    });
+    tracing::info!(
+        "ward {} supervising {} (pid {})",
+        env!("CARGO_PKG_VERSION"),
+        paths.spec.display(),
+        std::process::id()
+    );
+    signal_ready();
+    let supervisor = Supervisor::new(Deployment::new(spec), runtime, logs, paths.spec.clone());
+    let code = supervisor.run(Inputs { requests: requests_rx, exits }).await;
+    tracing::info!("everything is down; exiting with {code}");
+    Ok(code)
+}
+
+/// Tells a waiting `up -d` that the API listens.
+fn signal_ready() {
+    let Some(fd) = std::env::var(READY_FD).ok().and_then(|v| v.parse::<i32>().ok()) else { return };
+    // SAFETY: the fd was created for us by `up -d` and is not used anywhere else.
+    let mut pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let _ = pipe.write_all(b"ok\n");
+    // SAFETY: removing our own variable; this runs before any other thread reads the environment.
+    unsafe { std::env::remove_var(READY_FD) };
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi)
+        .without_time()
+        .try_init();
+}
+
+/// `up -d`: runs `ward up` in the background and waits until it listens.
+fn detached(paths: &Paths) -> Result<i32> {
+    state_dir(paths)?;
+    drop(lock(paths)?); // fail fast with the holder's pid; the child takes it for good
+    let log_path = paths.daemon_log();
+    let log = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&log_path)?;
+    let (read_end, write_end) = rustix::pipe::pipe()?;
+    rustix::io::fcntl_setfd(&read_end, rustix::io::FdFlags::CLOEXEC)?;
+    let exe = std::env::current_exe().context("cannot find ward's own executable")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--file").arg(&paths.spec).arg("--state-dir").arg(&paths.state);
+    cmd.arg("--socket").arg(&paths.socket).arg("up");
+    cmd.env(READY_FD, write_end.as_raw_fd().to_string());
+    cmd.stdin(std::process::Stdio::null()).stdout(log.try_clone()?).stderr(log);
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setsid is async-signal-safe; it detaches the daemon from our terminal.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            })
+        };
+    }
+    let child = cmd.spawn().context("cannot start the background ward")?;
+    drop(write_end);
+    let mut answer = String::new();
+    let _ = std::fs::File::from(read_end).read_to_string(&mut answer);
+    if answer.starts_with("ok") {
+        println!("ward is up (pid {}); its log: {}", child.id(), log_path.display());
+        return Ok(0);
+    }
+    let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let tail: Vec<&str> = tail.lines().rev().take(10).collect();
+    for line in tail.into_iter().rev() {
+        eprintln!("{line}");
+    }
+    anyhow::bail!("the background ward did not start; see {}", log_path.display())
+}

@@ -1,0 +1,257 @@
+//! Size-based rotation, on a dedicated thread so that file work never runs on
+//! the async threads and never delays the supervisor.
+//!
+//! The writer keeps its `O_APPEND` descriptor on `x.log`, so the live file is
+//! never renamed. Instead, once it is past `max_size`:
+//!
+//! 1. the first `N` bytes are copied to `x.log.rotating` and synced, where `N`
+//!    is the size rounded down to the filesystem block (and kept below the
+//!    size, which `COLLAPSE_RANGE` requires). Those bytes never change: the
+//!    file only grows at its end;
+//! 2. under the file's layout lock (followers are not reading), the copied
+//!    bytes are removed from the head of `x.log` with
+//!    `fallocate(FALLOC_FL_COLLAPSE_RANGE, 0, N)`. Appends made meanwhile stay,
+//!    and the writer's next `O_APPEND` write lands at the new end. Not a byte
+//!    is lost or duplicated;
+//! 3. `x.log.{k}` become `x.log.{k+1}` (the one past `keep` is overwritten),
+//!    `x.log.rotating` becomes `x.log.1`, and the layout records the move.
+//!
+//! Where `COLLAPSE_RANGE` is unsupported (tmpfs, some filesystems: `EOPNOTSUPP`
+//! or `EINVAL`), step 2 instead copies the rest of the file and truncates it to
+//! zero. Bytes written between that last copy and the truncation are lost:
+//! the window is one `read` to `ftruncate`, microseconds, but it is not zero.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use rustix::fs::{FallocateFlags, fallocate};
+
+use super::{Segment, Shared, is_live, lock};
+
+/// Names waiting for the rotator thread; repeated names coalesce.
+#[derive(Default)]
+pub(super) struct Queue {
+    pending: Mutex<Pending>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct Pending {
+    names: HashSet<String>,
+    scan: bool,
+    closed: bool,
+}
+
+/// One wake-up's worth of work.
+enum Work {
+    Names(Vec<String>),
+    Scan,
+}
+
+impl Queue {
+    /// `name` grew: check its size.
+    pub(super) fn push(&self, name: String) {
+        lock(&self.pending).names.insert(name);
+        self.ready.notify_one();
+    }
+
+    /// Check every file in the directory (start, reload, lost events).
+    pub(super) fn push_scan(&self) {
+        lock(&self.pending).scan = true;
+        self.ready.notify_one();
+    }
+
+    /// Ends the rotator thread after its current work.
+    pub(super) fn close(&self) {
+        lock(&self.pending).closed = true;
+        self.ready.notify_one();
+    }
+
+    /// Blocks until there is work; `None` once closed.
+    fn next(&self) -> Option<Work> {
+        let mut pending = lock(&self.pending);
+        loop {
+            if pending.closed {
+                return None;
+            }
+            if pending.scan {
+                pending.scan = false;
+                pending.names.clear();
+                return Some(Work::Scan);
+            }
+            if !pending.names.is_empty() {
+                return Some(Work::Names(pending.names.drain().collect()));
+            }
+            pending = self.ready.wait(pending).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// Starts the rotator thread; it ends when the queue is closed.
+pub(super) fn spawn_thread(shared: Arc<Shared>) -> io::Result<()> {
+    std::thread::Builder::new().name("ward-logs-rotate".into()).spawn(move || {
+        while let Some(work) = shared.queue.next() {
+            let names = match work {
+                Work::Names(names) => names,
+                Work::Scan => scan(&shared),
+            };
+            for name in names {
+                if let Err(e) = check(&shared, &name) {
+                    tracing::error!(file = %name, error = %e, "log rotation failed");
+                }
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// Lists the live files, deleting rotated ones beyond `keep` on the way.
+fn scan(shared: &Shared) -> Vec<String> {
+    let keep = lock(&shared.spec).keep;
+    let entries = match std::fs::read_dir(&shared.dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::error!(dir = %shared.dir.display(), error = %e, "listing logs failed");
+            return Vec::new();
+        }
+    };
+    let mut live = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        if is_live(&name) {
+            live.push(name);
+        } else if let Some((base, k)) = rotated_name(&name) {
+            if k > keep {
+                let state = shared.file(base);
+                let mut layout = state.layout.write().unwrap_or_else(PoisonError::into_inner);
+                layout.rotated.truncate(keep as usize);
+                if let Err(e) = std::fs::remove_file(entry.path()) {
+                    tracing::warn!(file = %name, error = %e, "removing an old log failed");
+                }
+            }
+        } else if name.ends_with(".log.rotating") {
+            tracing::warn!(file = %name, "left by an interrupted rotation; it may hold output that is nowhere else");
+        }
+    }
+    live
+}
+
+/// `x.log.7` → `("x.log", 7)`.
+fn rotated_name(name: &str) -> Option<(&str, u32)> {
+    let (base, k) = name.rsplit_once('.')?;
+    let k: u32 = k.parse().ok()?;
+    (is_live(base) && k > 0).then_some((base, k))
+}
+
+/// Rotates `name` if it is past the size limit.
+fn check(shared: &Shared, name: &str) -> io::Result<()> {
+    let spec = lock(&shared.spec).clone();
+    let path = shared.dir.join(name);
+    let file = match OpenOptions::new().read(true).write(true).open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if meta.len() <= spec.max_size || !meta.is_file() {
+        return Ok(());
+    }
+    let block = match meta.blksize() {
+        b if b >= 512 && b.is_power_of_two() => b,
+        _ => 4096,
+    };
+    // COLLAPSE_RANGE wants whole blocks and must leave at least one byte.
+    let n = (meta.len() - 1) / block * block;
+    if n == 0 {
+        return Ok(());
+    }
+    rotate(shared, name, &path, &file, n, spec.keep)
+}
+
+/// Moves the first `n` bytes of the live file `name` to `name.1`.
+fn rotate(shared: &Shared, name: &str, path: &Path, live: &File, n: u64, keep: u32) -> io::Result<()> {
+    let tmp_path = path.with_file_name(format!("{name}.rotating"));
+    let mut tmp = None;
+    if keep > 0 {
+        let mut out = File::create(&tmp_path)?;
+        let copied = copy_from(live, 0, Some(n), &mut out)?;
+        if copied != n {
+            drop(out);
+            let _ = std::fs::remove_file(&tmp_path);
+            return Err(io::Error::other(format!("{name} shrank while being rotated")));
+        }
+        out.sync_data()?;
+        tmp = Some(out);
+    }
+
+    let state = shared.file(name);
+    let mut layout = state.layout.write().unwrap_or_else(PoisonError::into_inner);
+    let removed = match fallocate(live, FallocateFlags::COLLAPSE_RANGE, 0, n) {
+        Ok(()) => n,
+        Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::INVAL) => {
+            // Fallback: copy the rest, then truncate. Whatever is written
+            // between the end of this copy and `set_len` is lost.
+            let rest = match &mut tmp {
+                Some(out) => copy_from(live, n, None, out)?,
+                None => live.metadata()?.len().saturating_sub(n),
+            };
+            live.set_len(0)?;
+            if let Some(out) = &tmp {
+                out.sync_data()?;
+            }
+            n + rest
+        }
+        Err(e) => {
+            drop(tmp);
+            let _ = std::fs::remove_file(&tmp_path);
+            return Err(e.into());
+        }
+    };
+    let start = layout.base;
+    layout.base += removed;
+    if keep == 0 {
+        layout.rotated.clear();
+        return Ok(());
+    }
+    match shift(path, name, keep, &tmp_path) {
+        Ok(()) => {
+            layout.rotated.push_front(Segment { start, end: start + removed });
+            layout.rotated.truncate(keep as usize);
+            Ok(())
+        }
+        Err(e) => {
+            // The rotated files no longer match the layout: followers skip
+            // ahead to the live file rather than read the wrong bytes.
+            layout.rotated.clear();
+            Err(e)
+        }
+    }
+}
+
+/// `name.{k}` → `name.{k+1}` for k < keep, then `name.rotating` → `name.1`.
+fn shift(path: &Path, name: &str, keep: u32, tmp_path: &Path) -> io::Result<()> {
+    let numbered = |k: u32| path.with_file_name(format!("{name}.{k}"));
+    for k in (1..keep).rev() {
+        match std::fs::rename(numbered(k), numbered(k + 1)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    std::fs::rename(tmp_path, numbered(1))
+}
+
+/// Copies `len` bytes (or up to the end) of `from`, starting at `offset`, to
+/// the end of `to`. Returns how many were copied.
+fn copy_from(from: &File, offset: u64, len: Option<u64>, to: &mut File) -> io::Result<u64> {
+    let mut from = from;
+    from.seek(SeekFrom::Start(offset))?;
+    to.seek(SeekFrom::End(0))?;
+    match len {
+        Some(len) => io::copy(&mut io::Read::take(from, len), to),
+        None => io::copy(&mut from, to),
+    }
+}

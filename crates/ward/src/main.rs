@@ -1,0 +1,22 @@
+//! ward: a workload supervisor for Linux. One binary: the supervisor
+//! (`ward up`) and its command-line client (every other verb).
+//!
+//! - `cli`: the command line and its verbs.
+//! - `supervisor`: the actor that owns every instance.
+//! - `runtime`: spawning, signalling, reaping.
+//! - `api`: the HTTP API on the control socket, and its client.
+//! - `logs`: service output files: rotation, tail, follow.
+//! - `paths`: the state folder and what is in it.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+mod api;
+mod cli;
+mod logs;
+mod paths;
+mod runtime;
+mod supervisor;
+
+fn main() {
+    std::process::exit(cli::main());
+}

@@ -1,0 +1,85 @@
+//! Runtimes: how instances are spawned, signalled, and how their exits are learned.
+//!
+//! The supervisor only sees the [`Runtime`] trait and a stream of [`Exit`]s, so
+//! the process runtime can later move into a separate keeper process (and an
+//! OCI runtime can sit beside it) without touching the policy.
+//!
+//! - `process`: native processes: fork/exec of an argv, one process group each.
+//! - `reaper`: the one place that waits for children: a blocking `waitpid(-1)`
+//!   thread that reaps every child and orphan and reports each exit once.
+
+pub mod process;
+pub mod reaper;
+mod spawn;
+
+use std::path::PathBuf;
+use ward_core::{ExitStatus, InstanceId};
+
+/// Everything needed to launch one instance, resolved from its service's spec.
+#[derive(Clone, Debug)]
+pub struct Launch {
+    /// Which instance (for messages).
+    pub id: InstanceId,
+    /// The argv; `argv[0]` is looked up in `PATH` when it has no `/`.
+    pub argv: Vec<String>,
+    /// Variables added to (or overriding) ward's own environment.
+    pub env: Vec<(String, String)>,
+    /// The working directory, absolute.
+    pub workdir: Option<PathBuf>,
+    /// Run as this user (name or numeric uid), with its primary group; needs root.
+    pub user: Option<String>,
+    /// The file that receives stdout and stderr (opened append-only, created 0640).
+    pub log: PathBuf,
+}
+
+/// An exit learned by the reaper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// The pid that ended.
+    pub pid: u32,
+    /// How it ended.
+    pub status: ExitStatus,
+}
+
+/// Why a spawn failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The program or workdir is not there, not executable, etc. (errno from exec/chdir).
+    #[error("cannot run {program}: {source}")]
+    Exec {
+        /// argv\[0\].
+        program: String,
+        /// The OS error the child reported.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `user:` does not name a user of this system.
+    #[error("unknown user {0:?}")]
+    UnknownUser(String),
+    /// `user:` needs ward to run as root.
+    #[error("user {0:?} needs ward to run as root (it runs as uid {1})")]
+    NotRoot(String, u32),
+    /// The log file could not be opened.
+    #[error("cannot open log file {path}: {source}")]
+    Log {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Anything else from the OS (fork, pipe, a NUL byte in an argument…).
+    #[error("spawn failed: {0}")]
+    Os(#[from] std::io::Error),
+}
+
+/// Spawns and signals instances. Exits are reported separately, as [`Exit`]s.
+pub trait Runtime: Send {
+    /// Starts the instance; returns the pid of its process (the leader of its
+    /// own new process group). Returns only once exec succeeded or failed.
+    fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError>;
+
+    /// Sends `signal` to the process group led by `pid`. A group that is
+    /// already gone is not an error.
+    fn signal_group(&mut self, pid: u32, signal: i32) -> std::io::Result<()>;
+}

@@ -1,0 +1,443 @@
+//! The process runtime: each instance is a native process, forked and exec'd
+//! by ward itself, leader of its own process group.
+//!
+//! `std::process::Command` is not used: it waits for a child whose exec
+//! failed, which would race with the
+//! [`Reaper`](super::reaper::Reaper), the only waiter in ward.
+//! Here everything is prepared before the fork (argv, environment, the
+//! program's path, the user's credentials, the log file), then
+//! [`spawn::fork_exec`] runs the child; exits come from the reaper.
+
+use std::ffi::{CString, OsStr};
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::reaper::ReaperHandle;
+use super::spawn::{self, Outcome, Plan};
+use super::{Launch, Runtime, SpawnError};
+
+/// Where programs are looked up when neither ward nor the launch sets `PATH`.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// Runs instances as native processes.
+#[derive(Debug)]
+pub struct ProcessRuntime {
+    reaper: ReaperHandle,
+}
+
+/// A failed spawn, with the pid of the child when one was forked (it exits
+/// with 127 and is reaped like any other).
+#[derive(Debug)]
+struct Failed {
+    child: Option<u32>,
+    error: SpawnError,
+}
+
+impl From<SpawnError> for Failed {
+    fn from(error: SpawnError) -> Self {
+        Failed { child: None, error }
+    }
+}
+
+impl ProcessRuntime {
+    /// A runtime whose children are reaped by `reaper` (woken after each
+    /// fork); takes a [`ReaperHandle`], or the `Reaper` itself.
+    pub fn new(reaper: impl Into<ReaperHandle>) -> Self {
+        ProcessRuntime { reaper: reaper.into() }
+    }
+
+    /// Spawns `launch`; on failure, also says which child was forked.
+    fn start(&self, launch: &Launch) -> Result<u32, Failed> {
+        let plan = prepare(launch)?;
+        match spawn::fork_exec(plan, &self.reaper).map_err(SpawnError::Os)? {
+            Outcome::Started(pid) => {
+                tracing::debug!(instance = %launch.id, pid, "spawned");
+                Ok(pid)
+            }
+            Outcome::Failed { pid, errno } => Err(Failed {
+                child: Some(pid),
+                error: SpawnError::Exec {
+                    program: launch.argv[0].clone(),
+                    source: io::Error::from_raw_os_error(errno),
+                },
+            }),
+        }
+    }
+}
+
+impl Runtime for ProcessRuntime {
+    fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError> {
+        self.start(launch).map_err(|failed| {
+            if let Some(pid) = failed.child {
+                tracing::debug!(instance = %launch.id, pid, error = %failed.error, "exec failed");
+            }
+            failed.error
+        })
+    }
+
+    fn signal_group(&mut self, pid: u32, signal: i32) -> io::Result<()> {
+        // kill(-0) would hit ward's own group and kill(-1) every process.
+        let pgid = libc::pid_t::try_from(pid)
+            .ok()
+            .filter(|&p| p > 1)
+            .ok_or_else(|| invalid(format!("no process group {pid}")))?;
+        // SAFETY: kill takes plain integers.
+        if unsafe { libc::kill(-pgid, signal) } == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::ESRCH) => Ok(()),
+            _ => Err(err),
+        }
+    }
+}
+
+/// The start time of `pid` (clock ticks after boot, field 22 of
+/// `/proc/PID/stat`): with the pid, it tells a process from a later one that
+/// reused its pid. `None` when the process is gone.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    parse_start_time(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Field 22 of a `/proc/PID/stat` line. The command name (field 2) may hold
+/// spaces and `)`, so fields are counted from the last `)`, after which
+/// field 3 comes.
+fn parse_start_time(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(22 - 3)?.parse().ok()
+}
+
+/// Resolves everything the child needs, before the fork.
+fn prepare(launch: &Launch) -> Result<Plan, SpawnError> {
+    let first = launch.argv.first().ok_or_else(|| invalid("empty argv".into()))?;
+    let creds = match &launch.user {
+        None => None,
+        Some(user) => Some(credentials(user)?),
+    };
+    let program = resolve_program(first, path_var(&launch.env).as_os_str()).ok_or_else(|| {
+        SpawnError::Exec { program: first.clone(), source: io::Error::from_raw_os_error(libc::ENOENT) }
+    })?;
+    let argv = launch.argv.iter().map(|arg| c_string(arg.as_bytes())).collect::<io::Result<Vec<_>>>()?;
+    let workdir = match &launch.workdir {
+        Some(dir) => Some(c_string(dir.as_os_str().as_bytes())?),
+        None => None,
+    };
+    let output = open_log(&launch.log)?;
+    let stdin = OwnedFd::from(fs::File::open("/dev/null")?);
+    Ok(Plan {
+        program: c_string(program.as_os_str().as_bytes())?,
+        argv,
+        envp: environment(&launch.env)?,
+        workdir,
+        creds,
+        stdin,
+        output,
+    })
+}
+
+/// The uid, gid and groups of `user`; only root may switch users.
+fn credentials(user: &str) -> Result<spawn::Creds, SpawnError> {
+    let euid = rustix::process::geteuid();
+    if !euid.is_root() {
+        return Err(SpawnError::NotRoot(user.to_owned(), euid.as_raw()));
+    }
+    spawn::lookup_user(user)?.ok_or_else(|| SpawnError::UnknownUser(user.to_owned()))
+}
+
+/// The `PATH` the child will see: the launch's, else ward's, else a default.
+fn path_var(env: &[(String, String)]) -> std::ffi::OsString {
+    match env.iter().rev().find(|(k, _)| k == "PATH") {
+        Some((_, v)) => v.into(),
+        None => std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into()),
+    }
+}
+
+/// `program` itself when it holds a `/` (a relative one is then relative to
+/// the workdir, as exec runs after chdir); else the first executable file
+/// named `program` in a directory of `path`.
+fn resolve_program(program: &str, path: &OsStr) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    if program.is_empty() {
+        return None;
+    }
+    path.as_bytes()
+        .split(|&b| b == b':')
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| Path::new(OsStr::from_bytes(dir)).join(program))
+        .find(|candidate| {
+            fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Ward's environment with `overrides` replacing or adding variables, as
+/// `NAME=value` strings.
+fn environment(overrides: &[(String, String)]) -> io::Result<Vec<CString>> {
+    if let Some((bad, _)) = overrides.iter().find(|(k, _)| k.is_empty() || k.contains('=')) {
+        return Err(invalid(format!("bad environment variable name {bad:?}")));
+    }
+    let inherited = std::env::vars_os().filter(|(k, _)| !overrides.iter().any(|(o, _)| k == o.as_str()));
+    let mut envp = Vec::new();
+    for (key, value) in inherited {
+        envp.push(pair(key.as_bytes(), value.as_bytes())?);
+    }
+    for (i, (key, value)) in overrides.iter().enumerate() {
+        // A later duplicate wins, as it would in a shell.
+        if overrides[i + 1..].iter().all(|(k, _)| k != key) {
+            envp.push(pair(key.as_bytes(), value.as_bytes())?);
+        }
+    }
+    Ok(envp)
+}
+
+/// `key=value` as a C string.
+fn pair(key: &[u8], value: &[u8]) -> io::Result<CString> {
+    let mut bytes = Vec::with_capacity(key.len() + 1 + value.len());
+    bytes.extend_from_slice(key);
+    bytes.push(b'=');
+    bytes.extend_from_slice(value);
+    c_string(&bytes)
+}
+
+/// A C string, or an error naming the NUL byte it cannot hold.
+fn c_string(bytes: &[u8]) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| invalid(format!("NUL byte in {:?}", String::from_utf8_lossy(bytes))))
+}
+
+/// Opens (creating it and its directories if missing) the log file, for
+/// appending.
+fn open_log(path: &Path) -> Result<OwnedFd, SpawnError> {
+    let open = || -> io::Result<OwnedFd> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o640)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)?;
+        Ok(file.into())
+    };
+    open().map_err(|source| SpawnError::Log { path: path.to_owned(), source })
+}
+
+/// An `InvalidInput` error.
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::reaper::testing::{TestReaper, shared};
+    use ward_core::{ExitStatus, InstanceId, ServiceName};
+
+    /// A scratch directory for one test, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("ward-process-{}-{name}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(&dir).expect("scratch dir");
+            Scratch(dir)
+        }
+        fn log(&self) -> PathBuf {
+            self.0.join("logs/out.log")
+        }
+        fn read_log(&self) -> String {
+            fs::read_to_string(self.log()).expect("read log")
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn launch(argv: &[&str], scratch: &Scratch) -> Launch {
+        Launch {
+            id: InstanceId { service: ServiceName::new("test").expect("name"), replica: 0 },
+            argv: argv.iter().map(|a| (*a).to_owned()).collect(),
+            env: Vec::new(),
+            workdir: None,
+            user: None,
+            log: scratch.log(),
+        }
+    }
+
+    fn runtime() -> (ProcessRuntime, &'static TestReaper) {
+        let shared = shared();
+        (ProcessRuntime::new(shared.reaper.clone()), shared)
+    }
+
+    #[test]
+    fn reports_the_exit_code() {
+        let (mut rt, reaper) = runtime();
+        let scratch = Scratch::new("code");
+        let pid = rt.spawn(&launch(&["sh", "-c", "exit 3"], &scratch)).expect("spawn");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(3)));
+    }
+
+    #[test]
+    fn kills_the_group_and_reports_the_signal() {
+        let (mut rt, reaper) = runtime();
+        let scratch = Scratch::new("kill");
+        let pid = rt.spawn(&launch(&["sleep", "30"], &scratch)).expect("spawn");
+        // SAFETY: getpgid takes a plain integer.
+        let pgid = unsafe { libc::getpgid(pid as libc::pid_t) };
+        rt.signal_group(pid, libc::SIGKILL).expect("kill");
+        assert_eq!(pgid, pid as libc::pid_t, "leader of its own group");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Signal(libc::SIGKILL)));
+        // The group is gone now: not an error.
+        rt.signal_group(pid, libc::SIGKILL).expect("gone is fine");
+    }
+
+    #[test]
+    fn refuses_to_signal_groups_zero_and_one() {
+        let (mut rt, _) = runtime();
+        assert!(rt.signal_group(0, 0).is_err());
+        assert!(rt.signal_group(1, 0).is_err());
+        assert!(rt.signal_group(u32::MAX, 0).is_err());
+    }
+
+    #[test]
+    fn exec_failure_is_reported_and_the_child_reaped() {
+        let (rt, reaper) = runtime();
+        let scratch = Scratch::new("noexec");
+        let failed = rt.start(&launch(&["/nonexistent/ward-test-program"], &scratch)).expect_err("must fail");
+        let SpawnError::Exec { program, source } = failed.error else {
+            panic!("wrong error: {:?}", failed.error);
+        };
+        assert_eq!(program, "/nonexistent/ward-test-program");
+        assert_eq!(source.raw_os_error(), Some(libc::ENOENT));
+        let pid = failed.child.expect("a child was forked");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(127)));
+        assert!(!Path::new(&format!("/proc/{pid}/status")).exists(), "no zombie");
+    }
+
+    #[test]
+    fn a_program_missing_from_path_fails_before_forking() {
+        let (rt, _) = runtime();
+        let scratch = Scratch::new("nopath");
+        let failed = rt.start(&launch(&["ward-no-such-program"], &scratch)).expect_err("must fail");
+        assert!(failed.child.is_none());
+        assert!(
+            matches!(failed.error, SpawnError::Exec { ref source, .. } if source.raw_os_error() == Some(libc::ENOENT))
+        );
+    }
+
+    #[test]
+    fn a_missing_workdir_is_an_exec_error() {
+        let (mut rt, _) = runtime();
+        let scratch = Scratch::new("nodir");
+        let mut l = launch(&["true"], &scratch);
+        l.workdir = Some(scratch.0.join("absent"));
+        let err = rt.spawn(&l).expect_err("must fail");
+        assert!(
+            matches!(err, SpawnError::Exec { ref source, .. } if source.raw_os_error() == Some(libc::ENOENT))
+        );
+    }
+
+    #[test]
+    fn env_and_workdir_reach_the_child() {
+        let (mut rt, reaper) = runtime();
+        let scratch = Scratch::new("env");
+        let mut l = launch(&["sh", "-c", "pwd; echo \"$FOO\"; echo \"$WARD_A\""], &scratch);
+        l.workdir = Some(scratch.0.clone());
+        l.env = vec![
+            ("FOO".into(), "bar baz".into()),
+            ("WARD_A".into(), "first".into()),
+            ("WARD_A".into(), "second".into()),
+        ];
+        let pid = rt.spawn(&l).expect("spawn");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(0)));
+        let dir = fs::canonicalize(&scratch.0).expect("canonical");
+        assert_eq!(scratch.read_log(), format!("{}\nbar baz\nsecond\n", dir.display()));
+    }
+
+    #[test]
+    fn stdout_and_stderr_go_to_the_log_and_stdin_is_empty() {
+        let (mut rt, reaper) = runtime();
+        let scratch = Scratch::new("output");
+        fs::create_dir_all(scratch.log().parent().expect("parent")).expect("mkdir");
+        fs::write(scratch.log(), "before\n").expect("seed log");
+        let script = "echo out; echo err >&2; cat; echo end";
+        let pid = rt.spawn(&launch(&["sh", "-c", script], &scratch)).expect("spawn");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(0)));
+        assert_eq!(scratch.read_log(), "before\nout\nerr\nend\n");
+    }
+
+    #[test]
+    fn signals_are_unblocked_and_default_in_the_child() {
+        let (mut rt, reaper) = runtime();
+        let scratch = Scratch::new("signals");
+        let argv = ["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"];
+        let pid = rt.spawn(&launch(&argv, &scratch)).expect("spawn");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(0)));
+        let zeros = "0000000000000000";
+        assert_eq!(scratch.read_log(), format!("SigBlk:\t{zeros}\nSigIgn:\t{zeros}\n"));
+    }
+
+    #[test]
+    fn a_new_log_is_created_0640() {
+        let (mut rt, reaper) = runtime();
+        let scratch = Scratch::new("mode");
+        let pid = rt.spawn(&launch(&["true"], &scratch)).expect("spawn");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(0)));
+        let mode = fs::metadata(scratch.log()).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777 & !0o640, 0, "at most 0640, got {mode:o}");
+    }
+
+    #[test]
+    fn orphaned_grandchildren_are_reaped() {
+        let (mut rt, reaper) = runtime();
+        let scratch = Scratch::new("orphan");
+        let l = launch(&["sh", "-c", "sleep 0.2 & echo $!; exit 0"], &scratch);
+        let pid = rt.spawn(&l).expect("spawn");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(0)));
+        let grandchild: u32 = scratch.read_log().trim().parse().expect("grandchild pid");
+        assert_eq!(reaper.wait_for(grandchild), Some(ExitStatus::Code(0)));
+    }
+
+    #[test]
+    fn runs_as_another_user() {
+        let (mut rt, reaper) = runtime();
+        let scratch = Scratch::new("user");
+        let mut l = launch(&["sh", "-c", "id -u; id -g"], &scratch);
+        l.user = Some("nobody".into());
+        let Ok(Some(creds)) = spawn::lookup_user("nobody") else {
+            return; // no such user on this system
+        };
+        match rt.spawn(&l) {
+            Err(SpawnError::NotRoot(..)) => assert!(!rustix::process::geteuid().is_root()),
+            Err(e) => panic!("spawn: {e}"),
+            Ok(pid) => {
+                assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(0)));
+                assert_eq!(scratch.read_log(), format!("{}\n{}\n", creds.uid, creds.gid));
+            }
+        }
+        l.user = Some("ward-no-such-user".into());
+        let err = rt.spawn(&l).expect_err("unknown user");
+        assert!(matches!(err, SpawnError::UnknownUser(_) | SpawnError::NotRoot(..)), "{err}");
+    }
+
+    #[test]
+    fn parses_the_start_time_after_the_last_paren() {
+        let mut fields: Vec<String> = (3..=52).map(|n| n.to_string()).collect();
+        fields[0] = "S".into();
+        let stat = format!("42 (a) b) c) {}", fields.join(" "));
+        assert_eq!(parse_start_time(&stat), Some(22));
+        assert_eq!(parse_start_time("42 (no close"), None);
+        assert!(process_start_time(std::process::id()).is_some());
+        assert_eq!(process_start_time(u32::MAX), None);
+    }
+}

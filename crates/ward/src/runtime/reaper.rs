@@ -1,0 +1,201 @@
+//! The reaper: the one place in ward that waits for children.
+//!
+//! A dedicated thread loops on a blocking `waitpid(-1, 0)`. Every child of the
+//! process, and (once [`become_subreaper`] was called) every orphan
+//! re-parented to it, is reaped there and reported once as an [`Exit`] on an
+//! unbounded channel, so sending never blocks and no exit is lost. There is no
+//! polling: when there are no children at all (`ECHILD`) the thread parks
+//! until [`ReaperHandle::children_may_exist`] unparks it. A park token left by an
+//! unpark that came before the park makes the wake-up race-free.
+//!
+//! Consequence: nothing else in ward may wait for a child, and
+//! `std::process::Command` must not spawn supervised children (it waits
+//! internally when exec fails). The process runtime forks on its own.
+
+use std::io;
+use std::thread::{self, Thread};
+
+use tokio::sync::mpsc;
+use ward_core::ExitStatus;
+
+use super::Exit;
+
+/// Makes this process the child subreaper of its descendants: orphans are
+/// re-parented to it (and so reaped by the [`Reaper`]) instead of to init.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer argument; the unused
+    // arguments are passed as 0 as the man page asks.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// The reaper thread, started by [`Reaper::start`]; it runs for the life of
+/// the process.
+#[derive(Debug)]
+pub struct Reaper {
+    handle: ReaperHandle,
+}
+
+/// What a runtime keeps to wake the reaper after a fork. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ReaperHandle {
+    thread: Thread,
+}
+
+impl Reaper {
+    /// Starts the reaper thread. Every exit it reaps arrives on the receiver;
+    /// pids the receiver does not know (orphans) are for it to ignore.
+    pub fn start() -> io::Result<(Reaper, mpsc::UnboundedReceiver<Exit>)> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let thread = thread::Builder::new().name("ward-reaper".into()).spawn(move || reap_forever(&tx))?;
+        let handle = ReaperHandle { thread: thread.thread().clone() };
+        Ok((Reaper { handle }, rx))
+    }
+
+    /// A handle for the runtimes that fork children.
+    pub fn handle(&self) -> ReaperHandle {
+        self.handle.clone()
+    }
+}
+
+impl ReaperHandle {
+    /// Tells the reaper that a child may exist now. Call it after each fork;
+    /// it wakes the thread if it parked for lack of children.
+    pub fn children_may_exist(&self) {
+        self.thread.unpark();
+    }
+}
+
+impl From<Reaper> for ReaperHandle {
+    fn from(reaper: Reaper) -> Self {
+        reaper.handle
+    }
+}
+
+impl From<&Reaper> for ReaperHandle {
+    fn from(reaper: &Reaper) -> Self {
+        reaper.handle()
+    }
+}
+
+/// The body of the reaper thread. Never returns.
+fn reap_forever(tx: &mpsc::UnboundedSender<Exit>) {
+    loop {
+        let mut raw: libc::c_int = 0;
+        // SAFETY: `raw` is a valid, writable c_int for the whole call.
+        let pid = unsafe { libc::waitpid(-1, &mut raw, 0) };
+        if pid > 0 {
+            let exit = Exit { pid: pid.unsigned_abs(), status: decode(raw) };
+            tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped");
+            // The receiver may be gone (shutdown); keep reaping regardless so
+            // that no zombie is left behind.
+            let _ = tx.send(exit);
+            continue;
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => {}
+            Some(libc::ECHILD) => thread::park(),
+            _ => {
+                // waitpid(-1, _, 0) fails only with ECHILD/EINTR/EINVAL; EINVAL
+                // cannot happen with these flags. Parking (not spinning) keeps
+                // an impossible error from burning a CPU.
+                tracing::error!(error = %err, "waitpid failed");
+                debug_assert!(false, "waitpid failed: {err}");
+                thread::park();
+            }
+        }
+    }
+}
+
+/// Turns a wait status into ward's [`ExitStatus`].
+fn decode(raw: libc::c_int) -> ExitStatus {
+    if libc::WIFEXITED(raw) {
+        ExitStatus::Code(libc::WEXITSTATUS(raw))
+    } else if libc::WIFSIGNALED(raw) {
+        ExitStatus::Signal(libc::WTERMSIG(raw))
+    } else {
+        ExitStatus::Unknown
+    }
+}
+
+/// One reaper shared by every test of this binary: it reaps every child of
+/// the test process, so two reapers would steal each other's exits. A
+/// dispatcher thread files each exit by pid until a test takes it.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::collections::HashMap;
+    use std::sync::{Condvar, Mutex, OnceLock};
+    use std::time::Duration;
+
+    use ward_core::ExitStatus;
+
+    use super::{Reaper, ReaperHandle, become_subreaper};
+
+    /// The shared test reaper.
+    pub(crate) struct TestReaper {
+        /// The handle to pass to runtimes.
+        pub(crate) reaper: ReaperHandle,
+        exits: Mutex<HashMap<u32, ExitStatus>>,
+        arrived: Condvar,
+    }
+
+    /// How long a test waits for an exit before failing.
+    pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
+
+    /// The shared reaper, started (as subreaper) on first use.
+    pub(crate) fn shared() -> &'static TestReaper {
+        static SHARED: OnceLock<TestReaper> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            become_subreaper().expect("become subreaper");
+            let (reaper, mut rx) = Reaper::start().expect("start reaper");
+            std::thread::spawn(move || {
+                while let Some(exit) = rx.blocking_recv() {
+                    let me = shared();
+                    me.exits.lock().expect("lock").insert(exit.pid, exit.status);
+                    me.arrived.notify_all();
+                }
+            });
+            TestReaper { reaper: reaper.handle(), exits: Mutex::new(HashMap::new()), arrived: Condvar::new() }
+        })
+    }
+
+    impl TestReaper {
+        /// Waits (up to [`DEADLINE`]) for the exit of `pid` and takes it.
+        pub(crate) fn wait_for(&self, pid: u32) -> Option<ExitStatus> {
+            let exits = self.exits.lock().expect("lock");
+            let (mut exits, _) =
+                self.arrived.wait_timeout_while(exits, DEADLINE, |e| !e.contains_key(&pid)).expect("lock");
+            exits.remove(&pid)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_wait_statuses() {
+        // Linux encodings: exit code in bits 8..16, signal in the low 7 bits.
+        assert_eq!(decode(3 << 8), ExitStatus::Code(3));
+        assert_eq!(decode(0), ExitStatus::Code(0));
+        assert_eq!(decode(9), ExitStatus::Signal(9));
+        assert_eq!(decode(0x137f), ExitStatus::Unknown); // stopped by SIGSTOP
+    }
+
+    #[test]
+    fn reaps_a_direct_child_forked_after_a_park() {
+        let shared = testing::shared();
+        // SAFETY: the child only calls _exit, which is async-signal-safe.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: ends the child at once, without running any Rust code.
+            unsafe { libc::_exit(7) };
+        }
+        assert!(pid > 0, "fork: {}", io::Error::last_os_error());
+        shared.reaper.children_may_exist();
+        let pid = pid.unsigned_abs();
+        assert_eq!(shared.wait_for(pid), Some(ExitStatus::Code(7)));
+    }
+}

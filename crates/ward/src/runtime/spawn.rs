@@ -1,0 +1,313 @@
+//! The low-level fork/exec of one child, and the user lookup it needs.
+//!
+//! Everything the child needs is prepared by the caller as a [`Plan`]; here
+//! the pointer arrays are built, then the process forks. Between fork and
+//! exec the child runs only async-signal-safe calls and allocates nothing
+//! (ward is multi-threaded: another thread may have held the allocator's lock
+//! at the fork). Nothing here is O(number of children): all of ward's own
+//! descriptors are close-on-exec, so none needs closing one by one.
+//!
+//! An exec failure travels back as the errno (4 bytes) on a close-on-exec
+//! pipe: EOF means exec succeeded. The failed child exits with 127 and is
+//! reaped by the reaper like any other; it is never waited for here.
+
+use std::ffi::{CStr, CString};
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::{mem, ptr};
+
+use super::reaper::ReaperHandle;
+
+/// Credentials to switch to in the child.
+#[derive(Debug)]
+pub(super) struct Creds {
+    pub uid: libc::uid_t,
+    pub gid: libc::gid_t,
+    /// Supplementary groups (the primary group included, as `initgroups` does).
+    pub groups: Vec<libc::gid_t>,
+}
+
+/// One child, fully prepared before the fork.
+pub(super) struct Plan {
+    /// The program to exec, already resolved through `PATH`.
+    pub program: CString,
+    pub argv: Vec<CString>,
+    /// `NAME=value` strings.
+    pub envp: Vec<CString>,
+    pub workdir: Option<CString>,
+    pub creds: Option<Creds>,
+    /// Becomes the child's stdin (`/dev/null`).
+    pub stdin: OwnedFd,
+    /// Becomes the child's stdout and stderr (the log file).
+    pub output: OwnedFd,
+}
+
+/// What became of a fork/exec.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// The child runs the program.
+    Started(u32),
+    /// The child could not exec (or chdir, or switch user) and exits with 127.
+    Failed { pid: u32, errno: i32 },
+}
+
+/// Everything the child reads, as raw values and pointers, built before the fork.
+struct ChildArgs<'a> {
+    program: *const libc::c_char,
+    argv: &'a [*const libc::c_char],
+    envp: &'a [*const libc::c_char],
+    workdir: Option<&'a CStr>,
+    creds: Option<&'a Creds>,
+    stdin: RawFd,
+    output: RawFd,
+    report: RawFd,
+}
+
+/// Forks and execs `plan`; tells `reaper` as soon as the child exists.
+pub(super) fn fork_exec(plan: Plan, reaper: &ReaperHandle) -> io::Result<Outcome> {
+    // Descriptors 0..=2 are overwritten in the child, so none that it reads
+    // may sit there (possible if ward was started with one of them closed).
+    let stdin = above_stdio(plan.stdin)?;
+    let output = above_stdio(plan.output)?;
+    let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+    let report_write = above_stdio(report_write)?;
+    let argv = null_terminated(&plan.argv);
+    let envp = null_terminated(&plan.envp);
+    let args = ChildArgs {
+        program: plan.program.as_ptr(),
+        argv: &argv,
+        envp: &envp,
+        workdir: plan.workdir.as_deref(),
+        creds: plan.creds.as_ref(),
+        stdin: stdin.as_raw_fd(),
+        output: output.as_raw_fd(),
+        report: report_write.as_raw_fd(),
+    };
+
+    // Block every signal across the fork, so that none of ward's handlers
+    // runs in the child before it resets them; the child unblocks them.
+    let saved = block_all_signals();
+    // SAFETY: the child branch runs only `child_main`, which calls
+    // async-signal-safe functions on memory prepared above and never returns.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        child_main(&args);
+    }
+    let fork_error = io::Error::last_os_error();
+    restore_signals(&saved);
+    if pid < 0 {
+        return Err(fork_error);
+    }
+    reaper.children_may_exist();
+    let pid = pid.unsigned_abs();
+    // The child does this too; doing it here as well closes the race with a
+    // signal to the group sent before the child got to run. It fails
+    // harmlessly (EACCES/ESRCH) when the child already exec'd or ended.
+    // SAFETY: setpgid takes plain integers.
+    unsafe { libc::setpgid(pid as libc::pid_t, pid as libc::pid_t) };
+    drop(report_write);
+    drop((stdin, output));
+    match read_report(report_read) {
+        Ok(None) => Ok(Outcome::Started(pid)),
+        Ok(Some(errno)) => Ok(Outcome::Failed { pid, errno }),
+        Err(err) => {
+            // We cannot tell whether it runs: end it rather than leave an
+            // instance nobody knows of (the reaper collects it).
+            // SAFETY: kill takes plain integers; `pid` is our own child.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            Err(err)
+        }
+    }
+}
+
+/// Reads the child's report: EOF (exec succeeded) or a 4-byte errno.
+fn read_report(fd: OwnedFd) -> io::Result<Option<i32>> {
+    let mut pipe = std::fs::File::from(fd);
+    let mut buf = [0u8; 4];
+    let mut len = 0;
+    while len < buf.len() {
+        match pipe.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match len {
+        0 => Ok(None),
+        4 => Ok(Some(i32::from_ne_bytes(buf))),
+        _ => Err(io::Error::other("short exec report from the child")),
+    }
+}
+
+/// The child, between fork and exec. Async-signal-safe calls only.
+fn child_main(args: &ChildArgs<'_>) -> ! {
+    let errno = setup_and_exec(args);
+    let bytes = errno.to_ne_bytes();
+    // SAFETY: writes 4 bytes from a live stack buffer, then ends the process
+    // without running any Rust or atexit code.
+    unsafe {
+        libc::write(args.report, bytes.as_ptr().cast(), bytes.len());
+        libc::_exit(127)
+    }
+}
+
+/// Prepares the child and execs; returns the errno of what failed.
+fn setup_and_exec(args: &ChildArgs<'_>) -> i32 {
+    // SAFETY: every call below is async-signal-safe and reads only memory
+    // that the parent prepared before the fork and that outlives this call.
+    unsafe {
+        let mut default: libc::sigaction = mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        // An all-zero kernel `struct sigaction` is SIG_DFL without flags on
+        // every Linux architecture, whatever its field order.
+        let kernel_default = [0u64; 4];
+        // Linux signals are 1..=64. glibc refuses its reserved ones (32, 33),
+        // which may still have been ignored by whoever started ward, so the
+        // kernel is asked directly for those. SIGKILL/SIGSTOP refuse; fine.
+        for sig in 1..=64 {
+            if libc::sigaction(sig, &default, ptr::null_mut()) != 0 {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    kernel_default.as_ptr(),
+                    ptr::null_mut::<u64>(),
+                    mem::size_of::<u64>(),
+                );
+            }
+        }
+        let mut none: libc::sigset_t = mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, ptr::null_mut());
+
+        if libc::setpgid(0, 0) != 0
+            || libc::dup2(args.stdin, 0) < 0
+            || libc::dup2(args.output, 1) < 0
+            || libc::dup2(args.output, 2) < 0
+        {
+            return errno();
+        }
+        if let Some(dir) = args.workdir {
+            if libc::chdir(dir.as_ptr()) != 0 {
+                return errno();
+            }
+        }
+        if let Some(creds) = args.creds {
+            if libc::setgroups(creds.groups.len(), creds.groups.as_ptr()) != 0
+                || libc::setgid(creds.gid) != 0
+                || libc::setuid(creds.uid) != 0
+            {
+                return errno();
+            }
+        }
+        // Belt and braces for descriptors leaked without O_CLOEXEC by some
+        // library: mark all above stderr close-on-exec (best effort; one
+        // syscall, it fails only on kernels older than 5.11).
+        libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC);
+        libc::execve(args.program, args.argv.as_ptr(), args.envp.as_ptr());
+        errno()
+    }
+}
+
+/// The calling thread's errno.
+fn errno() -> i32 {
+    // SAFETY: __errno_location returns the calling thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Blocks every signal in the calling thread; returns the previous mask.
+fn block_all_signals() -> libc::sigset_t {
+    // SAFETY: both sets are valid, writable sigset_t values.
+    unsafe {
+        let mut all: libc::sigset_t = mem::zeroed();
+        let mut saved: libc::sigset_t = mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut saved);
+        saved
+    }
+}
+
+/// Restores the mask saved by [`block_all_signals`].
+fn restore_signals(saved: &libc::sigset_t) {
+    // SAFETY: `saved` is a valid sigset_t filled by pthread_sigmask.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, saved, ptr::null_mut()) };
+}
+
+/// Moves `fd` above the standard descriptors (a no-op when it already is).
+fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own returns a new one.
+    let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` was just returned by fcntl and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// The `char *const[]` form of `strings`, ending with a null pointer.
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    let mut ptrs = Vec::with_capacity(strings.len() + 1);
+    ptrs.extend(strings.iter().map(|s| s.as_ptr()));
+    ptrs.push(ptr::null());
+    ptrs
+}
+
+/// Looks up `user` (a name, or a numeric uid) in the user database.
+/// `Ok(None)` means there is no such user.
+pub(super) fn lookup_user(user: &str) -> io::Result<Option<Creds>> {
+    let Ok(name) = CString::new(user) else {
+        return Ok(None);
+    };
+    let uid: Option<libc::uid_t> = user.parse().ok();
+    // SAFETY: passwd is plain data; all-zero is a valid (empty) value.
+    let mut pwd: libc::passwd = unsafe { mem::zeroed() };
+    let mut buf: Vec<libc::c_char> = vec![0; 1024];
+    let mut found: *mut libc::passwd = ptr::null_mut();
+    loop {
+        // SAFETY: every pointer is valid for the call, `buf.len()` is the
+        // true size of `buf`; the results point into `pwd` and `buf`.
+        let rc = unsafe {
+            match uid {
+                Some(uid) => libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found),
+                None => libc::getpwnam_r(name.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found),
+            }
+        };
+        match rc {
+            0 => break,
+            libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 2, 0),
+            libc::ENOENT | libc::ESRCH | libc::EBADF | libc::EPERM => return Ok(None),
+            rc => return Err(io::Error::from_raw_os_error(rc)),
+        }
+    }
+    if found.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: on success pw_name points to a NUL-terminated string in `buf`,
+    // which is still alive.
+    let name = unsafe { CStr::from_ptr(pwd.pw_name) };
+    let groups = group_list(name, pwd.pw_gid)?;
+    Ok(Some(Creds { uid: pwd.pw_uid, gid: pwd.pw_gid, groups }))
+}
+
+/// The groups of `user`, `gid` included.
+fn group_list(user: &CStr, gid: libc::gid_t) -> io::Result<Vec<libc::gid_t>> {
+    let mut groups: Vec<libc::gid_t> = vec![0; 32];
+    loop {
+        let mut count = libc::c_int::try_from(groups.len()).map_err(io::Error::other)?;
+        // SAFETY: `groups` has room for `count` entries; getgrouplist writes
+        // at most that many and sets `count` to the number it needs.
+        let rc = unsafe { libc::getgrouplist(user.as_ptr(), gid, groups.as_mut_ptr(), &mut count) };
+        let needed = usize::try_from(count).unwrap_or(0);
+        if rc >= 0 {
+            groups.truncate(needed);
+            return Ok(groups);
+        }
+        if groups.len() >= 1 << 16 {
+            return Err(io::Error::other("too many groups"));
+        }
+        groups.resize(needed.max(groups.len() * 2), 0);
+    }
+}

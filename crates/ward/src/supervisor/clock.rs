@@ -1,0 +1,84 @@
+//! The one place in ward that reads clocks, and the source of jitter.
+//!
+//! Monotonic time is handed to ward-core as [`MonoTime`] (milliseconds since
+//! this clock's origin); wall-clock time is only for display and the store.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+use ward_core::MonoTime;
+
+/// Reads the monotonic and wall clocks.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    origin: Instant,
+}
+
+impl Clock {
+    /// A clock whose origin is now.
+    pub fn new() -> Self {
+        Clock { origin: Instant::now() }
+    }
+
+    /// Now, on the monotonic clock.
+    pub fn now(&self) -> MonoTime {
+        MonoTime::from_millis(self.origin.elapsed().as_millis() as u64)
+    }
+
+    /// The tokio instant of a monotonic time, for timers.
+    pub fn instant(&self, t: MonoTime) -> Instant {
+        self.origin + Duration::from_millis(t.as_millis())
+    }
+
+    /// Now, as Unix time in milliseconds.
+    #[allow(clippy::disallowed_methods)] // the one wall-clock read
+    pub fn wall_ms(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    }
+
+    /// The Unix time in milliseconds of a monotonic time, seen from now.
+    pub fn wall_of(&self, t: MonoTime) -> u64 {
+        let now = self.now().as_millis() as i128;
+        (self.wall_ms() as i128 + (t.as_millis() as i128 - now)).max(0) as u64
+    }
+}
+
+/// Draws jitter factors: a small xorshift generator seeded from the clock and pid.
+/// Jitter only spreads restarts apart; it needs no cryptographic quality.
+#[derive(Clone, Debug)]
+pub struct Jitter {
+    state: u64,
+}
+
+impl Jitter {
+    /// A generator seeded from the wall clock and the pid.
+    pub fn seeded(clock: &Clock) -> Self {
+        let seed = clock.wall_ms() ^ (u64::from(std::process::id()) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+        Jitter { state: seed.max(1) }
+    }
+
+    /// A factor drawn uniformly in `[1 - j, 1 + j]`.
+    pub fn factor(&mut self, j: f64) -> f64 {
+        let mut x = self.state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.state = x;
+        let unit = (x >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
+        1.0 - j + 2.0 * j * unit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_in_bounds() {
+        let mut j = Jitter { state: 42 };
+        for _ in 0..10_000 {
+            let f = j.factor(0.25);
+            assert!((0.75..=1.25).contains(&f), "{f}");
+        }
+        assert_eq!(j.factor(0.0), 1.0);
+    }
+}

@@ -1,0 +1,67 @@
+//! From a service's spec to the [`Launch`] of one of its instances: ports per
+//! replica, `${NAME}` templating, environment, paths relative to the spec file.
+//!
+//! Templating is plain text replacement of `${NAME}` for the port names and
+//! `WARD_SERVICE`/`WARD_REPLICA`; no shell ever sees the strings, and an
+//! unknown `${X}` stays as it is.
+
+use crate::runtime::Launch;
+use std::path::{Path, PathBuf};
+use ward_core::InstanceId;
+use ward_core::spec::ServiceSpec;
+
+/// The variables an instance gets: its ports (`base + replica`) and its identity.
+pub fn variables(spec: &ServiceSpec, id: &InstanceId) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = spec
+        .ports
+        .iter()
+        .map(|(name, base)| (name.clone(), (u32::from(*base) + id.replica).to_string()))
+        .collect();
+    vars.push(("WARD_SERVICE".into(), id.service.to_string()));
+    vars.push(("WARD_REPLICA".into(), id.replica.to_string()));
+    vars
+}
+
+/// Replaces each `${NAME}` of `vars` in `text`.
+pub fn template(text: &str, vars: &[(String, String)]) -> String {
+    if !text.contains("${") {
+        return text.to_string();
+    }
+    let mut out = text.to_string();
+    for (name, value) in vars {
+        out = out.replace(&format!("${{{name}}}"), value);
+    }
+    out
+}
+
+/// The launch of instance `id` of `spec`, for a spec file in `spec_dir`.
+pub fn launch(spec: &ServiceSpec, id: &InstanceId, spec_dir: &Path, log: PathBuf) -> Launch {
+    let vars = variables(spec, id);
+    let argv = spec.command.iter().map(|a| template(a, &vars)).collect();
+    let mut env: Vec<(String, String)> = vars.clone();
+    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), template(v, &vars))));
+    let workdir = Some(match &spec.workdir {
+        Some(w) => spec_dir.join(template(w, &vars)),
+        None => spec_dir.to_path_buf(),
+    });
+    Launch { id: id.clone(), argv, env, workdir, user: spec.user.clone(), log }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_and_templates() {
+        let yaml = "version: 1\nservices:\n  api:\n    command: [\"./api\", \"--port\", \"${PORT}\", \"${NOPE}\"]\n    replicas: 2\n    ports: { PORT: 8080 }\n    env: { URL: \"http://127.0.0.1:${PORT}/\" }\n    workdir: srv\n";
+        let spec = ward_core::spec::parse(yaml, "t.yaml").unwrap();
+        let svc = spec.services.values().next().unwrap();
+        let id = InstanceId::new("api".parse().unwrap(), 1);
+        let l = launch(svc, &id, Path::new("/etc/x"), PathBuf::from("/l"));
+        assert_eq!(l.argv, vec!["./api", "--port", "8081", "${NOPE}"]);
+        assert!(l.env.contains(&("PORT".into(), "8081".into())));
+        assert!(l.env.contains(&("URL".into(), "http://127.0.0.1:8081/".into())));
+        assert!(l.env.contains(&("WARD_REPLICA".into(), "1".into())));
+        assert_eq!(l.workdir, Some(PathBuf::from("/etc/x/srv")));
+    }
+}

@@ -1,0 +1,160 @@
+//! The API's requests to the supervisor, each with a oneshot reply, and how
+//! the supervisor answers them.
+
+use super::Supervisor;
+use crate::api::types::{EventJson, GateJson, InstanceStatus, StatusReply};
+use crate::runtime::Runtime;
+use std::sync::Arc;
+use tokio::sync::{broadcast, oneshot};
+use ward_core::Target;
+use ward_core::deployment::CommandError;
+use ward_core::instance::{Command, Instance};
+
+/// Why a request failed; the API maps each kind to an HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// 404: no such service or instance.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the state does not allow it.
+    #[error("{0}")]
+    Conflict(String),
+    /// 422: the input is invalid (a bad target, an invalid spec).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A reply channel.
+pub type Reply<T> = oneshot::Sender<T>;
+
+/// What the API asks of the supervisor.
+pub enum Request {
+    /// The status table, optionally of one service.
+    Status {
+        /// Only this service.
+        service: Option<String>,
+        /// Answer.
+        reply: Reply<Result<StatusReply, RequestError>>,
+    },
+    /// start / stop / restart / unblock a target.
+    Command {
+        /// Which command.
+        command: Command,
+        /// `SERVICE` or `SERVICE/N`.
+        target: String,
+        /// Answer: what happened, in words.
+        reply: Reply<Result<String, RequestError>>,
+    },
+    /// Re-read the spec file and apply it.
+    Reload {
+        /// Answer: a summary, or every error of the spec.
+        reply: Reply<Result<String, RequestError>>,
+    },
+    /// Stop everything, then exit.
+    Down {
+        /// Answer once the stop has begun.
+        reply: Reply<()>,
+    },
+    /// The events from `since` on, and a live feed of what follows.
+    Events {
+        /// The first sequence number wanted.
+        since: u64,
+        /// Answer: history, and the feed when `follow`.
+        reply: Reply<(Vec<Arc<EventJson>>, Option<broadcast::Receiver<Arc<EventJson>>>)>,
+        /// Also return a live feed.
+        follow: bool,
+    },
+}
+
+impl<R: Runtime> Supervisor<R> {
+    pub(super) fn on_request(&mut self, req: Request) {
+        // A caller that went away does not care about its answer.
+        match req {
+            Request::Status { service, reply } => {
+                let _ = reply.send(self.status(service));
+            }
+            Request::Command { command, target, reply } => {
+                let _ = reply.send(self.command(command, &target));
+            }
+            Request::Reload { reply } => {
+                let _ = reply.send(self.reload());
+            }
+            Request::Down { reply } => {
+                self.begin_down("ward down");
+                let _ = reply.send(());
+            }
+            Request::Events { since, reply, follow } => {
+                let feed = follow.then(|| self.events.subscribe());
+                let _ = reply.send((self.events.since(since), feed));
+            }
+        }
+    }
+
+    fn status(&self, service: Option<String>) -> Result<StatusReply, RequestError> {
+        if let Some(s) = &service {
+            if !self.deployment.spec().services.keys().any(|k| k.as_str() == s) {
+                return Err(RequestError::NotFound(format!("no service named {s}")));
+            }
+        }
+        let instances = self
+            .deployment
+            .instances()
+            .filter(|i| service.as_deref().is_none_or(|s| i.id().service.as_str() == s))
+            .map(|i| self.instance_status(i))
+            .collect();
+        Ok(StatusReply { instances })
+    }
+
+    fn instance_status(&self, i: &Instance) -> InstanceStatus {
+        let now = self.clock.now();
+        let gate = i.gate();
+        InstanceStatus {
+            service: i.id().service.to_string(),
+            replica: i.id().replica,
+            state: i.state().word().to_string(),
+            pid: i.pid(),
+            restarts: i.restarts(),
+            uptime_ms: i.pid().and(i.started_at()).map(|t| now.saturating_since(t).as_millis() as u64),
+            last_exit: i.last_exit().map(Into::into),
+            gate: GateJson {
+                state: gate.state().word().to_string(),
+                until_ms: gate.state().until().map(|t| self.clock.wall_of(t)),
+                crashes: gate.crashes_in_window(now),
+                threshold: gate.threshold(),
+            },
+        }
+    }
+
+    fn command(&mut self, command: Command, target: &str) -> Result<String, RequestError> {
+        let t: Target = target.parse().map_err(|e| RequestError::Invalid(format!("{e}")))?;
+        let actions = self.deployment.command(&t, command, self.clock.now()).map_err(|e| match e {
+            CommandError::UnknownService(_) | CommandError::UnknownInstance(_) => {
+                RequestError::NotFound(e.to_string())
+            }
+            CommandError::Rejected(_) | CommandError::GoingDown => RequestError::Conflict(e.to_string()),
+        })?;
+        self.execute(actions);
+        let verb = match command {
+            Command::Start | Command::StartWhenReady { .. } => "started",
+            Command::Stop => "stopping",
+            Command::Restart => "restarting",
+            Command::Unblock => "unblocked",
+            Command::Shutdown => "shutting down",
+            Command::Remove => "removing",
+        };
+        Ok(format!("{t}: {verb}"))
+    }
+
+    /// Re-reads the spec file; an invalid spec changes nothing.
+    pub(super) fn reload(&mut self) -> Result<String, RequestError> {
+        let path = self.spec_path.display().to_string();
+        let text = std::fs::read_to_string(&self.spec_path)
+            .map_err(|e| RequestError::Invalid(format!("cannot read {path}: {e}")))?;
+        let spec = ward_core::spec::parse(&text, &path).map_err(|e| RequestError::Invalid(e.to_string()))?;
+        let n = spec.services.len();
+        self.logs.set_spec(spec.logs.clone());
+        let actions = self.deployment.reload(spec, self.clock.now());
+        self.execute(actions);
+        Ok(format!("reloaded {path}: {n} services"))
+    }
+}

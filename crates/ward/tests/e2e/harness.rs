@@ -1,0 +1,255 @@
+//! A real `ward up` on a spec in its own temp folder, driven through the real
+//! CLI, synchronised on its event stream with deadlines.
+//!
+//! Everything a test starts is killed by pid when the `Ward` drops: ward
+//! itself, and every service process group it reported.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Path of the ward binary under test.
+pub fn ward_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ward"))
+}
+
+/// A fresh temp folder, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("ward-e2e-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running `ward up` and a live reader of its events.
+pub struct Ward {
+    pub dir: TempDir,
+    pub spec: PathBuf,
+    pub up: Option<Child>,
+    events: mpsc::Receiver<Value>,
+    events_child: Option<Child>,
+    /// Every event seen so far, in order.
+    pub seen: Vec<Value>,
+    pids: Vec<u32>,
+}
+
+impl Ward {
+    /// Writes `yaml` as ward.yaml in a new temp folder and starts `ward up` on it.
+    pub fn start(tag: &str, yaml: &str) -> Ward {
+        let dir = TempDir::new(tag);
+        let spec = dir.0.join("ward.yaml");
+        std::fs::write(&spec, yaml).unwrap();
+        let mut up = Command::new(ward_bin())
+            .arg("up")
+            .arg("-f")
+            .arg(&spec)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until it says it supervises (the API listens by then).
+        let stderr = up.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("[ward] {line}");
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains("supervising") => break,
+                Ok(_) => continue,
+                Err(_) => panic!("ward up did not start in time"),
+            }
+        }
+        // Keep draining stderr in the background (the thread above prints it).
+        std::thread::spawn(move || while rx.recv().is_ok() {});
+        let (events, events_child) = follow_events(&spec);
+        Ward { dir, spec, up: Some(up), events, events_child: Some(events_child), seen: vec![], pids: vec![] }
+    }
+
+    /// Runs the ward CLI on this deployment.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(ward_bin())
+            .arg("--file")
+            .arg(&self.spec)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// `ward status --json`, parsed.
+    pub fn status(&mut self) -> Vec<Value> {
+        let out = self.cli(&["status", "--json"]);
+        assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let list = v["instances"].as_array().unwrap().clone();
+        for i in &list {
+            if let Some(pid) = i["pid"].as_u64() {
+                self.pids.push(pid as u32);
+            }
+        }
+        list
+    }
+
+    /// One instance of `status`.
+    pub fn instance(&mut self, service: &str, replica: u64) -> Value {
+        self.status()
+            .into_iter()
+            .find(|i| i["service"] == service && i["replica"] == replica)
+            .unwrap_or_else(|| panic!("no instance {service}/{replica}"))
+    }
+
+    /// Waits (with a deadline) for the next event matching `pred`; returns it.
+    pub fn wait_for(&mut self, what: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(ev) => {
+                    if let Some(pid) = ev["pid"].as_u64() {
+                        self.pids.push(pid as u32);
+                    }
+                    self.seen.push(ev.clone());
+                    if pred(&ev) {
+                        return ev;
+                    }
+                }
+                Err(_) => panic!("timed out after {secs}s waiting for {what}; events seen: {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Waits for event `kind` of `service/replica`.
+    pub fn wait_event(&mut self, service: &str, replica: u64, kind: &str, secs: u64) -> Value {
+        self.wait_for(&format!("{kind} of {service}/{replica}"), secs, |e| {
+            e["service"] == service && e["replica"] == replica && e["kind"] == kind
+        })
+    }
+
+    /// Waits for `ward up` to exit; returns its exit code.
+    pub fn wait_exit(&mut self, secs: u64) -> i32 {
+        let mut child = self.up.take().expect("ward up already waited for");
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                return st.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("ward up did not exit within {secs}s");
+            }
+            // The test process has no event for another process's exit but
+            // waiting on it; a short wait step bounded by the deadline.
+            wait_a_little();
+        }
+    }
+
+    /// The state folder.
+    pub fn state(&self) -> PathBuf {
+        self.dir.0.join(".ward")
+    }
+
+    /// Remembers a pid to kill at the end (e.g. a grandchild).
+    pub fn track(&mut self, pid: u32) {
+        self.pids.push(pid);
+    }
+}
+
+/// Waits 20 ms: only for polling another process's exit from the test harness.
+pub fn wait_a_little() {
+    let (_tx, rx) = mpsc::channel::<()>();
+    let _ = rx.recv_timeout(Duration::from_millis(20));
+}
+
+fn follow_events(spec: &Path) -> (mpsc::Receiver<Value>, Child) {
+    let mut child = Command::new(ward_bin())
+        .arg("--file")
+        .arg(spec)
+        .args(["events", "-f", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    (rx, child)
+}
+
+impl Drop for Ward {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.events_child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some(mut up) = self.up.take() {
+            let _ = up.kill();
+            let _ = up.wait();
+        }
+        for pid in &self.pids {
+            kill(-(*pid as i32), 9);
+            kill(*pid as i32, 9);
+        }
+    }
+}
+
+/// kill(2) of a pid (or a process group, negative).
+pub fn kill(pid: i32, sig: i32) -> bool {
+    // SAFETY: kill(2) has no memory effects; the pids are ones this test started.
+    unsafe { libc::kill(pid, sig) == 0 }
+}
+
+/// True while /proc/PID exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// True while /proc/PID exists (alive or zombie).
+pub fn exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Waits until `cond` holds, checking every 20 ms, for at most `secs`.
+pub fn eventually(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
+        wait_a_little();
+    }
+}

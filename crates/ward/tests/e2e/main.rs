@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `ward` binary on real child processes,
+//! asserting what a user sees (states, events, exit codes, files).
+
+mod harness;
+
+mod cli;
+mod policies;
+mod restart;
+mod stop;
