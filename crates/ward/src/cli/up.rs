@@ -136,8 +136,12 @@ async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
         state_dir: paths.state.display().to_string(),
     });
     let app = router(AppState { requests, logs: logs.clone(), info });
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+    let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = api_stopped.await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
             tracing::error!("the API stopped: {e}");
         }
     });
@@ -151,6 +155,10 @@ async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
     let supervisor = Supervisor::new(Deployment::new(spec), runtime, logs, paths.spec.clone());
     let code = supervisor.run(Inputs { requests: requests_rx, exits }).await;
     tracing::info!("everything is down; exiting with {code}");
+    // The supervisor is gone, so event streams end once they have written
+    // every event; let them finish, but never wait long for a slow reader.
+    let _ = stop_api.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), api).await;
     Ok(code)
 }
 

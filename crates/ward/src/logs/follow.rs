@@ -44,7 +44,8 @@ pub(super) async fn run(logs: Logs, name: String, n: usize, tx: mpsc::Sender<io:
             match got {
                 Ok(read) => {
                     if read.skipped > 0 {
-                        tracing::warn!(file = %name, bytes = read.skipped, "follower fell behind rotation; output skipped");
+                        let bytes = read.skipped;
+                        tracing::warn!(file = %name, bytes, "follower fell behind rotation; bytes skipped");
                     }
                     pos = read.next;
                     if read.bytes.is_empty() {

@@ -134,7 +134,7 @@ fn scan(shared: &Shared) -> Vec<String> {
                 }
             }
         } else if name.ends_with(".log.rotating") {
-            tracing::warn!(file = %name, "left by an interrupted rotation; it may hold output that is nowhere else");
+            tracing::warn!(file = %name, "left by an interrupted rotation; may hold unique output");
         }
     }
     live

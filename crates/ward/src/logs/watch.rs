@@ -119,15 +119,14 @@ fn read_batch(fd: &OwnedFd, buf: &mut [MaybeUninit<u8>], seen: &mut Vec<Seen>) -
             seen.push(Seen::Overflow);
         } else if flags.intersects(inotify::ReadFlags::IGNORED | inotify::ReadFlags::UNMOUNT) {
             seen.push(Seen::Gone);
-        } else if let Some(name) = event.file_name() {
-            if let Ok(name) = name.to_str() {
-                if is_live(name) && !flags.contains(inotify::ReadFlags::ISDIR) {
-                    // Consecutive events for one file collapse into one.
-                    let repeat = matches!(seen.last(), Some(Seen::File(last)) if last == name);
-                    if !repeat {
-                        seen.push(Seen::File(name.to_string()));
-                    }
-                }
+        } else if let Some(name) = event.file_name().and_then(|n| n.to_str().ok())
+            && is_live(name)
+            && !flags.contains(inotify::ReadFlags::ISDIR)
+        {
+            // Consecutive events for one file collapse into one.
+            let repeat = matches!(seen.last(), Some(Seen::File(last)) if last == name);
+            if !repeat {
+                seen.push(Seen::File(name.to_string()));
             }
         }
     }

@@ -100,6 +100,7 @@ impl Runtime for ProcessRuntime {
 /// The start time of `pid` (clock ticks after boot, field 22 of
 /// `/proc/PID/stat`): with the pid, it tells a process from a later one that
 /// reused its pid. `None` when the process is gone.
+#[allow(dead_code)] // for adoption after a crash of ward (the durability work)
 pub fn process_start_time(pid: u32) -> Option<u64> {
     parse_start_time(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }

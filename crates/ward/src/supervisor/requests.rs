@@ -27,6 +27,9 @@ pub enum RequestError {
 /// A reply channel.
 pub type Reply<T> = oneshot::Sender<T>;
 
+/// The answer to [`Request::Events`]: the kept history, and a live feed when asked.
+pub type EventsAnswer = (Vec<Arc<EventJson>>, Option<broadcast::Receiver<Arc<EventJson>>>);
+
 /// What the API asks of the supervisor.
 pub enum Request {
     /// The status table, optionally of one service.
@@ -60,7 +63,7 @@ pub enum Request {
         /// The first sequence number wanted.
         since: u64,
         /// Answer: history, and the feed when `follow`.
-        reply: Reply<(Vec<Arc<EventJson>>, Option<broadcast::Receiver<Arc<EventJson>>>)>,
+        reply: Reply<EventsAnswer>,
         /// Also return a live feed.
         follow: bool,
     },

@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `ward` binary on real child processes,
 //! asserting what a user sees (states, events, exit codes, files).
 
+#![allow(clippy::disallowed_methods)] // deadlines of the test harness read the real clock
+
 mod harness;
 
 mod cli;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every check and every test of ward, as CI does. Installs what the tests
+# need when it is missing (a fresh machine has only the Rust toolchain).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+apt_install() {
+  if [ "$(id -u)" = 0 ] && need apt-get; then
+    echo "test.sh: installing $*" >&2
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "test.sh: missing $* (install it, or run as root to let this script do it)" >&2
+    exit 1
+  fi
+}
+# Services in the tests are POSIX sh one-liners using sleep, awk, kill.
+need sh && need sleep && need awk || apt_install coreutils gawk
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo test --workspace 2>&1
