@@ -194,7 +194,9 @@ impl Deployment {
                 }
                 Action::Replace => {
                     out.push(DeployAction::Instance(id.clone(), Action::Replace));
-                    self.fill_replicas(&id.service, now, out);
+                    if matches!(self.phase, Phase::Up) {
+                        self.fill_replicas(&id.service, now, out);
+                    }
                 }
                 Action::Removed => {
                     self.instances.remove(id);
@@ -209,7 +211,7 @@ impl Deployment {
         let ids: Vec<InstanceId> = self.instances.keys().filter(|i| &i.service == service).cloned().collect();
         for id in ids {
             let Some(inst) = self.instances.get_mut(&id) else { continue };
-            if inst.state().word() == "shutdown" {
+            if inst.state() == crate::instance::InstanceState::Shutdown {
                 continue;
             }
             if let Ok(actions) = inst.command(Command::Shutdown, now) {

@@ -319,7 +319,6 @@ fn reload_applies_a_policy_change_without_a_restart() {
 }
 
 #[test]
-#[ignore = "bug: reload keeps the old backoff/crash_loop/stable_after in running instances' gates"]
 fn reload_applies_a_new_backoff_to_running_instances() {
     let mut d = started(vec![plain("a")]);
     let slow = svc("a", |s| s.backoff.initial = Duration::from_secs(2));
@@ -352,7 +351,6 @@ fn commands_name_known_services_and_replicas() {
 }
 
 #[test]
-#[ignore = "bug: unblock on running instances is accepted (emits `unblocked`) instead of a 409 rejection"]
 fn unblock_on_a_running_service_is_rejected() {
     let mut d = started(vec![svc("api", |s| s.replicas = 2)]);
     let got = d.command(&target("api"), Command::Unblock, t(10));
@@ -376,7 +374,6 @@ fn commands_and_reloads_while_going_down_are_refused() {
 }
 
 #[test]
-#[ignore = "bug: down stops a dependency while a dependent's spawn is still pending (is_alive is false in Stopping before Spawned)"]
 fn down_waits_for_a_dependent_whose_spawn_is_pending() {
     // `c` is independent: its stop makes `down` take one more step at once.
     let mut d = Deployment::new(spec_of(vec![plain("a"), needs("b", "a"), plain("c")]));
@@ -394,7 +391,6 @@ fn down_waits_for_a_dependent_whose_spawn_is_pending() {
 }
 
 #[test]
-#[ignore = "bug: an isolate-with-replace during down creates and spawns a new replica"]
 fn nothing_new_starts_while_going_down() {
     let a = svc("a", |s| {
         s.on_panic = OnPanic { action: PanicAction::Isolate, scope: PanicScope::Service, replace: true }

@@ -159,6 +159,16 @@ impl Gate {
         self.window.times()
     }
 
+    /// Takes new settings (a reload), keeping the state, the crash history and
+    /// the position on the curve (clamped into the new `[initial, max]`).
+    pub fn reconfigure(&mut self, backoff: BackoffSpec, crash_loop: CrashLoopSpec, stable_after: Duration) {
+        let next = self.next_delay().clamp(backoff.initial, backoff.max.max(backoff.initial));
+        let crashes: Vec<MonoTime> = self.crash_times().collect();
+        let state = self.state;
+        *self = Gate::new(backoff, crash_loop, stable_after);
+        self.restore(state, next, &crashes);
+    }
+
     /// Restores a gate's state and history (e.g. from the store after a restart of ward).
     pub fn restore(&mut self, state: GateState, next_delay: Duration, crashes: &[MonoTime]) {
         self.state = state;

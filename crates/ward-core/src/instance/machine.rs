@@ -289,8 +289,14 @@ impl Instance {
         out.push(Action::Spawn);
     }
 
+    /// Changes what follows a stop already under way, keeping its SIGKILL timer.
+    fn retarget_stop(&mut self, then: AfterStop) {
+        self.state = S::Stopping { then };
+    }
+
     fn forget_process(&mut self, status: ExitStatus) {
         self.pid = None;
+        self.kept_alive = false;
         self.last_exit = Some(status);
     }
 
@@ -332,7 +338,7 @@ impl Instance {
             S::Isolated if self.kept_alive => {
                 return Err(self.reject("its process is kept for debugging: stop it first"));
             }
-            S::Stopping { .. } => self.set_state(S::Stopping { then: AfterStop::Restart }),
+            S::Stopping { .. } => self.retarget_stop(AfterStop::Restart),
             S::Backoff { .. } | S::CrashLoop { .. } => {
                 self.gate.unblock();
                 out.push(Action::Emit(EventKind::Unblocked));
@@ -350,7 +356,7 @@ impl Instance {
         match self.state {
             S::Starting | S::Running | S::Ready => self.begin_stop(then, now, out),
             S::Isolated if self.kept_alive => self.begin_stop(then, now, out),
-            S::Stopping { .. } => self.set_state(S::Stopping { then }),
+            S::Stopping { .. } => self.retarget_stop(then),
             S::Waiting
             | S::Stopped
             | S::Backoff { .. }
@@ -366,7 +372,7 @@ impl Instance {
         match self.state {
             S::Starting | S::Running | S::Ready => self.begin_stop(AfterStop::Restart, now, out),
             S::Isolated if self.kept_alive => self.begin_stop(AfterStop::Restart, now, out),
-            S::Stopping { .. } => self.set_state(S::Stopping { then: AfterStop::Restart }),
+            S::Stopping { .. } => self.retarget_stop(AfterStop::Restart),
             S::Waiting
             | S::Stopped
             | S::Backoff { .. }
@@ -388,11 +394,7 @@ impl Instance {
                 out.push(Action::Emit(EventKind::Unblocked));
                 self.restart_now(out);
             }
-            S::Starting | S::Running | S::Ready => {
-                // Nothing holds it, but its crash history is forgotten.
-                self.gate.unblock();
-                out.push(Action::Emit(EventKind::Unblocked));
-            }
+            S::Starting | S::Running | S::Ready => return Err(self.reject("no restart gate holds it")),
             S::Waiting
             | S::Stopping { .. }
             | S::Stopped

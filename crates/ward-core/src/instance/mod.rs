@@ -120,7 +120,8 @@ impl Instance {
 
     /// True while a process of it may be alive.
     pub fn is_alive(&self) -> bool {
-        self.pid.is_some() || matches!(self.state, InstanceState::Starting)
+        // Stopping without a pid: a stop raced the spawn, whose process is still to come.
+        self.pid.is_some() || matches!(self.state, InstanceState::Starting | InstanceState::Stopping { .. })
     }
 
     /// True when it serves traffic: running or ready, not isolated.
@@ -131,6 +132,7 @@ impl Instance {
     /// Takes new policy settings (a reload that changed only policy).
     pub fn set_policy(&mut self, spec: &ServiceSpec) {
         self.policy = InstancePolicy::of(spec);
+        self.gate.reconfigure(spec.backoff, spec.crash_loop, spec.stable_after);
     }
 
     /// Restores what a previous run of ward knew (after a crash of ward).

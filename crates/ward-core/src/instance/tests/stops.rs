@@ -152,7 +152,6 @@ fn a_failed_health_check_under_restart_stops_the_process_then_goes_through_the_g
     assert_eq!(i.state(), S::Shutdown);
 }
 #[test]
-#[ignore = "bug: a second stop command while stopping makes the pending StopTimeout stale, so SIGKILL never comes"]
 fn the_stop_timeout_survives_a_second_stop_command() {
     for second in [Command::Stop, Command::Remove, Command::Shutdown, Command::Restart, Command::Start] {
         let mut i = running(&spec(), t(0));
@@ -170,7 +169,6 @@ fn the_stop_timeout_survives_a_second_stop_command() {
 }
 
 #[test]
-#[ignore = "bug: `kept_alive` is never cleared by a stop, so a later dead isolated instance can be neither started nor stopped"]
 fn an_isolated_instance_whose_process_was_stopped_earlier_can_start_again() {
     let mut i = running(&panic_policy(PanicAction::Isolate, PanicScope::Service, false), t(0));
     obs(&mut i, Observation::HealthFailed { reason: "x".into() }, t(1));
@@ -188,7 +186,6 @@ fn an_isolated_instance_whose_process_was_stopped_earlier_can_start_again() {
 }
 
 #[test]
-#[ignore = "bug: is_alive() is false while stopping before the spawn is confirmed, though a process is about to exist"]
 fn a_pending_spawn_counts_as_alive_while_stopping() {
     let mut i = instance(&spec());
     cmd(&mut i, Command::Start, t(0));
