@@ -152,7 +152,7 @@ async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
         std::process::id()
     );
     signal_ready();
-    let supervisor = Supervisor::new(Deployment::new(spec), runtime, logs, paths.spec.clone());
+    let supervisor = Supervisor::new(Deployment::new(spec), runtime, logs, paths);
     let code = supervisor.run(Inputs { requests: requests_rx, exits }).await;
     tracing::info!("everything is down; exiting with {code}");
     // The supervisor is gone, so event streams end once they have written

@@ -30,6 +30,23 @@ pub struct Launch {
     pub user: Option<String>,
     /// The file that receives stdout and stderr (opened append-only, created 0640).
     pub log: PathBuf,
+    /// Run in an OCI container made from this image instead of as a native process.
+    #[allow(dead_code)] // read by the OCI runtime
+    pub image: Option<ImageLaunch>,
+}
+
+/// The container side of a [`Launch`].
+#[derive(Clone, Debug)]
+#[allow(dead_code)] // read by the OCI runtime
+pub struct ImageLaunch {
+    /// The unpacked root filesystem, absolute.
+    pub rootfs: PathBuf,
+    /// Mount it read-write.
+    pub writable: bool,
+    /// The OCI runtime binary (`runc`, `crun`, `youki`, or a path).
+    pub runtime: String,
+    /// Where ward keeps bundles and the OCI runtime's state (`<state>/oci`).
+    pub state_dir: PathBuf,
 }
 
 /// An exit learned by the reaper.
@@ -79,7 +96,11 @@ pub trait Runtime: Send {
     /// own new process group). Returns only once exec succeeded or failed.
     fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError>;
 
-    /// Sends `signal` to the process group led by `pid`. A group that is
-    /// already gone is not an error.
-    fn signal_group(&mut self, pid: u32, signal: i32) -> std::io::Result<()>;
+    /// Sends `signal` to instance `id` whose main process is `pid` (its
+    /// process group, or its container). One already gone is not an error.
+    fn signal(&mut self, id: &InstanceId, pid: u32, signal: i32) -> std::io::Result<()>;
+
+    /// The main process `pid` of `id` has exited: remove what it left behind
+    /// (the rest of its process group, its container).
+    fn cleanup(&mut self, id: &InstanceId, pid: u32);
 }

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use super::reaper::ReaperHandle;
 use super::spawn::{self, Outcome, Plan};
 use super::{Launch, Runtime, SpawnError};
+use ward_core::InstanceId;
 
 /// Where programs are looked up when neither ward nor the launch sets `PATH`.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -69,17 +70,9 @@ impl ProcessRuntime {
     }
 }
 
-impl Runtime for ProcessRuntime {
-    fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError> {
-        self.start(launch).map_err(|failed| {
-            if let Some(pid) = failed.child {
-                tracing::debug!(instance = %launch.id, pid, error = %failed.error, "exec failed");
-            }
-            failed.error
-        })
-    }
-
-    fn signal_group(&mut self, pid: u32, signal: i32) -> io::Result<()> {
+impl ProcessRuntime {
+    /// Sends `signal` to the process group led by `pid`; a group already gone is fine.
+    pub fn signal_group(&mut self, pid: u32, signal: i32) -> io::Result<()> {
         // kill(-0) would hit ward's own group and kill(-1) every process.
         let pgid = libc::pid_t::try_from(pid)
             .ok()
@@ -94,6 +87,26 @@ impl Runtime for ProcessRuntime {
             Some(libc::ESRCH) => Ok(()),
             _ => Err(err),
         }
+    }
+}
+
+impl Runtime for ProcessRuntime {
+    fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError> {
+        self.start(launch).map_err(|failed| {
+            if let Some(pid) = failed.child {
+                tracing::debug!(instance = %launch.id, pid, error = %failed.error, "exec failed");
+            }
+            failed.error
+        })
+    }
+
+    fn signal(&mut self, _id: &InstanceId, pid: u32, signal: i32) -> io::Result<()> {
+        self.signal_group(pid, signal)
+    }
+
+    fn cleanup(&mut self, _id: &InstanceId, pid: u32) {
+        // Whatever the leader left behind in its process group goes with it.
+        let _ = self.signal_group(pid, libc::SIGKILL);
     }
 }
 
@@ -272,6 +285,7 @@ mod tests {
             workdir: None,
             user: None,
             log: scratch.log(),
+            image: None,
         }
     }
 

@@ -5,7 +5,7 @@
 //! `WARD_SERVICE`/`WARD_REPLICA`; no shell ever sees the strings, and an
 //! unknown `${X}` stays as it is.
 
-use crate::runtime::Launch;
+use crate::runtime::{ImageLaunch, Launch};
 use std::path::{Path, PathBuf};
 use ward_core::InstanceId;
 use ward_core::spec::ServiceSpec;
@@ -35,7 +35,13 @@ pub fn template(text: &str, vars: &[(String, String)]) -> String {
 }
 
 /// The launch of instance `id` of `spec`, for a spec file in `spec_dir`.
-pub fn launch(spec: &ServiceSpec, id: &InstanceId, spec_dir: &Path, log: PathBuf) -> Launch {
+pub fn launch(
+    spec: &ServiceSpec,
+    id: &InstanceId,
+    spec_dir: &Path,
+    log: PathBuf,
+    state_dir: &Path,
+) -> Launch {
     let vars = variables(spec, id);
     let argv = spec.command.iter().map(|a| template(a, &vars)).collect();
     let mut env: Vec<(String, String)> = vars.clone();
@@ -44,7 +50,13 @@ pub fn launch(spec: &ServiceSpec, id: &InstanceId, spec_dir: &Path, log: PathBuf
         Some(w) => spec_dir.join(template(w, &vars)),
         None => spec_dir.to_path_buf(),
     });
-    Launch { id: id.clone(), argv, env, workdir, user: spec.user.clone(), log }
+    let image = spec.image.as_ref().map(|img| ImageLaunch {
+        rootfs: spec_dir.join(&img.rootfs),
+        writable: img.writable,
+        runtime: img.runtime.clone(),
+        state_dir: state_dir.join("oci"),
+    });
+    Launch { id: id.clone(), argv, env, workdir, user: spec.user.clone(), log, image }
 }
 
 #[cfg(test)]
@@ -57,7 +69,7 @@ mod tests {
         let spec = ward_core::spec::parse(yaml, "t.yaml").unwrap();
         let svc = spec.services.values().next().unwrap();
         let id = InstanceId::new("api".parse().unwrap(), 1);
-        let l = launch(svc, &id, Path::new("/etc/x"), PathBuf::from("/l"));
+        let l = launch(svc, &id, Path::new("/etc/x"), PathBuf::from("/l"), Path::new("/s"));
         assert_eq!(l.argv, vec!["./api", "--port", "8081", "${NOPE}"]);
         assert!(l.env.contains(&("PORT".into(), "8081".into())));
         assert!(l.env.contains(&("URL".into(), "http://127.0.0.1:8081/".into())));

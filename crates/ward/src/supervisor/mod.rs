@@ -50,6 +50,7 @@ pub struct Supervisor<R: Runtime> {
     jitter: Jitter,
     logs: Logs,
     spec_path: PathBuf,
+    state_dir: PathBuf,
     exit_code: Option<i32>,
 }
 
@@ -63,7 +64,7 @@ pub struct Inputs {
 
 impl<R: Runtime> Supervisor<R> {
     /// A supervisor for `deployment`, whose spec was read from `spec_path`.
-    pub fn new(deployment: Deployment, runtime: R, logs: Logs, spec_path: PathBuf) -> Self {
+    pub fn new(deployment: Deployment, runtime: R, logs: Logs, paths: &crate::paths::Paths) -> Self {
         let clock = Clock::new();
         Supervisor {
             deployment,
@@ -74,7 +75,8 @@ impl<R: Runtime> Supervisor<R> {
             jitter: Jitter::seeded(&clock),
             clock,
             logs,
-            spec_path,
+            spec_path: paths.spec.clone(),
+            state_dir: paths.state.clone(),
             exit_code: None,
         }
     }
@@ -131,8 +133,7 @@ impl<R: Runtime> Supervisor<R> {
         if self.pids.get(&exit.pid).is_some_and(VecDeque::is_empty) {
             self.pids.remove(&exit.pid);
         }
-        // Whatever the leader left behind in its process group goes with it.
-        let _ = self.runtime.signal_group(exit.pid, libc::SIGKILL);
+        self.runtime.cleanup(&id, exit.pid);
         self.observe(&id, Observation::Exited { status: exit.status });
     }
 
@@ -191,7 +192,7 @@ impl<R: Runtime> Supervisor<R> {
             return Observation::SpawnFailed { error: "service no longer in the spec".into() };
         };
         let dir = self.spec_path.parent().map(PathBuf::from).unwrap_or_default();
-        let launch = launch::launch(spec, id, &dir, self.logs.path(id));
+        let launch = launch::launch(spec, id, &dir, self.logs.path(id), &self.state_dir);
         match self.runtime.spawn(&launch) {
             Ok(pid) => {
                 self.pids.entry(pid).or_default().push_back(id.clone());
@@ -203,7 +204,7 @@ impl<R: Runtime> Supervisor<R> {
 
     fn signal(&mut self, id: &InstanceId, sig: i32) {
         if let Some(pid) = self.deployment.instance(id).and_then(|i| i.pid()) {
-            if let Err(e) = self.runtime.signal_group(pid, sig) {
+            if let Err(e) = self.runtime.signal(id, pid, sig) {
                 tracing::warn!("{id}: cannot signal process group {pid}: {e}");
             }
         }
