@@ -46,10 +46,13 @@ pub fn launch(
     let argv = spec.command.iter().map(|a| template(a, &vars)).collect();
     let mut env: Vec<(String, String)> = vars.clone();
     env.extend(spec.env.iter().map(|(k, v)| (k.clone(), template(v, &vars))));
-    let workdir = Some(match &spec.workdir {
-        Some(w) => spec_dir.join(template(w, &vars)),
-        None => spec_dir.to_path_buf(),
-    });
+    // A container's workdir is a path inside its rootfs, as written; a
+    // process's is relative to the spec file's folder.
+    let workdir = match (&spec.image, &spec.workdir) {
+        (Some(_), w) => w.as_ref().map(|w| PathBuf::from(template(w, &vars))),
+        (None, Some(w)) => Some(spec_dir.join(template(w, &vars))),
+        (None, None) => Some(spec_dir.to_path_buf()),
+    };
     let image = spec.image.as_ref().map(|img| ImageLaunch {
         rootfs: spec_dir.join(&img.rootfs),
         writable: img.writable,
