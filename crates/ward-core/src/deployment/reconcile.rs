@@ -4,7 +4,7 @@
 //! spec changed restarts its instances with the new spec.
 
 use super::{DeployAction, Deployment, Phase};
-use crate::instance::{Command, Instance, InstanceState};
+use crate::instance::{Action, Command, Instance, InstanceState, Snapshot, TimerKind};
 use crate::name::{InstanceId, ServiceName};
 use crate::spec::{ServiceSpec, Spec};
 use crate::time::MonoTime;
@@ -125,10 +125,44 @@ impl Deployment {
 fn launch_changed(before: &ServiceSpec, after: &ServiceSpec) -> bool {
     before.command != after.command
         || before.image != after.image
+        || before.resources != after.resources
         || before.env != after.env
         || before.workdir != after.workdir
         || before.user != after.user
         || before.ports != after.ports
         || before.health != after.health
         || before.ready != after.ready
+}
+
+impl Deployment {
+    /// Resumes the instances a previous run of ward recorded (after a crash of
+    /// ward), re-arming the timers of those waiting on their gate. Instances
+    /// of services no longer in the spec are not resumed: they are returned,
+    /// so the shell can stop whatever process they still have.
+    pub fn restore(
+        &mut self,
+        snapshots: Vec<(InstanceId, Snapshot)>,
+        now: MonoTime,
+    ) -> (Vec<DeployAction>, Vec<(InstanceId, Snapshot)>) {
+        let mut out = Vec::new();
+        let mut dropped = Vec::new();
+        for (id, snap) in snapshots {
+            let Some(spec) = self.spec.services.get(&id.service) else {
+                dropped.push((id, snap));
+                continue;
+            };
+            let inst = Instance::from_snapshot(id.clone(), spec, &snap);
+            if let InstanceState::Backoff { until } | InstanceState::CrashLoop { until } = inst.state() {
+                let generation = inst.generation();
+                let arm = Action::ArmTimer { at: until, kind: TimerKind::Restart, generation };
+                out.push(DeployAction::Instance(id.clone(), arm));
+            }
+            self.instances.insert(id, inst);
+        }
+        let names: Vec<ServiceName> = self.spec.services.keys().cloned().collect();
+        for name in names {
+            self.scale_down(&name, now, &mut out);
+        }
+        (out, dropped)
+    }
 }

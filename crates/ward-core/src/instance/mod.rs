@@ -8,12 +8,15 @@
 //! - `state`: the states users see, and what a stop leads to.
 //! - `io`: inputs (observations, commands) and actions.
 //! - `machine`: the transitions.
+//! - `snapshot`: what the store keeps, and resuming from it.
 
 mod io;
 mod machine;
+mod snapshot;
 mod state;
 
 pub use io::{Action, Command, Observation, Rejection, TimerKind};
+pub use snapshot::Snapshot;
 pub use state::{AfterStop, InstanceState};
 
 use crate::exit::ExitStatus;
@@ -133,13 +136,6 @@ impl Instance {
     pub fn set_policy(&mut self, spec: &ServiceSpec) {
         self.policy = InstancePolicy::of(spec);
         self.gate.reconfigure(spec.backoff, spec.crash_loop, spec.stable_after);
-    }
-
-    /// Restores what a previous run of ward knew (after a crash of ward).
-    pub fn restore(&mut self, restarts: u32, last_exit: Option<ExitStatus>, gate: Gate) {
-        self.restarts = restarts;
-        self.last_exit = last_exit;
-        self.gate = gate;
     }
 }
 

@@ -36,6 +36,7 @@ fn spec() -> ServiceSpec {
         env: BTreeMap::new(),
         workdir: None,
         user: None,
+        resources: Default::default(),
         ports: BTreeMap::new(),
         restart: RestartPolicy::OnFailure,
         on_panic: OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false },

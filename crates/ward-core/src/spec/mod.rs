@@ -71,6 +71,8 @@ pub struct ServiceSpec {
     pub workdir: Option<String>,
     /// Run as this user (name or uid); needs root.
     pub user: Option<String>,
+    /// Resource limits of each instance (applied to containers only, for now).
+    pub resources: ResourcesSpec,
     /// Port variables: replica i gets `base + i`.
     pub ports: BTreeMap<String, u16>,
     /// Which exits are restarted.
@@ -204,6 +206,21 @@ pub struct ImageSpec {
     pub writable: bool,
     /// The OCI runtime binary name (default `runc`).
     pub runtime: String,
+    /// The runtime binary's path, instead of looking `runtime` up in `PATH`
+    /// (relative to the spec file's folder unless absolute).
+    pub runtime_path: Option<String>,
+}
+
+/// Resource limits of one instance; `None` is no limit. Applied through the
+/// OCI runtime's cgroups to containers; native processes ignore them for now.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ResourcesSpec {
+    /// Memory limit in bytes (`memory: 256MiB`).
+    pub memory: Option<u64>,
+    /// Most tasks (processes and threads) at once (`pids: 100`).
+    pub pids: Option<u32>,
+    /// CPU time as a number of CPUs (`cpu: 0.5` is half of one CPU).
+    pub cpu: Option<f64>,
 }
 
 /// What a probe checks.

@@ -8,7 +8,8 @@
 use super::raw::{self, Fields, Kind, Node, Reader, join};
 use super::{
     BackoffSpec, CrashLoopSpec, HooksSpec, ImageSpec, LogSpec, OnPanic, PanicAction, PanicScope, ProbeCheck,
-    ProbeSpec, ReadySpec, RestartPolicy, ServiceSpec, Spec, SpecErrors, StopSpec, error, validate,
+    ProbeSpec, ReadySpec, ResourcesSpec, RestartPolicy, ServiceSpec, Spec, SpecErrors, StopSpec, error,
+    validate,
 };
 use crate::exit::signal_number;
 use crate::name::ServiceName;
@@ -18,8 +19,9 @@ use std::time::Duration;
 // The keys each mapping allows, in the order error messages list them.
 const TOP: &str = "version services logs";
 const LOGS: &str = "max_size keep";
-const SERVICE: &str = "command image replicas env workdir user ports restart on_panic backoff crash_loop stable_after stop health ready depends_on binds_to hooks";
-const IMAGE: &str = "rootfs writable runtime";
+const SERVICE: &str = "command image replicas env workdir user resources ports restart on_panic backoff crash_loop stable_after stop health ready depends_on binds_to hooks";
+const IMAGE: &str = "rootfs writable runtime runtime_path";
+const RESOURCES: &str = "memory pids cpu";
 const ON_PANIC: &str = "action scope replace";
 const BACKOFF: &str = "initial factor max jitter";
 const CRASH_LOOP: &str = "threshold window cooldown";
@@ -124,6 +126,7 @@ fn read_service(r: &mut Reader<'_>, name: ServiceName, node: &Node) -> ServiceSp
     s.env = r.or(&f, "env", read_env, BTreeMap::new());
     s.workdir = r.field(&f, "workdir", Reader::string);
     s.user = r.field(&f, "user", read_user);
+    s.resources = r.or(&f, "resources", read_resources, s.resources);
     s.ports = r.or(&f, "ports", read_ports, BTreeMap::new());
     s.restart = r.or(&f, "restart", |r, n, p| r.choice(n, p, RESTARTS), s.restart);
     s.on_panic = r.or(&f, "on_panic", read_on_panic, s.on_panic);
@@ -148,6 +151,7 @@ fn default_service(name: ServiceName) -> ServiceSpec {
         env: BTreeMap::new(),
         workdir: None,
         user: None,
+        resources: ResourcesSpec::default(),
         ports: BTreeMap::new(),
         restart: RestartPolicy::OnFailure,
         on_panic: DEFAULT_ON_PANIC,
@@ -168,7 +172,17 @@ fn read_image(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<ImageSpec> 
     let rootfs = r.required(&f, "rootfs").and_then(|n| r.string(n, &f.path("rootfs")));
     let writable = r.or(&f, "writable", Reader::bool, false);
     let runtime = r.or(&f, "runtime", |r, n, p| r.choice(n, p, RUNTIMES), "runc");
-    Some(ImageSpec { rootfs: rootfs?, writable, runtime: runtime.to_string() })
+    let runtime_path = r.field(&f, "runtime_path", Reader::string);
+    Some(ImageSpec { rootfs: rootfs?, writable, runtime: runtime.to_string(), runtime_path })
+}
+
+fn read_resources(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<ResourcesSpec> {
+    let f = r.mapping(node, path, RESOURCES)?;
+    Some(ResourcesSpec {
+        memory: r.field(&f, "memory", Reader::size),
+        pids: r.field(&f, "pids", Reader::u32),
+        cpu: r.field(&f, "cpu", Reader::number),
+    })
 }
 
 fn read_env(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<BTreeMap<String, String>> {

@@ -53,8 +53,9 @@ services:
     binds_to: true
     hooks: { on_isolate: ["./page", "isolated"], on_crashloop: [./page], on_shutdown: [./bye], timeout: 5s }
   db:
-    image: { rootfs: ./images/db, writable: true, runtime: crun }
+    image: { rootfs: ./images/db, writable: true, runtime: crun, runtime_path: /opt/crun }
     command: ["/bin/db"]
+    resources: { memory: 256MiB, pids: 100, cpu: 0.5 }
     on_panic: isolate
     stop: { signal: 1 }
     ready: { tcp: "127.0.0.1:5432" }
@@ -103,8 +104,15 @@ fn full_spec_parses_every_key() {
     assert_eq!(api.hooks, hooks);
 
     let db = &spec.services[&name("db")];
-    let image = ImageSpec { rootfs: "./images/db".into(), writable: true, runtime: "crun".into() };
+    let image = ImageSpec {
+        rootfs: "./images/db".into(),
+        writable: true,
+        runtime: "crun".into(),
+        runtime_path: Some("/opt/crun".into()),
+    };
     assert_eq!(db.image, Some(image));
+    let resources = ResourcesSpec { memory: Some(256 << 20), pids: Some(100), cpu: Some(0.5) };
+    assert_eq!(db.resources, resources);
     assert_eq!(db.on_panic.action, PanicAction::Isolate);
     assert_eq!(db.stop, StopSpec { signal: 1, timeout: secs(10) });
     let ready = ProbeSpec {
@@ -129,6 +137,7 @@ fn minimal_spec_gets_every_default() {
         env: Default::default(),
         workdir: None,
         user: None,
+        resources: ResourcesSpec { memory: None, pids: None, cpu: None },
         ports: Default::default(),
         restart: RestartPolicy::OnFailure,
         on_panic: OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false },
@@ -273,6 +282,20 @@ rejects! {
         => "ward.yaml:5:36: services.api.image.runtime: unknown value `docker`, expected one of runc, crun, youki";
     image_without_rootfs: api("    image: { writable: true }\n")
         => "ward.yaml:5:5: services.api.image: missing key `rootfs`";
+    resources_zero: api("    resources: { memory: 0, pids: 0 }\n")
+        => concat!(
+        "ward.yaml:5:26: services.api.resources.memory: memory 0 is out of range, expected more than 0 bytes\n",
+        "ward.yaml:5:35: services.api.resources.pids: pids 0 is out of range, expected at least 1",
+    );
+    resources_bad_cpu: api("    resources: { cpu: -1 }\n")
+        => concat!(
+        "ward.yaml:5:23: services.api.resources.cpu: cpu -1.0 is out of range, expected a number of CPUs more than 0\n",
+        "  help: write 0.5 for half of one CPU, 2 for two CPUs",
+    );
+    resources_bad_memory: api("    resources: { memory: lots }\n")
+        => "ward.yaml:5:26: services.api.resources.memory: invalid size `lots`, expected a size such as 4096, 512KiB, 10MiB or 1GiB";
+    resources_unknown_key: api("    resources: { disk: 1GiB }\n")
+        => "ward.yaml:5:18: services.api.resources: unknown key `disk`, expected one of memory, pids, cpu";
     empty_hook: api("    hooks: { on_isolate: [] }\n")
         => concat!(
         "ward.yaml:5:26: services.api.hooks.on_isolate: empty command, expected a list with the program first\n",

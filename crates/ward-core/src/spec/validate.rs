@@ -6,7 +6,7 @@
 //! default) are skipped, so one mistake is not reported twice.
 
 use super::raw::{Kind, Node, join};
-use super::{BackoffSpec, ProbeCheck, ProbeSpec, ReadySpec, ServiceSpec, Spec, SpecError};
+use super::{BackoffSpec, ProbeCheck, ProbeSpec, ReadySpec, ResourcesSpec, ServiceSpec, Spec, SpecError};
 use crate::name::ServiceName;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -88,6 +88,22 @@ fn check_service(c: &mut Checker<'_>, s: &ServiceSpec) {
         }
     }
     check_ports(c, &p, s);
+    check_resources(c, &p, &s.resources);
+}
+
+/// Limits that no cgroup can apply: zero memory or pids, a CPU share of zero or less.
+fn check_resources(c: &mut Checker<'_>, p: &str, r: &ResourcesSpec) {
+    if r.memory == Some(0) {
+        let message = "memory 0 is out of range, expected more than 0 bytes";
+        c.report(&join(p, "resources.memory"), message, None);
+    }
+    if r.pids == Some(0) {
+        c.report(&join(p, "resources.pids"), "pids 0 is out of range, expected at least 1", None);
+    }
+    if let Some(cpu) = r.cpu.filter(|cpu| !(cpu.is_finite() && *cpu > 0.0)) {
+        let message = format!("cpu {cpu:?} is out of range, expected a number of CPUs more than 0");
+        c.report(&join(p, "resources.cpu"), message, Some("write 0.5 for half of one CPU, 2 for two CPUs"));
+    }
 }
 
 fn check_backoff(c: &mut Checker<'_>, p: &str, b: &BackoffSpec) {
