@@ -17,6 +17,9 @@ apt_install() {
 }
 # Services in the tests are POSIX sh one-liners using sleep, awk, kill.
 need sh && need sleep && need awk || apt_install coreutils gawk
+# The metrics test checks /metrics with the real `promtool check metrics`
+# (Debian's prometheus package; --no-install-recommends keeps it to ~100 MB).
+need promtool || apt_install --no-install-recommends prometheus
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -6,6 +6,7 @@
 //! - `runtime`: spawning, signalling, reaping.
 //! - `api`: the HTTP API on the control socket, and its client.
 //! - `logs`: service output files: rotation, tail, follow.
+//! - `metrics`: Prometheus counters and histograms for `/metrics`.
 //! - `paths`: the state folder and what is in it.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -13,8 +14,10 @@
 mod api;
 mod cli;
 mod logs;
+mod metrics;
 mod paths;
 mod runtime;
+mod store;
 mod supervisor;
 
 fn main() {

@@ -10,6 +10,7 @@
 //! | POST | `/v1/down` | stop everything in dependency order, then exit |
 //! | GET  | `/v1/events?since=N[&follow=1]` | NDJSON; with `follow`, server-sent events |
 //! | GET  | `/v1/logs?target=T&n=N[&follow=1]` | service output, then live bytes |
+//! | GET  | `/metrics` | Prometheus text (OpenMetrics) |
 //!
 //! - `types`: the JSON shapes.
 //! - `listener`: the socket, its mode, and the peer uid check.

@@ -26,6 +26,8 @@ pub struct AppState {
     pub logs: Logs,
     /// Who is serving.
     pub info: Arc<InfoReply>,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The router of the API.
@@ -41,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/down", post(down))
         .route("/v1/events", get(events))
         .route("/v1/logs", get(logs))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -63,6 +66,18 @@ async fn ask<T>(s: &AppState, make: impl FnOnce(oneshot::Sender<T>) -> Request) 
     let gone = || error(StatusCode::SERVICE_UNAVAILABLE, "the supervisor is shutting down");
     s.requests.send(make(tx)).await.map_err(|_| gone())?;
     rx.await.map_err(|_| gone())
+}
+
+/// Prometheus text; the instance gauges are counted from the status now.
+async fn metrics(State(s): State<AppState>) -> Response {
+    match ask(&s, |reply| Request::Status { service: None, reply }).await {
+        Ok(Ok(st)) => {
+            let text = s.metrics.render(st.instances.iter().map(|i| i.state.as_str()));
+            ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
+        }
+        Ok(Err(e)) => request_error(e),
+        Err(r) => r,
+    }
 }
 
 #[derive(Deserialize)]

@@ -11,8 +11,10 @@ use crate::api::server::{AppState, router};
 use crate::api::types::InfoReply;
 use crate::logs::Logs;
 use crate::paths::Paths;
+use crate::runtime::adopt::Adopter;
 use crate::runtime::process::ProcessRuntime;
 use crate::runtime::reaper;
+use crate::store::Store;
 use crate::supervisor::{Inputs, REQUEST_QUEUE, Supervisor};
 use anyhow::{Context, Result};
 use std::io::{Read, Write};
@@ -122,8 +124,11 @@ fn foreground(paths: &Paths, spec: Spec) -> Result<i32> {
 }
 
 async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
+    let db = paths.state.join("ward.db");
+    let store = Store::open(&db)?;
+    let (adopter, adopted) = Adopter::new();
     let (reaper, exits) = reaper::Reaper::start().context("cannot start the reaper")?;
-    let runtime = ProcessRuntime::new(reaper);
+    let runtime = crate::runtime::oci::OciRuntime::new(ProcessRuntime::new(reaper));
     let logs = Logs::start(paths.logs(), spec.logs.clone())
         .with_context(|| format!("cannot prepare {}", paths.logs().display()))?;
     let listener = OwnerListener::bind(&paths.socket)
@@ -135,7 +140,8 @@ async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
         spec: paths.spec.display().to_string(),
         state_dir: paths.state.display().to_string(),
     });
-    let app = router(AppState { requests, logs: logs.clone(), info });
+    let metrics = crate::metrics::Metrics::new();
+    let app = router(AppState { requests, logs: logs.clone(), info, metrics: metrics.clone() });
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(async move {
         let shutdown = async move {
@@ -152,8 +158,9 @@ async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
         std::process::id()
     );
     signal_ready();
-    let supervisor = Supervisor::new(Deployment::new(spec), runtime, logs, paths);
-    let code = supervisor.run(Inputs { requests: requests_rx, exits }).await;
+    let supervisor =
+        Supervisor::new(Deployment::new(spec), runtime, logs, paths, store, adopter).with_metrics(metrics);
+    let code = supervisor.run(Inputs { requests: requests_rx, exits, adopted }).await;
     tracing::info!("everything is down; exiting with {code}");
     // The supervisor is gone, so event streams end once they have written
     // every event; let them finish, but never wait long for a slow reader.

@@ -5,14 +5,18 @@
 //! OCI runtime can sit beside it) without touching the policy.
 //!
 //! - `process`: native processes: fork/exec of an argv, one process group each.
+//! - `oci`: OCI containers through runc (crun, youki), wrapping the process runtime.
 //! - `reaper`: the one place that waits for children: a blocking `waitpid(-1)`
 //!   thread that reaps every child and orphan and reports each exit once.
 
+pub mod adopt;
+pub mod oci;
 pub mod process;
 pub mod reaper;
 mod spawn;
 
 use std::path::PathBuf;
+use ward_core::spec::ResourcesSpec;
 use ward_core::{ExitStatus, InstanceId};
 
 /// Everything needed to launch one instance, resolved from its service's spec.
@@ -31,20 +35,22 @@ pub struct Launch {
     /// The file that receives stdout and stderr (opened append-only, created 0640).
     pub log: PathBuf,
     /// Run in an OCI container made from this image instead of as a native process.
-    #[allow(dead_code)] // read by the OCI runtime
     pub image: Option<ImageLaunch>,
 }
 
 /// The container side of a [`Launch`].
 #[derive(Clone, Debug)]
-#[allow(dead_code)] // read by the OCI runtime
 pub struct ImageLaunch {
     /// The unpacked root filesystem, absolute.
     pub rootfs: PathBuf,
     /// Mount it read-write.
     pub writable: bool,
-    /// The OCI runtime binary (`runc`, `crun`, `youki`, or a path).
+    /// The OCI runtime binary (`runc`, `crun`, `youki`), looked up in `PATH`.
     pub runtime: String,
+    /// The runtime binary's path, absolute, instead of the `PATH` lookup.
+    pub runtime_path: Option<PathBuf>,
+    /// Cgroup limits of the container.
+    pub resources: ResourcesSpec,
     /// Where ward keeps bundles and the OCI runtime's state (`<state>/oci`).
     pub state_dir: PathBuf,
 }
@@ -85,6 +91,9 @@ pub enum SpawnError {
         #[source]
         source: std::io::Error,
     },
+    /// The container could not be prepared (runtime binary, bundle, user, limits).
+    #[error(transparent)]
+    Container(#[from] oci::ContainerError),
     /// Anything else from the OS (fork, pipe, a NUL byte in an argument…).
     #[error("spawn failed: {0}")]
     Os(#[from] std::io::Error),

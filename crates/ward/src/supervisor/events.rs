@@ -80,6 +80,17 @@ impl EventLog {
         ev
     }
 
+    /// Fills the history with events of earlier runs (from the store), oldest first.
+    pub fn preload(&mut self, history: Vec<EventJson>) {
+        for ev in history {
+            if self.history.len() == self.cap {
+                self.history.pop_front();
+            }
+            self.next_seq = self.next_seq.max(ev.seq + 1);
+            self.history.push_back(Arc::new(ev));
+        }
+    }
+
     /// The kept events with `seq >= from`, oldest first.
     pub fn since(&self, from: u64) -> Vec<Arc<EventJson>> {
         let start = self.history.partition_point(|e| e.seq < from);

@@ -57,6 +57,8 @@ pub fn launch(
         rootfs: spec_dir.join(&img.rootfs),
         writable: img.writable,
         runtime: img.runtime.clone(),
+        runtime_path: img.runtime_path.as_ref().map(|p| spec_dir.join(p)),
+        resources: spec.resources,
         state_dir: state_dir.join("oci"),
     });
     Launch { id: id.clone(), argv, env, workdir, user: spec.user.clone(), log, image }

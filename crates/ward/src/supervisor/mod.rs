@@ -11,19 +11,23 @@
 //! - `events`: the event history and its live feed.
 //! - `launch`: from a service spec to the launch of one instance.
 //! - `requests`: the API's requests and their answers.
+//! - `persist`: writes to the store before effects; resuming after a crash of ward.
 
 pub mod clock;
 pub mod events;
 pub mod launch;
+mod persist;
 pub mod requests;
 pub mod timers;
 
 use crate::logs::Logs;
+use crate::runtime::adopt::Adopter;
 use crate::runtime::{Exit, Runtime};
+use crate::store::Store;
 use clock::{Clock, Jitter};
 use events::EventLog;
 use requests::Request;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use timers::{Timer, Timers};
 use tokio::sync::mpsc;
@@ -52,6 +56,13 @@ pub struct Supervisor<R: Runtime> {
     spec_path: PathBuf,
     state_dir: PathBuf,
     exit_code: Option<i32>,
+    metrics: crate::metrics::Metrics,
+    store: Store,
+    /// Instances whose row must be written at the next flush.
+    dirty: BTreeSet<InstanceId>,
+    /// Start times (from /proc) of live instance processes, to tell a reused pid.
+    start_times: HashMap<InstanceId, u64>,
+    adopter: Adopter,
 }
 
 /// The inputs of the supervisor loop.
@@ -60,25 +71,51 @@ pub struct Inputs {
     pub requests: mpsc::Receiver<Request>,
     /// Exits from the reaper.
     pub exits: mpsc::UnboundedReceiver<Exit>,
+    /// Exits of adopted processes.
+    pub adopted: mpsc::UnboundedReceiver<Exit>,
 }
 
 impl<R: Runtime> Supervisor<R> {
     /// A supervisor for `deployment`, whose spec was read from `spec_path`.
-    pub fn new(deployment: Deployment, runtime: R, logs: Logs, paths: &crate::paths::Paths) -> Self {
+    pub fn new(
+        deployment: Deployment,
+        runtime: R,
+        logs: Logs,
+        paths: &crate::paths::Paths,
+        store: Store,
+        adopter: Adopter,
+    ) -> Self {
         let clock = Clock::new();
+        let last_seq = store.last_seq().unwrap_or(0);
+        let mut events = EventLog::new(HISTORY, last_seq + 1);
+        match store.recent_events(HISTORY as u64) {
+            Ok(history) => events.preload(history),
+            Err(e) => tracing::error!("store: cannot read the event history: {e}"),
+        }
         Supervisor {
             deployment,
             runtime,
             pids: HashMap::new(),
             timers: Timers::default(),
-            events: EventLog::new(HISTORY, 1),
+            events,
             jitter: Jitter::seeded(&clock),
             clock,
             logs,
             spec_path: paths.spec.clone(),
             state_dir: paths.state.clone(),
             exit_code: None,
+            metrics: crate::metrics::Metrics::new(),
+            store,
+            dirty: BTreeSet::new(),
+            start_times: HashMap::new(),
+            adopter,
         }
+    }
+
+    /// Records into `metrics` (shared with the API's `/metrics`).
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Runs until everything is down; returns `ward up`'s exit code.
@@ -87,6 +124,7 @@ impl<R: Runtime> Supervisor<R> {
         let mut term = signal(SignalKind::terminate()).ok();
         let mut int = signal(SignalKind::interrupt()).ok();
         let mut hup = signal(SignalKind::hangup()).ok();
+        self.resume();
         let actions = self.deployment.up(self.clock.now());
         self.execute(actions);
         let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
@@ -103,6 +141,7 @@ impl<R: Runtime> Supervisor<R> {
                         self.on_exit(exit);
                     }
                 }
+                Some(exit) = inputs.adopted.recv() => self.on_exit(exit),
                 Some(req) = inputs.requests.recv() => self.on_request(req),
                 () = &mut sleep, if deadline.is_some() => self.fire_timers(),
                 Some(()) = recv(&mut term) => self.begin_down("SIGTERM"),
@@ -116,6 +155,11 @@ impl<R: Runtime> Supervisor<R> {
                 }
             }
         }
+        // Everything is down: the next `ward up` starts afresh.
+        if let Err(e) = self.store.set_meta("clean", "yes") {
+            tracing::error!("store: {e}");
+        }
+        self.flush();
         self.exit_code.unwrap_or(0)
     }
 
@@ -162,29 +206,48 @@ impl<R: Runtime> Supervisor<R> {
                 }
                 DeployAction::Instance(id, action) => (id, action),
             };
+            self.dirty.insert(id.clone());
             match action {
                 Action::Spawn => {
+                    self.flush(); // what justifies the spawn is on disk first
                     let obs = self.spawn(&id);
                     let j = self.deployment.service(&id.service).map(|s| s.backoff.jitter).unwrap_or(0.0);
                     let jitter = self.jitter.factor(j);
                     queue.extend(self.deployment.observe(&id, obs, self.clock.now(), jitter));
                 }
-                Action::Signal(sig) => self.signal(&id, sig),
-                Action::Kill => self.signal(&id, libc::SIGKILL),
+                Action::Signal(sig) => {
+                    self.flush();
+                    self.signal(&id, sig)
+                }
+                Action::Kill => {
+                    self.flush();
+                    self.signal(&id, libc::SIGKILL)
+                }
                 Action::ArmTimer { at, kind, generation } => {
                     self.timers.arm(Timer { at, id, kind, generation })
                 }
-                Action::Emit(kind) => {
-                    let ev = self.events.record(&self.clock, &id, &kind);
-                    tracing::info!("{}", events::describe(&ev));
-                }
+                Action::Emit(kind) => self.emit(&id, kind),
                 Action::Panic { scope, status } => {
                     tracing::warn!("{id} failed ({status}): shutting down {scope:?}")
                 }
                 Action::Replace => tracing::info!("{id} isolated: starting a replacement"),
-                Action::Removed => {}
+                Action::Removed => {
+                    self.start_times.remove(&id);
+                }
             }
         }
+        self.flush();
+    }
+
+    /// Records, stores and publishes an event.
+    fn emit(&mut self, id: &InstanceId, kind: ward_core::event::EventKind) {
+        self.metrics.on_event(&kind);
+        let ev = self.events.record(&self.clock, id, &kind);
+        if let Err(e) = self.store.record_event(&ev) {
+            tracing::error!("store: cannot record event {}: {e}", ev.seq);
+        }
+        self.dirty.insert(id.clone());
+        tracing::info!("{}", events::describe(&ev));
     }
 
     fn spawn(&mut self, id: &InstanceId) -> Observation {
@@ -193,9 +256,15 @@ impl<R: Runtime> Supervisor<R> {
         };
         let dir = self.spec_path.parent().map(PathBuf::from).unwrap_or_default();
         let launch = launch::launch(spec, id, &dir, self.logs.path(id), &self.state_dir);
-        match self.runtime.spawn(&launch) {
+        let watch = crate::metrics::Stopwatch::start();
+        let spawned = self.runtime.spawn(&launch);
+        self.metrics.observe_spawn(watch.elapsed());
+        match spawned {
             Ok(pid) => {
                 self.pids.entry(pid).or_default().push_back(id.clone());
+                if let Some(st) = crate::runtime::process::process_start_time(pid) {
+                    self.start_times.insert(id.clone(), st);
+                }
                 Observation::Spawned { pid }
             }
             Err(e) => Observation::SpawnFailed { error: e.to_string() },

@@ -46,6 +46,8 @@ pub struct Ward {
     /// Every event seen so far, in order.
     pub seen: Vec<Value>,
     pids: Vec<u32>,
+    /// Events up to this seq were seen before a rerun; the new reader replays them.
+    replayed: u64,
 }
 
 impl Ward {
@@ -54,38 +56,45 @@ impl Ward {
         let dir = TempDir::new(tag);
         let spec = dir.0.join("ward.yaml");
         std::fs::write(&spec, yaml).unwrap();
-        let mut up = Command::new(ward_bin())
-            .arg("up")
-            .arg("-f")
-            .arg(&spec)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Wait until it says it supervises (the API listens by then).
-        let stderr = up.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                eprintln!("[ward] {line}");
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains("supervising") => break,
-                Ok(_) => continue,
-                Err(_) => panic!("ward up did not start in time"),
-            }
-        }
-        // Keep draining stderr in the background (the thread above prints it).
-        std::thread::spawn(move || while rx.recv().is_ok() {});
+        let up = launch_up(&spec);
         let (events, events_child) = follow_events(&spec);
-        Ward { dir, spec, up: Some(up), events, events_child: Some(events_child), seen: vec![], pids: vec![] }
+        Ward {
+            dir,
+            spec,
+            up: Some(up),
+            events,
+            events_child: Some(events_child),
+            seen: vec![],
+            pids: vec![],
+            replayed: 0,
+        }
+    }
+
+    /// The pid of the `ward up` process.
+    pub fn up_pid(&self) -> u32 {
+        self.up.as_ref().expect("ward up runs").id()
+    }
+
+    /// Kills `ward up` with SIGKILL (its services live on) and starts a new
+    /// `ward up` on the same spec and state folder, with a new event reader.
+    pub fn kill9_and_rerun(&mut self) {
+        let mut old = self.up.take().expect("ward up runs");
+        kill(old.id() as i32, libc::SIGKILL);
+        let _ = old.wait();
+        self.rerun();
+    }
+
+    /// Starts `ward up` again (after the previous one is gone), with a new event reader.
+    pub fn rerun(&mut self) {
+        if let Some(mut c) = self.events_child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.replayed = self.seen.iter().filter_map(|e| e["seq"].as_u64()).max().unwrap_or(0);
+        self.up = Some(launch_up(&self.spec));
+        let (events, child) = follow_events(&self.spec);
+        self.events = events;
+        self.events_child = Some(child);
     }
 
     /// Runs the ward CLI on this deployment.
@@ -127,6 +136,7 @@ impl Ward {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
+                Ok(ev) if ev["seq"].as_u64().is_some_and(|s| s <= self.replayed) => continue,
                 Ok(ev) => {
                     if let Some(pid) = ev["pid"].as_u64() {
                         self.pids.push(pid as u32);
@@ -182,6 +192,40 @@ impl Ward {
 pub fn wait_a_little() {
     let (_tx, rx) = mpsc::channel::<()>();
     let _ = rx.recv_timeout(Duration::from_millis(20));
+}
+
+/// Starts `ward up -f spec` and waits (with a deadline) until it says it supervises.
+fn launch_up(spec: &Path) -> Child {
+    let mut up = Command::new(ward_bin())
+        .arg("up")
+        .arg("-f")
+        .arg(spec)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = up.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("[ward] {line}");
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("supervising") => break,
+            Ok(_) => continue,
+            Err(_) => panic!("ward up did not start in time"),
+        }
+    }
+    // Keep draining its stderr in the background (the thread above prints it).
+    std::thread::spawn(move || while rx.recv().is_ok() {});
+    up
 }
 
 fn follow_events(spec: &Path) -> (mpsc::Receiver<Value>, Child) {

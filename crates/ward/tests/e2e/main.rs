@@ -6,6 +6,8 @@
 mod harness;
 
 mod cli;
+mod durable;
+mod metrics;
 mod policies;
 mod restart;
 mod stop;

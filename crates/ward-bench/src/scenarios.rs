@@ -1,0 +1,142 @@
+//! The scenarios, each run the same way on ward and on the baseline.
+
+use crate::feed::mono_ns;
+use crate::procfs;
+use crate::sup::{Kind, Programs, Sup, kill};
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+
+/// Sizes of a run.
+#[derive(Clone, Debug)]
+pub struct Sizes {
+    /// Kills per restart measurement.
+    pub kills: usize,
+    /// Instances of the scale scenario.
+    pub scale: usize,
+    /// Instances killed at once in the storm.
+    pub storm: usize,
+    /// Length of the idle window.
+    pub idle: Duration,
+    /// Pause between two kills of the restart scenario.
+    pub gap: Duration,
+}
+
+/// Restart latencies: of instances that ran a long time, and of ones killed
+/// well within a second of their start.
+#[derive(Clone, Debug, Default)]
+pub struct Restart {
+    /// Each kill of a long-running instance → its replacement's start.
+    pub stable: Vec<Duration>,
+    /// Each kill of a just-started instance → its replacement's start.
+    pub fast: Vec<Duration>,
+}
+
+/// The figures of the scale, idle, storm and status scenarios.
+#[derive(Clone, Debug, Default)]
+pub struct Scale {
+    /// From starting the supervisor until every instance recorded its start.
+    pub all_running: Duration,
+    /// Resident memory of the supervisor's own processes.
+    pub rss: u64,
+    /// How many processes that is.
+    pub processes: usize,
+    /// Context switches per second of all its threads while idle.
+    pub wakeups_per_s: f64,
+    /// From the first kill until every killed instance started again.
+    pub storm: Duration,
+    /// `ward status --json`: median time (of 5) and output size.
+    pub status: Option<(Duration, usize)>,
+}
+
+fn timeout(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, format!("timed out waiting for {what}"))
+}
+
+fn ns(d: u64) -> Duration {
+    Duration::from_nanos(d)
+}
+
+/// Kills replica `i` and waits for its replacement; returns the latency.
+fn kill_and_wait(sup: &mut Sup, i: usize) -> io::Result<Duration> {
+    let pid = sup.feed.pids.get(i).copied().flatten().ok_or_else(|| timeout("a pid"))?;
+    let t = mono_ns();
+    kill(pid, libc::SIGKILL);
+    let s = sup.feed.next_of(i, pid, Duration::from_secs(10)).ok_or_else(|| timeout("a restart"))?;
+    Ok(ns(s.ns.saturating_sub(t)))
+}
+
+/// Scenario 1 on `kind`.
+pub fn restart(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Result<Restart> {
+    let mut sup = Sup::start(kind, p, sizes.kills, root, &format!("{kind:?}-restart"))?;
+    let result = (|| {
+        sup.feed
+            .all_started(sizes.kills, 0, Duration::from_secs(60))
+            .ok_or_else(|| timeout("all started"))?;
+        std::thread::sleep(Duration::from_millis(1500)); // every instance has now run > 1 s
+        let mut r = Restart::default();
+        for i in 0..sizes.kills {
+            r.stable.push(kill_and_wait(&mut sup, i)?);
+            std::thread::sleep(sizes.gap);
+        }
+        for _ in 0..sizes.kills {
+            r.fast.push(kill_and_wait(&mut sup, 0)?);
+            std::thread::sleep(sizes.gap);
+        }
+        Ok(r)
+    })();
+    sup.stop()?;
+    result
+}
+
+/// Scenarios 2, 3 and 4 on `kind`, on one deployment of `sizes.scale` instances.
+pub fn scale(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Result<Scale> {
+    let mut sup = Sup::start(kind, p, sizes.scale, root, &format!("{kind:?}-scale"))?;
+    let result = (|| {
+        let last = sup
+            .feed
+            .all_started(sizes.scale, 0, Duration::from_secs(600))
+            .ok_or_else(|| timeout("every instance to start"))?;
+        let mut s = Scale { all_running: ns(last.saturating_sub(sup.t0)), ..Scale::default() };
+        std::thread::sleep(Duration::from_secs(2)); // let start-up work drain
+        let own = sup.own();
+        s.processes = own.len();
+        s.rss = procfs::rss_bytes(&own);
+        let before = procfs::switches(&own);
+        std::thread::sleep(sizes.idle);
+        let after = procfs::switches(&sup.own());
+        s.wakeups_per_s = procfs::switches_between(&before, &after) as f64 / sizes.idle.as_secs_f64();
+        if kind == Kind::Ward {
+            s.status = Some(status(&sup)?);
+        }
+        let storm = sizes.storm.min(sizes.scale);
+        let pids: Vec<u32> = (0..storm).filter_map(|i| sup.feed.pids[i]).collect();
+        let t = mono_ns();
+        for pid in pids {
+            kill(pid, libc::SIGKILL);
+        }
+        let last =
+            sup.feed.all_started(storm, t, Duration::from_secs(120)).ok_or_else(|| timeout("the storm"))?;
+        s.storm = ns(last.saturating_sub(t));
+        Ok(s)
+    })();
+    sup.stop()?;
+    result
+}
+
+/// Scenario 4: `ward status --json`, five times; the median time and the size.
+fn status(sup: &Sup) -> io::Result<(Duration, usize)> {
+    let mut runs = vec![];
+    let mut size = 0;
+    for _ in 0..5 {
+        let t = mono_ns();
+        let out = sup.cli(&["status", "--json"])?;
+        runs.push(ns(mono_ns() - t));
+        if !out.status.success() {
+            return Err(io::Error::other(format!("status failed: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        size = out.stdout.len();
+    }
+    runs.sort();
+    Ok((runs[runs.len() / 2], size))
+}

@@ -1,0 +1,265 @@
+//! The durable store: SQLite (WAL) at `.ward/ward.db`.
+//!
+//! It keeps every event (with its sequence number) and, for each instance,
+//! its state, process (pid and start time, to tell a reused pid), restart
+//! count, last exit and gate (state, until, current delay, crash times), so
+//! that a new run of ward after a crash resumes where the last one stopped.
+//! Times are kept as Unix milliseconds, the only clock two runs share.
+//!
+//! The supervisor owns the store and writes through it in one open
+//! transaction that it commits before each effect the rows justify (a spawn,
+//! a signal) and at the end of each input; `synchronous=NORMAL` in WAL mode
+//! makes a commit survive a crash of ward (not of the machine) without an
+//! fsync each time. Old events beyond the retention are trimmed.
+//!
+//! - `schema`: the numbered migrations.
+
+mod schema;
+
+use crate::api::types::EventJson;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+/// How many events the store keeps by default.
+pub const DEFAULT_RETENTION: u64 = 1_000_000;
+
+/// Why the store cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file is not a ward store, or is damaged.
+    #[error("the store {path} is unreadable ({source}); move it away to start with an empty history")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Another process holds the database.
+    #[error("the store {0} is locked by another process (is another ward running on this state folder?)")]
+    Locked(PathBuf),
+    /// A newer ward wrote it.
+    #[error(
+        "the store {path} has schema version {found}, newer than this ward knows ({known}); upgrade ward"
+    )]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        known: i64,
+    },
+    /// Any other SQLite failure.
+    #[error("store: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// What the store keeps of one instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceRow {
+    /// Its service.
+    pub service: String,
+    /// Its replica.
+    pub replica: u32,
+    /// Its state word.
+    pub state: String,
+    /// Its live process.
+    pub pid: Option<u32>,
+    /// That process's start time (clock ticks after boot, from /proc).
+    pub start_time: Option<u64>,
+    /// When that process started, Unix ms.
+    pub started_ms: Option<u64>,
+    /// Restarts so far.
+    pub restarts: u32,
+    /// Its last exit, as JSON (`{"code":3}`).
+    pub last_exit: Option<String>,
+    /// Its gate's state word.
+    pub gate_state: String,
+    /// When the gate opens, Unix ms.
+    pub gate_until_ms: Option<u64>,
+    /// The delay its next crash waits, ms.
+    pub next_delay_ms: u64,
+    /// Crash times in the window, Unix ms, oldest first.
+    pub crashes_ms: Vec<u64>,
+}
+
+/// The store.
+pub struct Store {
+    conn: Connection,
+    in_tx: bool,
+    retention: u64,
+    writes: u64,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)?;
+        let classify = |e: rusqlite::Error| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                StoreError::Locked(path.to_path_buf())
+            }
+            Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+                StoreError::Corrupt { path: path.to_path_buf(), source: e }
+            }
+            _ => StoreError::Sql(e),
+        };
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(classify)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(classify)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(classify)?;
+        let known = schema::MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew { path: path.to_path_buf(), found: version, known });
+        }
+        for (n, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.unchecked_transaction().map_err(classify)?;
+            tx.execute_batch(sql).map_err(classify)?;
+            tx.pragma_update(None, "user_version", (n + 1) as i64)?;
+            tx.commit()?;
+        }
+        let quick: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(classify)?;
+        if quick != "ok" {
+            return Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                source: rusqlite::Error::InvalidQuery,
+            });
+        }
+        Ok(Store { conn, in_tx: false, retention: DEFAULT_RETENTION, writes: 0 })
+    }
+
+    fn begin(&mut self) -> Result<(), StoreError> {
+        if !self.in_tx {
+            self.conn.execute_batch("BEGIN")?;
+            self.in_tx = true;
+        }
+        Ok(())
+    }
+
+    /// Commits what was written since the last commit.
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        if self.in_tx {
+            self.conn.execute_batch("COMMIT")?;
+            self.in_tx = false;
+        }
+        Ok(())
+    }
+
+    /// Records an event (in the open transaction).
+    pub fn record_event(&mut self, ev: &EventJson) -> Result<(), StoreError> {
+        self.begin()?;
+        let json = serde_json::to_string(ev).unwrap_or_default();
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO events (seq, ts_ms, kind, service, replica, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+            .execute(params![ev.seq as i64, ev.ts_ms as i64, ev.kind, ev.service, ev.replica, json])?;
+        self.writes += 1;
+        if self.writes % 1024 == 0 {
+            let keep_from = ev.seq.saturating_sub(self.retention) as i64;
+            self.conn.prepare_cached("DELETE FROM events WHERE seq < ?1")?.execute([keep_from])?;
+        }
+        Ok(())
+    }
+
+    /// The newest events (at most `limit`), oldest first.
+    pub fn recent_events(&self, limit: u64) -> Result<Vec<EventJson>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT json FROM events ORDER BY seq DESC LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
+        let mut out: Vec<EventJson> =
+            rows.filter_map(|r| r.ok()).filter_map(|j| serde_json::from_str(&j).ok()).collect();
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The highest event sequence number recorded (0 when none).
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        let seq: Option<i64> = self.conn.query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0))?;
+        Ok(seq.unwrap_or(0) as u64)
+    }
+
+    /// Writes an instance's row (in the open transaction).
+    pub fn put_instance(&mut self, row: &InstanceRow, now_ms: u64) -> Result<(), StoreError> {
+        self.begin()?;
+        let crashes = serde_json::to_string(&row.crashes_ms).unwrap_or_else(|_| "[]".into());
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO instances (service, replica, state, pid, start_time, started_ms, restarts,
+                    last_exit, gate_state, gate_until_ms, next_delay_ms, crashes_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                row.service,
+                row.replica,
+                row.state,
+                row.pid,
+                row.start_time.map(|v| v as i64),
+                row.started_ms.map(|v| v as i64),
+                row.restarts,
+                row.last_exit,
+                row.gate_state,
+                row.gate_until_ms.map(|v| v as i64),
+                row.next_delay_ms as i64,
+                crashes,
+                now_ms as i64,
+            ])?;
+        Ok(())
+    }
+
+    /// Forgets an instance (scaled down, service removed).
+    pub fn remove_instance(&mut self, service: &str, replica: u32) -> Result<(), StoreError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("DELETE FROM instances WHERE service = ?1 AND replica = ?2")?
+            .execute(params![service, replica])?;
+        Ok(())
+    }
+
+    /// Every instance row.
+    pub fn instances(&self) -> Result<Vec<InstanceRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT service, replica, state, pid, start_time, started_ms, restarts, last_exit, gate_state,
+                    gate_until_ms, next_delay_ms, crashes_ms FROM instances ORDER BY service, replica",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let crashes: String = r.get(11)?;
+            Ok(InstanceRow {
+                service: r.get(0)?,
+                replica: r.get(1)?,
+                state: r.get(2)?,
+                pid: r.get(3)?,
+                start_time: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+                started_ms: r.get::<_, Option<i64>>(5)?.map(|v| v as u64),
+                restarts: r.get(6)?,
+                last_exit: r.get(7)?,
+                gate_state: r.get(8)?,
+                gate_until_ms: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
+                next_delay_ms: r.get::<_, i64>(10)? as u64,
+                crashes_ms: serde_json::from_str(&crashes).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Forgets every instance row (after a clean `down`).
+    pub fn clear_instances(&mut self) -> Result<(), StoreError> {
+        self.begin()?;
+        self.conn.execute("DELETE FROM instances", [])?;
+        Ok(())
+    }
+
+    /// A small fact.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    /// Sets a small fact (in the open transaction).
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.begin()?;
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+            .execute([key, value])?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

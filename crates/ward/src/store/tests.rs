@@ -1,0 +1,91 @@
+//! The store: migrations, events, instance rows, errors.
+
+use super::*;
+
+fn temp(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ward-store-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn event(seq: u64) -> EventJson {
+    EventJson {
+        seq,
+        ts: "t".into(),
+        ts_ms: 1000 + seq,
+        kind: "started".into(),
+        service: "api".into(),
+        replica: 0,
+        pid: Some(42),
+        exit: None,
+        run_ms: None,
+        until_ms: None,
+        restarts: None,
+        error: None,
+    }
+}
+
+#[test]
+fn events_and_instances_survive_a_reopen() {
+    let dir = temp("reopen");
+    let path = dir.join("ward.db");
+    {
+        let mut s = Store::open(&path).unwrap();
+        for seq in 1..=3 {
+            s.record_event(&event(seq)).unwrap();
+        }
+        let row = InstanceRow {
+            service: "api".into(),
+            replica: 1,
+            state: "backoff".into(),
+            pid: None,
+            start_time: None,
+            started_ms: None,
+            restarts: 2,
+            last_exit: Some("{\"code\":3}".into()),
+            gate_state: "backing-off".into(),
+            gate_until_ms: Some(5000),
+            next_delay_ms: 1000,
+            crashes_ms: vec![1, 2],
+        };
+        s.put_instance(&row, 9).unwrap();
+        s.set_meta("clean", "no").unwrap();
+        s.commit().unwrap();
+        // Not committed: lost with the crash of this "process".
+        s.record_event(&event(4)).unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.last_seq().unwrap(), 3);
+    let evs = s.recent_events(2).unwrap();
+    assert_eq!(evs.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+    let rows = s.instances().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].crashes_ms, [1, 2]);
+    assert_eq!(rows[0].gate_until_ms, Some(5000));
+    assert_eq!(s.meta("clean").unwrap().as_deref(), Some("no"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_refused_clearly() {
+    let dir = temp("corrupt");
+    let path = dir.join("ward.db");
+    std::fs::write(&path, vec![7u8; 8192]).unwrap();
+    let err = Store::open(&path).err().expect("refused");
+    assert!(err.to_string().contains("move it away"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = temp("newer");
+    let path = dir.join("ward.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let err = Store::open(&path).err().expect("refused");
+    assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

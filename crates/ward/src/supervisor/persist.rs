@@ -1,0 +1,171 @@
+//! The supervisor's side of the store: rows from instances, writes before
+//! effects, and resuming the instances of a previous run after a crash of ward.
+//!
+//! A clean end (everything down) marks the store `clean`; the next `ward up`
+//! then starts every instance afresh, keeping only the event history. After
+//! a crash, it resumes each recorded instance: a process still alive with the
+//! same pid *and* start time is adopted (watched through a pidfd; its exit
+//! code will be unknown), a process that is gone counts as an exit of unknown
+//! status, and gates keep their state, delays and crash history.
+
+use super::Supervisor;
+use crate::api::types::ExitJson;
+use crate::runtime::Runtime;
+use crate::runtime::process::process_start_time;
+use crate::store::InstanceRow;
+use std::time::Duration;
+use ward_core::event::EventKind;
+use ward_core::gate::GateState;
+use ward_core::instance::{Instance, InstanceState, Observation, Snapshot};
+use ward_core::{ExitStatus, InstanceId, MonoTime};
+
+impl<R: Runtime> Supervisor<R> {
+    /// Writes the rows of changed instances and commits: called before each
+    /// effect and at the end of each input.
+    pub(super) fn flush(&mut self) {
+        let now_ms = self.clock.wall_ms();
+        for id in std::mem::take(&mut self.dirty) {
+            let result = match self.deployment.instance(&id) {
+                Some(inst) => {
+                    let row = self.row(inst);
+                    self.store.put_instance(&row, now_ms)
+                }
+                None => self.store.remove_instance(id.service.as_str(), id.replica),
+            };
+            if let Err(e) = result {
+                tracing::error!("store: cannot record {id}: {e}");
+            }
+        }
+        let watch = crate::metrics::Stopwatch::start();
+        if let Err(e) = self.store.commit() {
+            tracing::error!("store: commit failed: {e}");
+        }
+        self.metrics.observe_store_write(watch.elapsed());
+    }
+
+    fn row(&self, inst: &Instance) -> InstanceRow {
+        let snap = inst.snapshot();
+        let wall = |t: MonoTime| self.clock.wall_of(t);
+        InstanceRow {
+            service: inst.id().service.to_string(),
+            replica: inst.id().replica,
+            state: snap.state.word().to_string(),
+            pid: snap.pid,
+            start_time: snap.pid.and_then(|_| self.start_times.get(inst.id()).copied()),
+            started_ms: snap.started_at.map(wall),
+            restarts: snap.restarts,
+            last_exit: snap.last_exit.map(|e| serde_json::to_string(&ExitJson::from(e)).unwrap_or_default()),
+            gate_state: snap.gate.word().to_string(),
+            gate_until_ms: snap.gate.until().map(wall),
+            next_delay_ms: snap.next_delay.as_millis() as u64,
+            crashes_ms: snap.crashes.iter().map(|t| wall(*t)).collect(),
+        }
+    }
+
+    /// Resumes what the store recorded, unless the last run ended cleanly.
+    pub(super) fn resume(&mut self) {
+        let clean = !matches!(self.store.meta("clean"), Ok(Some(v)) if v == "no");
+        let rows = self.store.instances().unwrap_or_else(|e| {
+            tracing::error!("store: cannot read instances: {e}");
+            Vec::new()
+        });
+        if clean || rows.is_empty() {
+            let _ = self.store.clear_instances();
+        } else {
+            self.resume_rows(rows);
+        }
+        if let Err(e) = self.store.set_meta("clean", "no") {
+            tracing::error!("store: {e}");
+        }
+        self.flush();
+    }
+
+    fn resume_rows(&mut self, rows: Vec<InstanceRow>) {
+        let (now, wall_now) = (self.clock.now().as_millis() as i128, self.clock.wall_ms() as i128);
+        let mono = move |ms: u64| MonoTime::from_millis((now + ms as i128 - wall_now).max(0) as u64);
+        let mut snapshots = Vec::new();
+        let mut gone = Vec::new();
+        for row in rows {
+            let Ok(service) = row.service.parse() else { continue };
+            let id = InstanceId::new(service, row.replica);
+            let alive = row
+                .pid
+                .is_some_and(|pid| row.start_time.is_some() && process_start_time(pid) == row.start_time);
+            let snap = snapshot(&row, mono);
+            if row.pid.is_some() && !alive {
+                gone.push(id.clone());
+            }
+            if alive {
+                let pid = row.pid.unwrap_or_default();
+                if let Err(e) = self.adopter.watch(pid) {
+                    tracing::warn!("{id}: cannot watch adopted pid {pid}: {e}");
+                }
+                self.pids.entry(pid).or_default().push_back(id.clone());
+                if let Some(st) = row.start_time {
+                    self.start_times.insert(id.clone(), st);
+                }
+            }
+            snapshots.push((id, snap, alive));
+        }
+        let adopted: Vec<(InstanceId, u32)> = snapshots
+            .iter()
+            .filter(|(_, s, alive)| *alive && s.pid.is_some())
+            .map(|(i, s, _)| (i.clone(), s.pid.unwrap_or_default()))
+            .collect();
+        let snaps = snapshots.into_iter().map(|(i, s, _)| (i, s)).collect();
+        let (actions, dropped) = self.deployment.restore(snaps, self.clock.now());
+        for (id, snap) in dropped {
+            if let Some(pid) = snap.pid {
+                tracing::info!("{id}: its service left the spec while ward was down; stopping pid {pid}");
+                let _ = self.runtime.signal(&id, pid, libc::SIGTERM);
+            }
+        }
+        for (id, pid) in adopted {
+            self.emit(&id, EventKind::Adopted { pid });
+        }
+        self.execute(actions);
+        // Processes that died while ward was down: an exit nobody saw.
+        for id in gone {
+            self.observe(&id, Observation::Exited { status: ExitStatus::Unknown });
+        }
+    }
+}
+
+fn snapshot(row: &InstanceRow, mono: impl Fn(u64) -> MonoTime) -> Snapshot {
+    let until = row.gate_until_ms.map(&mono);
+    let state = match (row.state.as_str(), until) {
+        ("waiting", _) => InstanceState::Waiting,
+        ("starting" | "running" | "stopping", _) => InstanceState::Running,
+        ("ready", _) => InstanceState::Ready,
+        ("backoff", Some(until)) => InstanceState::Backoff { until },
+        ("crashloop", Some(until)) => InstanceState::CrashLoop { until },
+        ("isolated", _) => InstanceState::Isolated,
+        ("shutdown", _) => InstanceState::Shutdown,
+        ("completed", _) => InstanceState::Completed,
+        ("failed", _) => InstanceState::Failed,
+        _ => InstanceState::Stopped,
+    };
+    let gate = match (row.gate_state.as_str(), until) {
+        ("backing-off", Some(until)) => GateState::BackingOff { until },
+        ("crash-loop", Some(until)) => GateState::CrashLoop { until },
+        _ => GateState::Idle,
+    };
+    let last_exit =
+        row.last_exit.as_deref().and_then(|j| serde_json::from_str::<ExitJson>(j).ok()).map(|e| {
+            match (e.code, e.signal) {
+                (Some(c), _) => ExitStatus::Code(c),
+                (None, Some(s)) => ExitStatus::Signal(s),
+                _ => ExitStatus::Unknown,
+            }
+        });
+    Snapshot {
+        state,
+        pid: row.pid,
+        started_at: row.started_ms.map(&mono),
+        restarts: row.restarts,
+        last_exit,
+        gate,
+        next_delay: Duration::from_millis(row.next_delay_ms),
+        crashes: row.crashes_ms.iter().map(|ms| mono(*ms)).collect(),
+    }
+}
