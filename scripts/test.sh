@@ -17,6 +17,17 @@ apt_install() {
 }
 # Services in the tests are POSIX sh one-liners using sleep, awk, kill.
 need sh && need sleep && need awk || apt_install coreutils gawk
+# Containers (tests/e2e/oci.rs) need root, runc, and a busybox rootfs to run;
+# without root they are skipped.
+static_busybox() { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }
+if [ "$(id -u)" = 0 ]; then
+  need runc || apt_install runc
+  static_busybox || apt_install busybox-static
+  export WARD_TEST_ROOTFS="${WARD_TEST_ROOTFS:-$PWD/target/test-rootfs}"
+  BUSYBOX=/bin/busybox ./scripts/busybox-rootfs.sh "$WARD_TEST_ROOTFS"
+else
+  echo "test.sh: not root: the container tests will be skipped" >&2
+fi
 # The metrics test checks /metrics with the real `promtool check metrics`
 # (Debian's prometheus package; --no-install-recommends keeps it to ~100 MB).
 need promtool || apt_install --no-install-recommends prometheus
@@ -27,3 +38,7 @@ echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace 2>&1
+# The benchmark must not rot: a quick run of every scenario (about 15 s).
+echo "== ward-bench --quick (smoke)"
+cargo build --quiet -p ward -p ward-bench
+target/debug/ward-bench --quick

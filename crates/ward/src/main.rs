@@ -13,6 +13,7 @@
 
 mod api;
 mod cli;
+mod keeper;
 mod logs;
 mod metrics;
 mod paths;

@@ -1,6 +1,6 @@
 //! Where things live: the spec file, the state folder (`.ward/` beside the
 //! spec unless `--state-dir`/`WARD_STATE_DIR`), and in it the control socket
-//! `ward.sock`, the lock `ward.lock`, the log of a detached ward `ward.log`,
+//! `ward.sock`, the keeper's socket `keeper.sock`, the store `ward.db`, the lock `ward.lock`, the log of a detached ward `ward.log`,
 //! and service output under `logs/`.
 
 use std::path::{Path, PathBuf};
@@ -32,6 +32,11 @@ impl Paths {
     /// The lock file held by the running supervisor.
     pub fn lock(&self) -> PathBuf {
         self.state.join("ward.lock")
+    }
+
+    /// The keeper's socket, where the brain attaches.
+    pub fn keeper_socket(&self) -> PathBuf {
+        self.state.join("keeper.sock")
     }
 
     /// Service output files.

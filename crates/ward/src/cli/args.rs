@@ -123,6 +123,9 @@ pub enum Verb {
         #[command(flatten)]
         spec: SpecFlag,
     },
+    /// The supervisor process that `ward up` starts (not for people).
+    #[command(name = "__brain", hide = true)]
+    Brain,
     /// Stop everything in dependency order, then exit.
     Down {
         #[command(flatten)]

@@ -39,7 +39,7 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         Verb::Down { .. } => simple(client, "/v1/down").await,
         Verb::Logs { target, follow, lines } => logs(client, &target, follow, lines).await,
         Verb::Events { follow, json } => events(client, follow, json).await,
-        Verb::Check { .. } | Verb::Up { .. } => Ok(()),
+        Verb::Check { .. } | Verb::Up { .. } | Verb::Brain => Ok(()),
     }
 }
 

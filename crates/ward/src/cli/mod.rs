@@ -32,13 +32,14 @@ pub fn main() -> i32 {
         | Verb::Unblock { spec, .. }
         | Verb::Reload { spec }
         | Verb::Down { spec } => spec.file.clone(),
-        Verb::Logs { .. } | Verb::Events { .. } => None,
+        Verb::Logs { .. } | Verb::Events { .. } | Verb::Brain => None,
     };
     let file = spec_flag.or(cli.place.file.clone()).unwrap_or_else(|| PathBuf::from("ward.yaml"));
     let paths = Paths::resolve(&file, cli.place.state_dir.as_deref(), cli.place.socket.as_deref());
     match cli.command {
         Verb::Check { .. } => up::check(&paths),
         Verb::Up { detach, .. } => up::up(&paths, detach),
+        Verb::Brain => up::brain(&paths),
         verb => control::run(&paths, verb),
     }
 }

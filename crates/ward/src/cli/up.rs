@@ -11,15 +11,17 @@ use crate::api::server::{AppState, router};
 use crate::api::types::InfoReply;
 use crate::logs::Logs;
 use crate::paths::Paths;
+use crate::runtime::Runtime;
 use crate::runtime::adopt::Adopter;
-use crate::runtime::process::ProcessRuntime;
 use crate::runtime::reaper;
+use crate::runtime::remote::KeeperRuntime;
 use crate::store::Store;
 use crate::supervisor::{Inputs, REQUEST_QUEUE, Supervisor};
 use anyhow::{Context, Result};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::PathBuf;
 use std::sync::Arc;
 use ward_core::deployment::Deployment;
 use ward_core::spec::Spec;
@@ -116,19 +118,45 @@ fn foreground(paths: &Paths, spec: Spec) -> Result<i32> {
     state_dir(paths)?;
     let _lock = lock(paths)?;
     init_tracing();
+    // Open (and migrate) the store once here, so that a store that cannot be
+    // used stops `ward up` with its message instead of failing every brain.
+    drop(Store::open(&paths.state.join("ward.db"))?);
+    drop(spec);
     reaper::become_subreaper().context("cannot become child subreaper")?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let code = rt.block_on(serve(paths, spec))?;
+    let code = crate::keeper::run(paths)?;
     let _ = std::fs::remove_file(&paths.socket);
     Ok(code)
+}
+
+/// `ward __brain`: the supervisor, started (and restarted) by the keeper.
+pub fn brain(paths: &Paths) -> i32 {
+    init_tracing();
+    let spec = match load(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let run = || -> Result<i32> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rt.block_on(serve(paths, spec))
+    };
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ward: {e:#}");
+            1
+        }
+    }
 }
 
 async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
     let db = paths.state.join("ward.db");
     let store = Store::open(&db)?;
     let (adopter, adopted) = Adopter::new();
-    let (reaper, exits) = reaper::Reaper::start().context("cannot start the reaper")?;
-    let runtime = crate::runtime::oci::OciRuntime::new(ProcessRuntime::new(reaper));
+    let keeper_socket =
+        std::env::var_os("WARD_KEEPER_SOCKET").map(PathBuf::from).unwrap_or_else(|| paths.keeper_socket());
+    let (keeper, exits) = KeeperRuntime::connect(&keeper_socket)
+        .with_context(|| format!("cannot attach to the keeper at {}", keeper_socket.display()))?;
+    let mut runtime = crate::runtime::oci::OciRuntime::new(keeper);
     let logs = Logs::start(paths.logs(), spec.logs.clone())
         .with_context(|| format!("cannot prepare {}", paths.logs().display()))?;
     let listener = OwnerListener::bind(&paths.socket)
@@ -157,7 +185,7 @@ async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
         paths.spec.display(),
         std::process::id()
     );
-    signal_ready();
+    runtime.ready();
     let supervisor =
         Supervisor::new(Deployment::new(spec), runtime, logs, paths, store, adopter).with_metrics(metrics);
     let code = supervisor.run(Inputs { requests: requests_rx, exits, adopted }).await;
@@ -170,7 +198,7 @@ async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
 }
 
 /// Tells a waiting `up -d` that the API listens.
-fn signal_ready() {
+pub fn signal_ready() {
     let Some(fd) = std::env::var(READY_FD).ok().and_then(|v| v.parse::<i32>().ok()) else { return };
     // SAFETY: the fd was created for us by `up -d` and is not used anywhere else.
     let mut pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });

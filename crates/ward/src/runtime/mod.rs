@@ -13,6 +13,7 @@ pub mod adopt;
 pub mod oci;
 pub mod process;
 pub mod reaper;
+pub mod remote;
 mod spawn;
 
 use std::path::PathBuf;
@@ -58,6 +59,8 @@ pub struct ImageLaunch {
 /// An exit learned by the reaper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Exit {
+    /// The keeper's sequence number of this exit (0 when it comes from this process).
+    pub seq: u64,
     /// The pid that ended.
     pub pid: u32,
     /// How it ended.
@@ -94,6 +97,9 @@ pub enum SpawnError {
     /// The container could not be prepared (runtime binary, bundle, user, limits).
     #[error(transparent)]
     Container(#[from] oci::ContainerError),
+    /// The keeper could not spawn it (its words).
+    #[error("{0}")]
+    Keeper(String),
     /// Anything else from the OS (fork, pipe, a NUL byte in an argument…).
     #[error("spawn failed: {0}")]
     Os(#[from] std::io::Error),
@@ -112,4 +118,30 @@ pub trait Runtime: Send {
     /// The main process `pid` of `id` has exited: remove what it left behind
     /// (the rest of its process group, its container).
     fn cleanup(&mut self, id: &InstanceId, pid: u32);
+
+    /// The exit with this keeper sequence number is recorded: it need not be kept any more.
+    fn ack(&mut self, _seq: u64) {}
+
+    /// The API listens (a waiting `ward up -d` may return).
+    fn ready(&mut self) {}
+
+    /// Everything is down: `ward up` should exit with `code`.
+    fn finish(&mut self, _code: i32) {}
+
+    /// Instance processes that the keeper still holds (alive, or exited with
+    /// the exit still to be delivered), when this brain attached to it.
+    fn known_children(&self) -> Vec<KnownChild> {
+        Vec::new()
+    }
+}
+
+/// A process the keeper started for an instance.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KnownChild {
+    /// Its pid.
+    pub pid: u32,
+    /// The instance, as `service/N`.
+    pub instance: String,
+    /// Its start time (clock ticks after boot), to tell a reused pid.
+    pub start_time: Option<u64>,
 }

@@ -85,7 +85,7 @@ fn reap_forever(tx: &mpsc::UnboundedSender<Exit>) {
         // SAFETY: `raw` is a valid, writable c_int for the whole call.
         let pid = unsafe { libc::waitpid(-1, &mut raw, 0) };
         if pid > 0 {
-            let exit = Exit { pid: pid.unsigned_abs(), status: decode(raw) };
+            let exit = Exit { seq: 0, pid: pid.unsigned_abs(), status: decode(raw) };
             tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped");
             // The receiver may be gone (shutdown); keep reaping regardless so
             // that no zombie is left behind.

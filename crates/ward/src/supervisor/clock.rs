@@ -7,6 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 use ward_core::MonoTime;
 
+/// Where this clock's [`MonoTime`]s start: far enough from zero that times of
+/// an earlier run of ward (restored from the store) are still representable.
+const EPOCH_MS: u64 = 1 << 40;
+
 /// Reads the monotonic and wall clocks.
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {
@@ -21,12 +25,12 @@ impl Clock {
 
     /// Now, on the monotonic clock.
     pub fn now(&self) -> MonoTime {
-        MonoTime::from_millis(self.origin.elapsed().as_millis() as u64)
+        MonoTime::from_millis(EPOCH_MS + self.origin.elapsed().as_millis() as u64)
     }
 
     /// The tokio instant of a monotonic time, for timers.
     pub fn instant(&self, t: MonoTime) -> Instant {
-        self.origin + Duration::from_millis(t.as_millis())
+        self.origin + Duration::from_millis(t.as_millis().saturating_sub(EPOCH_MS))
     }
 
     /// Now, as Unix time in milliseconds.

@@ -63,6 +63,8 @@ pub struct Supervisor<R: Runtime> {
     /// Start times (from /proc) of live instance processes, to tell a reused pid.
     start_times: HashMap<InstanceId, u64>,
     adopter: Adopter,
+    /// The keeper's last exit recorded in the store.
+    last_exit_seq: u64,
 }
 
 /// The inputs of the supervisor loop.
@@ -105,9 +107,15 @@ impl<R: Runtime> Supervisor<R> {
             state_dir: paths.state.clone(),
             exit_code: None,
             metrics: crate::metrics::Metrics::new(),
-            store,
             dirty: BTreeSet::new(),
             start_times: HashMap::new(),
+            last_exit_seq: store
+                .meta("last_exit_seq")
+                .ok()
+                .flatten()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            store,
             adopter,
         }
     }
@@ -135,12 +143,21 @@ impl<R: Runtime> Supervisor<R> {
                 sleep.as_mut().reset(self.clock.instant(at));
             }
             tokio::select! {
-                Some(exit) = inputs.exits.recv() => {
-                    self.on_exit(exit);
-                    while let Ok(exit) = inputs.exits.try_recv() {
+                exit = inputs.exits.recv() => match exit {
+                    Some(exit) => {
                         self.on_exit(exit);
+                        while let Ok(exit) = inputs.exits.try_recv() {
+                            self.on_exit(exit);
+                        }
                     }
-                }
+                    None => {
+                        // The keeper is gone (killed with its tree's top): the
+                        // services live on, and the next `ward up` adopts them.
+                        tracing::error!("the keeper is gone; exiting and leaving the services running");
+                        self.flush();
+                        return 1;
+                    }
+                },
                 Some(exit) = inputs.adopted.recv() => self.on_exit(exit),
                 Some(req) = inputs.requests.recv() => self.on_request(req),
                 () = &mut sleep, if deadline.is_some() => self.fire_timers(),
@@ -160,7 +177,9 @@ impl<R: Runtime> Supervisor<R> {
             tracing::error!("store: {e}");
         }
         self.flush();
-        self.exit_code.unwrap_or(0)
+        let code = self.exit_code.unwrap_or(0);
+        self.runtime.finish(code);
+        code
     }
 
     fn begin_down(&mut self, why: &str) {
@@ -170,6 +189,22 @@ impl<R: Runtime> Supervisor<R> {
     }
 
     fn on_exit(&mut self, exit: Exit) {
+        if exit.seq != 0 && exit.seq <= self.last_exit_seq {
+            self.runtime.ack(exit.seq); // recorded by an earlier brain
+            return;
+        }
+        self.on_exit_once(exit);
+        if exit.seq != 0 {
+            self.last_exit_seq = exit.seq;
+            if let Err(e) = self.store.set_meta("last_exit_seq", &exit.seq.to_string()) {
+                tracing::error!("store: {e}");
+            }
+            self.flush();
+            self.runtime.ack(exit.seq);
+        }
+    }
+
+    fn on_exit_once(&mut self, exit: Exit) {
         let Some(id) = self.pids.get_mut(&exit.pid).and_then(VecDeque::pop_front) else {
             tracing::debug!(pid = exit.pid, "reaped an orphan");
             return;

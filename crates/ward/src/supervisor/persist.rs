@@ -10,8 +10,8 @@
 
 use super::Supervisor;
 use crate::api::types::ExitJson;
-use crate::runtime::Runtime;
 use crate::runtime::process::process_start_time;
+use crate::runtime::{KnownChild, Runtime};
 use crate::store::InstanceRow;
 use std::time::Duration;
 use ward_core::event::EventKind;
@@ -80,7 +80,22 @@ impl<R: Runtime> Supervisor<R> {
         self.flush();
     }
 
-    fn resume_rows(&mut self, rows: Vec<InstanceRow>) {
+    fn resume_rows(&mut self, mut rows: Vec<InstanceRow>) {
+        // Processes the keeper holds are ours still: the keeper reports their exits.
+        let known: std::collections::HashMap<u32, KnownChild> =
+            self.runtime.known_children().into_iter().map(|c| (c.pid, c)).collect();
+        for child in known.values().filter(|c| !c.instance.is_empty()) {
+            // A spawn the last brain made but did not live to record.
+            if let Some(row) =
+                rows.iter_mut().find(|r| format!("{}/{}", r.service, r.replica) == child.instance)
+            {
+                if row.pid.is_none_or(|p| !known.contains_key(&p)) {
+                    row.pid = Some(child.pid);
+                    row.start_time = child.start_time;
+                    row.state = "running".into();
+                }
+            }
+        }
         let (now, wall_now) = (self.clock.now().as_millis() as i128, self.clock.wall_ms() as i128);
         let mono = move |ms: u64| MonoTime::from_millis((now + ms as i128 - wall_now).max(0) as u64);
         let mut snapshots = Vec::new();
@@ -88,10 +103,18 @@ impl<R: Runtime> Supervisor<R> {
         for row in rows {
             let Ok(service) = row.service.parse() else { continue };
             let id = InstanceId::new(service, row.replica);
+            let snap = snapshot(&row, mono);
+            if let Some(pid) = row.pid.filter(|p| known.contains_key(p)) {
+                self.pids.entry(pid).or_default().push_back(id.clone());
+                if let Some(st) = row.start_time {
+                    self.start_times.insert(id.clone(), st);
+                }
+                snapshots.push((id, snap, false));
+                continue;
+            }
             let alive = row
                 .pid
                 .is_some_and(|pid| row.start_time.is_some() && process_start_time(pid) == row.start_time);
-            let snap = snapshot(&row, mono);
             if row.pid.is_some() && !alive {
                 gone.push(id.clone());
             }

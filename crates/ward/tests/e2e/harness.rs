@@ -86,15 +86,40 @@ impl Ward {
 
     /// Starts `ward up` again (after the previous one is gone), with a new event reader.
     pub fn rerun(&mut self) {
+        self.up = Some(launch_up(&self.spec));
+        self.refollow();
+    }
+
+    /// A new event reader; events already seen, replayed by it, are skipped.
+    pub fn refollow(&mut self) {
         if let Some(mut c) = self.events_child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
         self.replayed = self.seen.iter().filter_map(|e| e["seq"].as_u64()).max().unwrap_or(0);
-        self.up = Some(launch_up(&self.spec));
         let (events, child) = follow_events(&self.spec);
         self.events = events;
         self.events_child = Some(child);
+    }
+
+    /// The pid of the brain, the keeper's child that runs `ward __brain`.
+    pub fn brain_pid(&self) -> Option<u32> {
+        let keeper = self.up_pid();
+        let children = std::fs::read_to_string(format!("/proc/{keeper}/task/{keeper}/children")).ok()?;
+        children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()).find(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.windows(7).any(|w| w == b"__brain"))
+        })
+    }
+
+    /// Waits until a brain other than `old` answers, then follows its events.
+    pub fn wait_new_brain(&mut self, old: u32) -> u32 {
+        let mut new = 0;
+        eventually("a new brain that answers", 20, || {
+            new = self.brain_pid().unwrap_or(old);
+            new != old && self.cli(&["status", "--json"]).status.success()
+        });
+        self.refollow();
+        new
     }
 
     /// Runs the ward CLI on this deployment.

@@ -5,9 +5,11 @@
 
 mod harness;
 
+mod brain;
 mod cli;
 mod durable;
 mod metrics;
+mod oci;
 mod policies;
 mod restart;
 mod stop;

@@ -25,7 +25,6 @@
 
 mod bundle;
 mod host;
-#[allow(dead_code)] // read at start-up by adoption (the durability work)
 mod state;
 mod user;
 
@@ -232,10 +231,43 @@ impl<R: Runtime> OciRuntime<R> {
         Ok(pid)
     }
 
-    /// The container of `id` whose main process is `pid`.
-    fn container(&self, id: &InstanceId, pid: u32) -> Option<&Container> {
-        self.containers.get(id).filter(|c| c.pid == pid)
+    /// The container of `id` whose main process is `pid`: one this runtime
+    /// started, or a `runc run` of ours that it did not (started before a
+    /// restart of the brain), recognised by its command line.
+    fn container(&mut self, id: &InstanceId, pid: u32) -> Option<Container> {
+        if let Some(known) = self.containers.get(id).filter(|c| c.pid == pid) {
+            return Some(known.clone());
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let container = recognise(pid, &cmdline)?;
+        tracing::debug!(instance = %id, pid, container = %container.name, "container recognised");
+        self.containers.insert(id.clone(), container.clone());
+        Some(container)
     }
+}
+
+/// The container run by the process `pid` whose `/proc/PID/cmdline` is
+/// `cmdline`, when that is `RUNTIME --root <state>/oci/X-root run --bundle
+/// <state>/oci/bundles/B NAME` as [`OciRuntime`] starts it.
+fn recognise(pid: u32, cmdline: &[u8]) -> Option<Container> {
+    let argv: Vec<String> = cmdline
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let [binary, root_flag, root, run, bundle_flag, bundle, name] = argv.as_slice() else {
+        return None;
+    };
+    if (root_flag.as_str(), run.as_str(), bundle_flag.as_str()) != ("--root", "run", "--bundle") {
+        return None;
+    }
+    let state_dir = Path::new(root).parent()?;
+    let bundle = PathBuf::from(bundle);
+    if !bundle.starts_with(state_dir.join("bundles")) || !name.starts_with(&container_prefix(state_dir)) {
+        return None;
+    }
+    let runtime = Runner { binary: binary.into(), root: root.into(), log: state_dir.join("runtime.log") };
+    Some(Container { name: name.clone(), pid, runtime, bundle: Some(bundle) })
 }
 
 impl<R: Runtime> Runtime for OciRuntime<R> {
@@ -247,15 +279,26 @@ impl<R: Runtime> Runtime for OciRuntime<R> {
     }
 
     fn signal(&mut self, id: &InstanceId, pid: u32, signal: i32) -> io::Result<()> {
-        let Some(container) = self.container(id, pid).cloned() else {
+        let Some(container) = self.container(id, pid) else {
             return self.inner.signal(id, pid, signal);
         };
         self.helper(&container.runtime, &["kill", &container.name, &signal.to_string()]);
+        if signal == libc::SIGKILL {
+            // SIGKILL must not depend on a helper succeeding: also kill the
+            // container's init directly, as `runc kill` would (its pid is
+            // checked against its start time, so a reused pid is spared).
+            let state = state::read_state(&container.runtime.root.join(&container.name));
+            let init = state.filter(|s| s.status != ContainerStatus::Stopped).map(|s| s.pid);
+            if let Some(pid) = init.and_then(|p| libc::pid_t::try_from(p).ok()).filter(|&p| p > 1) {
+                // SAFETY: kill takes plain integers; pid > 1 names one process.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
         Ok(())
     }
 
     fn cleanup(&mut self, id: &InstanceId, pid: u32) {
-        if let Some(container) = self.container(id, pid).cloned() {
+        if let Some(container) = self.container(id, pid) {
             self.containers.remove(id);
             self.helper(&container.runtime, &["delete", "--force", &container.name]);
             if let Some(dir) = &container.bundle {
@@ -265,6 +308,22 @@ impl<R: Runtime> Runtime for OciRuntime<R> {
             }
         }
         self.inner.cleanup(id, pid);
+    }
+
+    fn ack(&mut self, seq: u64) {
+        self.inner.ack(seq);
+    }
+
+    fn ready(&mut self) {
+        self.inner.ready();
+    }
+
+    fn finish(&mut self, code: i32) {
+        self.inner.finish(code);
+    }
+
+    fn known_children(&self) -> Vec<super::KnownChild> {
+        self.inner.known_children()
     }
 }
 

@@ -53,6 +53,7 @@ struct RawState {
 /// Every container in the runtime state folder `root`, by id. A folder
 /// without a readable `state.json` (one being created or deleted) is skipped;
 /// a missing `root` is an empty list.
+#[allow(dead_code)] // read at start-up by adoption (the durability work)
 pub fn list_containers(root: &Path) -> Vec<ContainerState> {
     let mut found: Vec<ContainerState> = fs::read_dir(root)
         .into_iter()
@@ -65,7 +66,7 @@ pub fn list_containers(root: &Path) -> Vec<ContainerState> {
 }
 
 /// The state of the container whose folder is `dir`.
-fn read_state(dir: &Path) -> Option<ContainerState> {
+pub fn read_state(dir: &Path) -> Option<ContainerState> {
     let text = fs::read_to_string(dir.join("state.json")).ok()?;
     let raw: RawState = serde_json::from_str(&text).ok()?;
     let alive = raw.init_process_pid > 0
@@ -90,6 +91,7 @@ fn is_zombie(pid: u32) -> bool {
 
 /// The service name and replica in a ward container id made by
 /// [`super::container_name`] with this `prefix` (`ward-<hash>-`).
+#[allow(dead_code)] // read at start-up by adoption (the durability work)
 pub fn instance_of<'a>(id: &'a str, prefix: &str) -> Option<(&'a str, u32)> {
     let rest = id.strip_prefix(prefix)?;
     let mut parts = rest.rsplitn(3, '-');

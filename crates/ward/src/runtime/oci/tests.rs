@@ -320,7 +320,7 @@ fn a_container_is_runc_run_and_is_signalled_and_deleted_through_runc() {
     let root = scratch.0.join("oci/runc-root").display().to_string();
     assert_eq!(run.argv[..6], ["/bin/sh", "--root", &root, "run", "--bundle", &bundle.display().to_string()]);
     let name = run.argv[6].clone();
-    assert!(run.image.is_none() && run.log == PathBuf::from("/tmp/ward-oci-test.log"));
+    assert!(run.image.is_none() && run.log == Path::new("/tmp/ward-oci-test.log"));
     assert!(Spec::load(bundle.join("config.json")).is_ok(), "a readable config.json");
 
     rt.signal(&id("web", 1), pid, 9).expect("signal");
@@ -342,4 +342,29 @@ fn a_container_is_runc_run_and_is_signalled_and_deleted_through_runc() {
         second.is_err() || rt.inner.spawned.last().is_some_and(|l| l.argv[6] != name),
         "a fresh id per spawn"
     );
+}
+
+#[test]
+fn a_runc_run_of_ours_is_recognised_by_its_command_line() {
+    let state = Path::new("/srv/.ward/oci");
+    let name = container_name(state, &id("db", 0), 7);
+    let argv = [
+        "/usr/sbin/runc",
+        "--root",
+        "/srv/.ward/oci/runc-root",
+        "run",
+        "--bundle",
+        "/srv/.ward/oci/bundles/db.0",
+    ];
+    let cmdline = |extra: &str| {
+        let mut bytes: Vec<u8> = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
+        bytes.extend(extra.bytes().chain([0]));
+        bytes
+    };
+    let found = super::recognise(42, &cmdline(&name)).expect("recognised");
+    assert_eq!((found.name.as_str(), found.pid), (name.as_str(), 42));
+    assert_eq!(found.runtime.root, Path::new("/srv/.ward/oci/runc-root"));
+    assert_eq!(found.runtime.log, Path::new("/srv/.ward/oci/runtime.log"));
+    assert!(super::recognise(42, &cmdline("someone-elses")).is_none());
+    assert!(super::recognise(42, b"sleep\x00600\x00").is_none());
 }

@@ -1,0 +1,293 @@
+//! The keeper: what `ward up` runs. A small process with no async runtime
+//! that is the parent of every instance, so that a crash of the policy brain
+//! loses nothing, exit codes included.
+//!
+//! ```text
+//! ward up ──► keeper (child subreaper; reaps every child and orphan)
+//!               ├── brain (`ward __brain`: supervisor, store, API) — restarted if it dies
+//!               ├── instance api/0
+//!               └── instance api/1 …
+//! ```
+//!
+//! The keeper forks instances when the brain asks, signals their process
+//! groups, reaps every child, and reports each instance's exit with its
+//! status. Exits stay queued until the brain acknowledges them, so exits that
+//! happen while no brain is attached are handed over when one attaches. If
+//! the brain dies (panic, OOM, kill -9), the keeper starts a new one at once
+//! (after a second, if the last one lived less than a second). SIGTERM,
+//! SIGINT and SIGHUP are forwarded to the brain; when the brain reports that
+//! everything is down, the keeper exits with its code.
+//!
+//! Threads: the reaper (blocking `waitpid(-1)`), a listener for the brain's
+//! connection and a reader per connection, and a `sigwait` thread; they all
+//! feed one channel that the main loop, the only owner of state, drains.
+//!
+//! - `protocol`: the messages between keeper and brain.
+//! - `io`: the threads that turn sockets, exits and signals into inputs.
+
+mod io;
+pub mod protocol;
+
+use crate::paths::Paths;
+use crate::runtime::process::{ProcessRuntime, process_start_time};
+use crate::runtime::{KnownChild, Launch, Runtime, reaper};
+use anyhow::{Context, Result};
+use io::Input;
+use protocol::{ToBrain, ToKeeper, WireLaunch, encode};
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use ward_core::{ExitStatus, InstanceId};
+
+/// An exit not yet acknowledged by a brain.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    seq: u64,
+    pid: u32,
+    status: ExitStatus,
+}
+
+/// The keeper's state; only the main loop touches it.
+struct Keeper {
+    paths: Paths,
+    runtime: ProcessRuntime,
+    brain: Option<Brain>,
+    /// The connection of the attached brain: its id and a writer.
+    conn: Option<(u64, UnixStream)>,
+    /// Live instance processes: pid → (instance, start time).
+    children: HashMap<u32, (String, Option<u64>)>,
+    pending: VecDeque<Pending>,
+    next_seq: u64,
+    /// The brain said everything is down, with this code.
+    done: Option<i32>,
+    /// When to start the next brain, if none runs.
+    restart_at: Option<Instant>,
+}
+
+struct Brain {
+    pid: u32,
+    started: Instant,
+}
+
+/// Runs the keeper until everything is down; returns `ward up`'s exit code.
+pub fn run(paths: &Paths) -> Result<i32> {
+    io::block_signals();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (reaper, exits) = reaper::Reaper::start().context("cannot start the reaper")?;
+    let runtime = ProcessRuntime::new(reaper);
+    io::forward_exits(exits, tx.clone());
+    io::listen(&paths.keeper_socket(), tx.clone()).context("cannot listen for the brain")?;
+    io::wait_signals(tx);
+    let mut keeper = Keeper {
+        paths: paths.clone(),
+        runtime,
+        brain: None,
+        conn: None,
+        children: HashMap::new(),
+        pending: VecDeque::new(),
+        next_seq: seq_base(),
+        done: None,
+        restart_at: Some(now()),
+    };
+    loop {
+        let input = match keeper.restart_at {
+            Some(at) => match rx.recv_timeout(at.saturating_duration_since(now())) {
+                Ok(input) => Some(input),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(input) => Some(input),
+                Err(_) => break,
+            },
+        };
+        match input {
+            None => keeper.start_brain(),
+            Some(input) => keeper.handle(input),
+        }
+        if let (Some(code), None) = (keeper.done, &keeper.brain) {
+            let _ = std::fs::remove_file(paths.keeper_socket());
+            return Ok(code);
+        }
+    }
+    Ok(1)
+}
+
+impl Keeper {
+    fn handle(&mut self, input: Input) {
+        match input {
+            Input::Exit(exit) => self.on_exit(exit.pid, exit.status),
+            Input::Connected(id, stream) => self.attach(id, stream),
+            Input::Message(id, msg) if self.conn.as_ref().is_some_and(|(c, _)| *c == id) => {
+                self.on_message(msg)
+            }
+            Input::Message(..) => {} // from a connection that was replaced
+            Input::Disconnected(id) => {
+                if self.conn.as_ref().is_some_and(|(c, _)| *c == id) {
+                    self.conn = None;
+                }
+            }
+            Input::Signal(sig) => match &self.brain {
+                // SAFETY: kill takes plain integers; the brain is our child.
+                Some(b) => unsafe {
+                    libc::kill(b.pid as i32, sig);
+                },
+                None if sig != libc::SIGHUP => {
+                    tracing::warn!("keeper: signal {sig} while no brain runs; it will stop everything");
+                    self.done.get_or_insert(0);
+                }
+                None => {}
+            },
+        }
+    }
+
+    fn on_exit(&mut self, pid: u32, status: ExitStatus) {
+        if self.brain.as_ref().is_some_and(|b| b.pid == pid) {
+            let brain = self.brain.take();
+            if self.done.is_some() {
+                return;
+            }
+            let quick = brain.is_some_and(|b| b.started.elapsed() < Duration::from_secs(1));
+            tracing::error!("keeper: the brain died ({status}); starting a new one");
+            let delay = if quick { Duration::from_secs(1) } else { Duration::ZERO };
+            self.restart_at = Some(now() + delay);
+            return;
+        }
+        if self.children.remove(&pid).is_none() {
+            return; // an orphan, reaped
+        }
+        let p = Pending { seq: self.next_seq, pid, status };
+        self.next_seq += 1;
+        self.pending.push_back(p);
+        self.send(&ToBrain::Exit { seq: p.seq, pid, status });
+    }
+
+    fn attach(&mut self, id: u64, stream: UnixStream) {
+        self.conn = Some((id, stream));
+        let mut children: Vec<KnownChild> = self
+            .children
+            .iter()
+            .map(|(pid, (instance, st))| KnownChild {
+                pid: *pid,
+                instance: instance.clone(),
+                start_time: *st,
+            })
+            .collect();
+        for p in &self.pending {
+            children.push(KnownChild { pid: p.pid, instance: String::new(), start_time: None });
+        }
+        tracing::debug!("keeper: a brain attached; {} instance processes held", children.len());
+        self.send(&ToBrain::Hello { keeper_pid: std::process::id(), children });
+        let pending: Vec<Pending> = self.pending.iter().copied().collect();
+        for p in pending {
+            self.send(&ToBrain::Exit { seq: p.seq, pid: p.pid, status: p.status });
+        }
+    }
+
+    fn on_message(&mut self, msg: ToKeeper) {
+        match msg {
+            ToKeeper::Spawn { req, launch } => {
+                let reply = self.spawn(req, launch);
+                self.send(&reply);
+            }
+            ToKeeper::Signal { pid, sig } => {
+                // Also for groups it did not start (adopted by the brain after a crash).
+                let _ = self.runtime.signal_group(pid, sig);
+            }
+            ToKeeper::Cleanup { pid } => {
+                let _ = self.runtime.signal_group(pid, libc::SIGKILL);
+            }
+            ToKeeper::Ack { seq } => {
+                while self.pending.front().is_some_and(|p| p.seq <= seq) {
+                    self.pending.pop_front();
+                }
+            }
+            ToKeeper::Ready => crate::cli::up::signal_ready(),
+            ToKeeper::Done { code } => self.done = Some(code),
+        }
+    }
+
+    fn spawn(&mut self, req: u64, w: WireLaunch) -> ToBrain {
+        let Ok(id) = w.instance.parse::<ward_core::Target>() else {
+            return ToBrain::SpawnFailed { req, error: format!("bad instance {}", w.instance) };
+        };
+        let launch = Launch {
+            id: InstanceId::new(id.service, id.replica.unwrap_or(0)),
+            argv: w.argv,
+            env: w.env,
+            workdir: w.workdir,
+            user: w.user,
+            log: w.log,
+            image: None,
+        };
+        match self.runtime.spawn(&launch) {
+            Ok(pid) => {
+                self.children.insert(pid, (w.instance, process_start_time(pid)));
+                ToBrain::Spawned { req, pid }
+            }
+            Err(e) => ToBrain::SpawnFailed { req, error: e.to_string() },
+        }
+    }
+
+    fn start_brain(&mut self) {
+        self.restart_at = None;
+        let exe = match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(e) => {
+                tracing::error!("keeper: cannot find ward's own executable: {e}");
+                self.done = Some(1);
+                return;
+            }
+        };
+        let p = &self.paths;
+        let mut argv = vec![exe.display().to_string()];
+        for (flag, value) in [("--file", &p.spec), ("--state-dir", &p.state), ("--socket", &p.socket)] {
+            argv.push(flag.to_string());
+            argv.push(value.display().to_string());
+        }
+        argv.push("__brain".into());
+        let launch = Launch {
+            id: InstanceId::new(ward_core::ServiceName::new("ward").expect("a valid name"), 0),
+            argv,
+            env: vec![("WARD_KEEPER_SOCKET".into(), p.keeper_socket().display().to_string())],
+            workdir: std::env::current_dir().ok(),
+            user: None,
+            log: PathBuf::from("/dev/stderr"),
+            image: None,
+        };
+        match self.runtime.spawn(&launch) {
+            Ok(pid) => self.brain = Some(Brain { pid, started: now() }),
+            Err(e) => {
+                tracing::error!("keeper: cannot start the brain: {e}");
+                self.restart_at = Some(now() + Duration::from_secs(1));
+            }
+        }
+    }
+
+    fn send(&mut self, msg: &ToBrain) {
+        if let Some((_, stream)) = &mut self.conn {
+            if stream.write_all(&encode(msg)).is_err() {
+                self.conn = None; // the brain is gone; it gets everything again on attach
+            }
+        }
+    }
+}
+
+/// The first exit sequence number of this keeper: microseconds since the Unix
+/// epoch, so that the numbers of a later keeper are always higher and a brain
+/// never takes a new exit for one it already recorded.
+#[allow(clippy::disallowed_methods)] // read once at start-up
+fn seq_base() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(1)
+}
+
+/// The keeper's one clock read (it only times brain restarts).
+#[allow(clippy::disallowed_methods)]
+fn now() -> Instant {
+    Instant::now()
+}

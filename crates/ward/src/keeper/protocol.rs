@@ -1,0 +1,123 @@
+//! The protocol between the keeper and the brain: one JSON object per line
+//! over the keeper's Unix socket (`.ward/keeper.sock`, mode 0600).
+//!
+//! On attach the keeper says `Hello` (the instance processes it holds), then
+//! re-sends every exit the brain has not acknowledged, in order. The brain
+//! acknowledges an exit once the store has recorded it, and skips exits whose
+//! sequence number it has already recorded: a brain restart loses nothing
+//! and duplicates nothing.
+
+use crate::runtime::{KnownChild, Launch};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use ward_core::ExitStatus;
+
+/// A launch on the wire (native processes only: the brain turns containers
+/// into `runc run` launches before they get here).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WireLaunch {
+    /// `service/N`.
+    pub instance: String,
+    /// The argv.
+    pub argv: Vec<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
+    /// Working directory.
+    pub workdir: Option<PathBuf>,
+    /// User to run as.
+    pub user: Option<String>,
+    /// Output file.
+    pub log: PathBuf,
+}
+
+impl WireLaunch {
+    /// The wire form of a launch.
+    pub fn of(l: &Launch) -> Self {
+        WireLaunch {
+            instance: l.id.to_string(),
+            argv: l.argv.clone(),
+            env: l.env.clone(),
+            workdir: l.workdir.clone(),
+            user: l.user.clone(),
+            log: l.log.clone(),
+        }
+    }
+}
+
+/// What the brain asks of the keeper.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToKeeper {
+    /// Fork and exec an instance; answered by `Spawned` or `SpawnFailed` with the same `req`.
+    Spawn {
+        /// Request number.
+        req: u64,
+        /// What to run.
+        launch: WireLaunch,
+    },
+    /// Send a signal to the process group led by `pid`.
+    Signal {
+        /// The group leader.
+        pid: u32,
+        /// The signal.
+        sig: i32,
+    },
+    /// The instance led by `pid` exited: SIGKILL what is left of its group.
+    Cleanup {
+        /// The group leader.
+        pid: u32,
+    },
+    /// Every exit up to this sequence number is recorded.
+    Ack {
+        /// The sequence number.
+        seq: u64,
+    },
+    /// The brain listens: a waiting `ward up -d` may return.
+    Ready,
+    /// Everything is down: exit with this code once the brain has exited.
+    Done {
+        /// `ward up`'s exit code.
+        code: i32,
+    },
+}
+
+/// What the keeper tells the brain.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToBrain {
+    /// First message after attaching.
+    Hello {
+        /// The keeper's pid.
+        keeper_pid: u32,
+        /// Instance processes alive, or exited with the exit not yet acknowledged.
+        children: Vec<KnownChild>,
+    },
+    /// A spawn succeeded.
+    Spawned {
+        /// Request number.
+        req: u64,
+        /// The new process.
+        pid: u32,
+    },
+    /// A spawn failed.
+    SpawnFailed {
+        /// Request number.
+        req: u64,
+        /// Why.
+        error: String,
+    },
+    /// An instance process exited.
+    Exit {
+        /// The keeper's sequence number, increasing by one.
+        seq: u64,
+        /// The pid.
+        pid: u32,
+        /// How it ended.
+        status: ExitStatus,
+    },
+}
+
+/// Encodes a message as one line.
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    let mut line = serde_json::to_vec(msg).unwrap_or_default();
+    line.push(b'\n');
+    line
+}

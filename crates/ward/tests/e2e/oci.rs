@@ -1,0 +1,185 @@
+//! Containers through runc: the same supervision as processes (exit codes to
+//! the gate, stop timeout, completion, `down`, logs), and nothing left in
+//! runc's state afterwards.
+//!
+//! They need root, runc on PATH, and a busybox rootfs named by
+//! `WARD_TEST_ROOTFS` (scripts/test.sh builds one with
+//! scripts/busybox-rootfs.sh); without them each test prints why it is
+//! skipped and passes.
+
+use crate::harness::{Ward, alive, eventually, wait_a_little};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The rootfs to run, or `None` (with a notice) when containers cannot run here.
+fn rootfs(test: &str) -> Option<PathBuf> {
+    let skip = |why: &str| {
+        eprintln!("SKIPPED oci::{test}: {why}");
+        None
+    };
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return skip("containers need root");
+    }
+    if Command::new("runc").arg("--version").output().is_err() {
+        return skip("runc is not installed (apt-get install runc)");
+    }
+    match std::env::var_os("WARD_TEST_ROOTFS").map(PathBuf::from) {
+        Some(dir) if dir.join("bin/busybox").exists() => Some(dir),
+        _ => skip("WARD_TEST_ROOTFS does not name a busybox rootfs (scripts/busybox-rootfs.sh DIR)"),
+    }
+}
+
+/// A spec with one container service `box` running `script` in busybox sh.
+fn spec(rootfs: &Path, script: &str, extra: &str) -> String {
+    format!(
+        "version: 1\nservices:\n  box:\n    image: {{ rootfs: {} }}\n    command: [\"sh\", \"-c\", {script:?}]\n{extra}",
+        rootfs.display()
+    )
+}
+
+/// The containers runc knows under ward's runtime root for `w`.
+fn runc_list(w: &Ward) -> Vec<String> {
+    let Ok(out) = Command::new("runc").arg("--root").arg(runc_root(w)).args(["list", "-q"]).output() else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}
+
+fn runc_root(w: &Ward) -> PathBuf {
+    w.state().join("oci/runc-root")
+}
+
+/// A ward running containers. When a test ends (passed or failed), ward is
+/// killed first (so it starts nothing more), then every container left under
+/// its runc root is force-deleted, so none outlives the test.
+struct OciWard(Ward);
+
+impl OciWard {
+    fn start(tag: &str, yaml: &str) -> OciWard {
+        OciWard(Ward::start(tag, yaml))
+    }
+}
+
+impl std::ops::Deref for OciWard {
+    type Target = Ward;
+    fn deref(&self) -> &Ward {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for OciWard {
+    fn deref_mut(&mut self) -> &mut Ward {
+        &mut self.0
+    }
+}
+
+impl Drop for OciWard {
+    fn drop(&mut self) {
+        if let Some(mut up) = self.0.up.take() {
+            let _ = up.kill();
+            let _ = up.wait();
+        }
+        let root = runc_root(&self.0);
+        for id in runc_list(&self.0) {
+            let _ = Command::new("runc").arg("--root").arg(&root).args(["delete", "--force", &id]).output();
+        }
+        // Let each `runc run` finish its own teardown (its cgroups) before
+        // the harness kills what is left by pid.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !runc_processes(&root).is_empty() && std::time::Instant::now() < deadline {
+            wait_a_little();
+        }
+    }
+}
+
+/// The pids of runc processes working on the runc root `root`.
+fn runc_processes(root: &Path) -> Vec<u32> {
+    let needle = root.display().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(&needle))
+        })
+        .filter(|pid| alive(*pid))
+        .collect()
+}
+
+#[test]
+fn a_container_exiting_3_is_restarted_through_its_gate_and_its_output_is_logged() {
+    let Some(rootfs) = rootfs("exit_3") else { return };
+    let script = "echo hello from $(hostname) replica $WARD_REPLICA; exit 3";
+    let extra = "    backoff: { initial: 200ms, jitter: 0 }\n    crash_loop: { threshold: 10 }\n";
+    let mut w = OciWard::start("oci-exit3", &spec(&rootfs, script, extra));
+    w.wait_event("box", 0, "started", 20);
+    let exited = w.wait_event("box", 0, "exited", 20);
+    assert_eq!(exited["exit"]["code"], 3, "the container's exit code: {exited}");
+    w.wait_event("box", 0, "backoff", 5);
+    w.wait_event("box", 0, "started", 10);
+    assert!(w.instance("box", 0)["restarts"].as_u64().unwrap() >= 1);
+    let logs = || String::from_utf8_lossy(&w.cli(&["logs", "box"]).stdout).to_string();
+    eventually("the container's output in `ward logs`", 10, || {
+        logs().contains("hello from box-0 replica 0\n")
+    });
+}
+
+#[test]
+fn a_container_ignoring_sigterm_is_killed_after_the_timeout_and_deleted() {
+    let Some(rootfs) = rootfs("stubborn") else { return };
+    let script = "trap '' TERM; while true; do sleep 1; done";
+    let extra = "    stop: { signal: SIGTERM, timeout: 1s }\n";
+    let mut w = OciWard::start("oci-stubborn", &spec(&rootfs, script, extra));
+    w.wait_event("box", 0, "started", 20);
+    eventually("the container runs", 10, || runc_list(&w).len() == 1);
+    assert!(w.cli(&["stop", "box"]).status.success());
+    let exited = w.wait_event("box", 0, "exited", 15);
+    // runc reports a container killed by signal N as exit code 128+N.
+    assert_eq!(exited["exit"]["code"], 128 + 9, "killed after the timeout: {exited}");
+    assert!(exited["run_ms"].as_u64().unwrap() >= 1000, "not before the timeout: {exited}");
+    w.wait_event("box", 0, "stopped", 5);
+    eventually("no container left in runc's state", 10, || runc_list(&w).is_empty());
+    assert_eq!(w.instance("box", 0)["state"], "stopped");
+}
+
+#[test]
+fn a_container_exiting_0_completes() {
+    let Some(rootfs) = rootfs("exit_0") else { return };
+    let mut w = OciWard::start("oci-exit0", &spec(&rootfs, "echo done", ""));
+    let exited = w.wait_event("box", 0, "exited", 20);
+    assert_eq!(exited["exit"]["code"], 0, "{exited}");
+    w.wait_event("box", 0, "completed", 5);
+    assert_eq!(w.instance("box", 0)["state"], "completed");
+    eventually("no container left in runc's state", 10, || runc_list(&w).is_empty());
+}
+
+#[test]
+fn down_leaves_no_container_and_ward_up_exits_0() {
+    let Some(rootfs) = rootfs("down") else { return };
+    let script = "trap 'echo bye; exit 0' TERM; while true; do sleep 1; done";
+    let mut w = OciWard::start("oci-down", &spec(&rootfs, script, "    replicas: 2\n"));
+    w.wait_event("box", 0, "started", 20);
+    w.wait_event("box", 1, "started", 20);
+    eventually("both containers run", 10, || runc_list(&w).len() == 2);
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(30), 0);
+    eventually("no container left in runc's state", 10, || runc_list(&w).is_empty());
+    let log = std::fs::read_to_string(w.state().join("logs/box.0.log")).unwrap_or_default();
+    assert!(log.contains("bye"), "the stop signal reached the container's trap: {log:?}");
+}
+
+#[test]
+fn resource_limits_reach_the_container_cgroup() {
+    let Some(rootfs) = rootfs("limits") else { return };
+    // cgroup v2 shows the limit as memory.max, v1 as memory.limit_in_bytes.
+    let script =
+        "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes";
+    let extra = "    resources: { memory: 64MiB }\n";
+    let mut w = OciWard::start("oci-limits", &spec(&rootfs, script, extra));
+    let exited = w.wait_event("box", 0, "exited", 20);
+    assert_eq!(exited["exit"]["code"], 0, "{exited}");
+    let logs = String::from_utf8_lossy(&w.cli(&["logs", "box"]).stdout).to_string();
+    assert_eq!(logs.trim(), (64 << 20).to_string());
+}
