@@ -10,7 +10,7 @@
 //! instance out of rotation for debugging.
 
 use crate::exit::ExitStatus;
-use crate::spec::{OnPanic, PanicAction, PanicScope, RestartPolicy};
+use crate::spec::{ExitCodesSpec, OnPanic, PanicAction, PanicScope, RestartPolicy};
 
 /// What an exit leads to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub enum Decision {
     RestartCrash,
     /// A crash that no policy restarts (`restart: never`): the instance is `failed`.
     GiveUp,
+    /// An exit code listed in `exit_codes.no_restart`: `failed` at once, whatever the policies.
+    NoRestart,
     /// The panic policy shuts down the service or everything.
     Shutdown(PanicScope),
     /// The panic policy isolates the instance; `replace` starts a replacement.
@@ -32,14 +34,30 @@ pub enum Decision {
     },
 }
 
-/// True when `status` counts as a crash: anything but exit code 0.
-pub fn is_crash(status: ExitStatus) -> bool {
-    !status.is_success()
+/// True when `status` counts as a crash: anything but a success code
+/// (`exit_codes.success`, default 0; 128+N there matches signal N).
+pub fn is_crash(status: ExitStatus, codes: &ExitCodesSpec) -> bool {
+    !matches_code(status, &codes.success)
+}
+
+fn matches_code(status: ExitStatus, codes: &[i32]) -> bool {
+    match status {
+        ExitStatus::Code(_) | ExitStatus::Signal(_) => codes.contains(&status.shell_code()),
+        ExitStatus::Unknown => false,
+    }
 }
 
 /// What an exit with `status` leads to under these policies.
-pub fn decide(status: ExitStatus, restart: RestartPolicy, on_panic: OnPanic) -> Decision {
-    if !is_crash(status) {
+pub fn decide(
+    status: ExitStatus,
+    restart: RestartPolicy,
+    on_panic: OnPanic,
+    codes: &ExitCodesSpec,
+) -> Decision {
+    if matches_code(status, &codes.no_restart) {
+        return Decision::NoRestart;
+    }
+    if !is_crash(status, codes) {
         return match restart {
             RestartPolicy::Always => Decision::RestartClean,
             RestartPolicy::OnFailure | RestartPolicy::Never => Decision::Complete,
@@ -65,6 +83,10 @@ mod tests {
     const RESTART: OnPanic =
         OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false };
 
+    fn codes() -> ExitCodesSpec {
+        ExitCodesSpec::default()
+    }
+
     fn with(action: PanicAction, scope: PanicScope, replace: bool) -> OnPanic {
         OnPanic { action, scope, replace }
     }
@@ -72,19 +94,19 @@ mod tests {
     #[test]
     fn exit_zero_under_each_restart_policy() {
         let ok = ExitStatus::Code(0);
-        assert_eq!(decide(ok, RestartPolicy::Always, RESTART), Decision::RestartClean);
-        assert_eq!(decide(ok, RestartPolicy::OnFailure, RESTART), Decision::Complete);
-        assert_eq!(decide(ok, RestartPolicy::Never, RESTART), Decision::Complete);
+        assert_eq!(decide(ok, RestartPolicy::Always, RESTART, &codes()), Decision::RestartClean);
+        assert_eq!(decide(ok, RestartPolicy::OnFailure, RESTART, &codes()), Decision::Complete);
+        assert_eq!(decide(ok, RestartPolicy::Never, RESTART, &codes()), Decision::Complete);
         let iso = with(PanicAction::Isolate, PanicScope::Service, false);
-        assert_eq!(decide(ok, RestartPolicy::OnFailure, iso), Decision::Complete, "not a panic");
+        assert_eq!(decide(ok, RestartPolicy::OnFailure, iso, &codes()), Decision::Complete, "not a panic");
     }
 
     #[test]
     fn crashes_under_each_restart_policy() {
         for status in [ExitStatus::Code(1), ExitStatus::Signal(9), ExitStatus::Unknown] {
-            assert_eq!(decide(status, RestartPolicy::Always, RESTART), Decision::RestartCrash);
-            assert_eq!(decide(status, RestartPolicy::OnFailure, RESTART), Decision::RestartCrash);
-            assert_eq!(decide(status, RestartPolicy::Never, RESTART), Decision::GiveUp);
+            assert_eq!(decide(status, RestartPolicy::Always, RESTART, &codes()), Decision::RestartCrash);
+            assert_eq!(decide(status, RestartPolicy::OnFailure, RESTART, &codes()), Decision::RestartCrash);
+            assert_eq!(decide(status, RestartPolicy::Never, RESTART, &codes()), Decision::GiveUp);
         }
     }
 
@@ -93,8 +115,31 @@ mod tests {
         let all = with(PanicAction::Shutdown, PanicScope::All, false);
         let iso = with(PanicAction::Isolate, PanicScope::Service, true);
         for restart in [RestartPolicy::Always, RestartPolicy::OnFailure, RestartPolicy::Never] {
-            assert_eq!(decide(ExitStatus::Code(3), restart, all), Decision::Shutdown(PanicScope::All));
-            assert_eq!(decide(ExitStatus::Signal(11), restart, iso), Decision::Isolate { replace: true });
+            assert_eq!(
+                decide(ExitStatus::Code(3), restart, all, &codes()),
+                Decision::Shutdown(PanicScope::All)
+            );
+            assert_eq!(
+                decide(ExitStatus::Signal(11), restart, iso, &codes()),
+                Decision::Isolate { replace: true }
+            );
         }
+    }
+
+    #[test]
+    fn exit_classes() {
+        let codes = ExitCodesSpec { success: vec![0, 143], no_restart: vec![78] };
+        let d = |st| decide(st, RestartPolicy::Always, RESTART, &codes);
+        assert_eq!(d(ExitStatus::Code(143)), Decision::RestartClean);
+        assert_eq!(d(ExitStatus::Signal(15)), Decision::RestartClean, "SIGTERM is 143");
+        assert_eq!(d(ExitStatus::Code(78)), Decision::NoRestart);
+        assert_eq!(d(ExitStatus::Code(1)), Decision::RestartCrash);
+        assert_eq!(d(ExitStatus::Unknown), Decision::RestartCrash);
+        let iso = with(PanicAction::Isolate, PanicScope::Service, false);
+        assert_eq!(decide(ExitStatus::Code(78), RestartPolicy::Always, iso, &codes), Decision::NoRestart);
+        assert_eq!(
+            decide(ExitStatus::Code(143), RestartPolicy::OnFailure, RESTART, &codes),
+            Decision::Complete
+        );
     }
 }

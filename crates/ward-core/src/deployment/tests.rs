@@ -29,6 +29,8 @@ fn svc(name: &str, f: impl FnOnce(&mut ServiceSpec)) -> ServiceSpec {
         restart: RestartPolicy::OnFailure,
         on_panic: OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false },
         backoff: BackoffSpec::default(),
+        success_backoff: None,
+        exit_codes: crate::spec::ExitCodesSpec::default(),
         crash_loop: CrashLoopSpec::default(),
         stable_after: Duration::from_secs(60),
         stop: StopSpec::default(),
@@ -54,6 +56,7 @@ fn spec_of(services: Vec<ServiceSpec>) -> Spec {
     Spec {
         version: 1,
         logs: LogSpec::default(),
+        restart_budget: None,
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
     }
 }

@@ -66,6 +66,8 @@ impl GateState {
 pub struct Gate {
     state: GateState,
     backoff: Backoff,
+    /// The curve of clean exits restarted under `restart: always`, if set.
+    success: Option<Backoff>,
     window: CrashWindow,
     stable_after: Duration,
     cooldown: Duration,
@@ -77,9 +79,23 @@ impl Gate {
         Gate {
             state: GateState::Idle,
             backoff: Backoff::new(backoff),
+            success: None,
             window: CrashWindow::new(crash_loop),
             stable_after,
             cooldown: crash_loop.cooldown,
+        }
+    }
+
+    /// Gives clean exits their own curve (`success_backoff`); `None`: a flat `initial`.
+    pub fn with_success(mut self, success: Option<BackoffSpec>) -> Self {
+        self.set_success(success);
+        self
+    }
+
+    /// Sets the curve of clean exits, keeping its position when it is unchanged.
+    pub fn set_success(&mut self, success: Option<BackoffSpec>) {
+        if self.success.as_ref().map(|b| *b.spec()) != success {
+            self.success = success.map(Backoff::new);
         }
     }
 
@@ -103,10 +119,15 @@ impl Gate {
     }
 
     /// Records a clean exit that will be restarted (exit 0 under `restart: always`):
-    /// not a crash, so it waits the flat `initial` delay and counts nothing.
-    pub fn on_completion(&mut self, now: MonoTime, run: Duration) -> GateState {
+    /// not a crash, so it counts nothing and waits the next delay of the
+    /// `success_backoff` curve, or the flat `initial` delay without one.
+    pub fn on_completion(&mut self, now: MonoTime, run: Duration, jitter: f64) -> GateState {
         self.note_run(run);
-        self.state = GateState::BackingOff { until: now + self.backoff.spec().initial };
+        let delay = match &mut self.success {
+            Some(curve) => curve.take(jitter),
+            None => self.backoff.spec().initial,
+        };
+        self.state = GateState::BackingOff { until: now + delay };
         self.state
     }
 
@@ -115,6 +136,9 @@ impl Gate {
         if run >= self.stable_after {
             self.window.clear();
             self.backoff.reset();
+            if let Some(s) = &mut self.success {
+                s.reset();
+            }
         }
     }
 
@@ -137,6 +161,9 @@ impl Gate {
         self.state = GateState::Idle;
         self.window.clear();
         self.backoff.reset();
+        if let Some(s) = &mut self.success {
+            s.reset();
+        }
     }
 
     /// Crashes inside the window at `now`.
@@ -165,7 +192,9 @@ impl Gate {
         let next = self.next_delay().clamp(backoff.initial, backoff.max.max(backoff.initial));
         let crashes: Vec<MonoTime> = self.crash_times().collect();
         let state = self.state;
+        let success = self.success.take();
         *self = Gate::new(backoff, crash_loop, stable_after);
+        self.success = success;
         self.restore(state, next, &crashes);
     }
 

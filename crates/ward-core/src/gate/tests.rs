@@ -101,10 +101,24 @@ fn completion_waits_initial_and_counts_nothing() {
     let mut g = gate(2);
     for i in 0..5 {
         let now = i * 1000;
-        assert_eq!(g.on_completion(t(now), ms(1)), GateState::BackingOff { until: t(now + 100) });
+        assert_eq!(g.on_completion(t(now), ms(1), 1.0), GateState::BackingOff { until: t(now + 100) });
     }
     assert_eq!(g.crashes_in_window(t(5000)), 0);
     assert_eq!(g.next_delay(), ms(100));
+}
+
+#[test]
+fn completions_follow_their_own_curve_when_given() {
+    let success = BackoffSpec { initial: ms(10), factor: 3.0, max: ms(100), jitter: 0.0 };
+    let mut g = gate(2).with_success(Some(success));
+    let waits: Vec<u64> = (0..4)
+        .map(|i| g.on_completion(t(i * 1000), ms(1), 1.0).until().unwrap().as_millis() - i * 1000)
+        .collect();
+    assert_eq!(waits, vec![10, 30, 90, 100]);
+    assert_eq!(g.crashes_in_window(t(4000)), 0, "clean exits are not crashes");
+    assert_eq!(g.next_delay(), ms(100), "the crash curve is untouched");
+    // A stable run resets it too.
+    assert_eq!(g.on_completion(t(9000), ms(5_000), 1.0).until(), Some(t(9010)));
 }
 
 #[test]

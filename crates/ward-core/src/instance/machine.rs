@@ -103,7 +103,12 @@ impl Instance {
                 out.push(Action::Emit(exited));
                 self.after_exit(
                     status,
-                    policy::decide(status, self.policy.restart, self.policy.on_panic),
+                    policy::decide(
+                        status,
+                        self.policy.restart,
+                        self.policy.on_panic,
+                        &self.policy.exit_codes,
+                    ),
                     now,
                     jitter,
                     out,
@@ -172,6 +177,7 @@ impl Instance {
             | Decision::RestartClean
             | Decision::RestartCrash
             | Decision::GiveUp
+            | Decision::NoRestart
             | Decision::Shutdown(_) => self.begin_stop(AfterStop::Fail, now, out),
         }
     }
@@ -192,14 +198,14 @@ impl Instance {
                 out.push(Action::Emit(EventKind::Completed));
             }
             Decision::RestartClean => {
-                let gate = self.gate.on_completion(now, run);
+                let gate = self.gate.on_completion(now, run, jitter);
                 self.hold(gate, now, out);
             }
             Decision::RestartCrash => {
                 let gate = self.gate.on_crash(now, run, jitter);
                 self.hold(gate, now, out);
             }
-            Decision::GiveUp => self.set_state(S::Failed),
+            Decision::GiveUp | Decision::NoRestart => self.set_state(S::Failed),
             Decision::Shutdown(scope) => {
                 self.set_state(S::Shutdown);
                 out.push(Action::Emit(EventKind::Shutdown));
@@ -260,7 +266,8 @@ impl Instance {
             AfterStop::Fail => {
                 // Stopped because it failed a health check: the exit is a failure,
                 // whatever its code.
-                let failed = if status.is_success() { ExitStatus::Unknown } else { status };
+                let clean = !policy::is_crash(status, &self.policy.exit_codes);
+                let failed = if clean { ExitStatus::Unknown } else { status };
                 let decision = policy::panic_decision(self.policy.restart, self.policy.on_panic);
                 self.after_exit(failed, decision, now, jitter, out);
             }

@@ -22,7 +22,7 @@ pub use state::{AfterStop, InstanceState};
 use crate::exit::ExitStatus;
 use crate::gate::Gate;
 use crate::name::InstanceId;
-use crate::spec::{OnPanic, RestartPolicy, ServiceSpec, StopSpec};
+use crate::spec::{ExitCodesSpec, OnPanic, RestartPolicy, ServiceSpec, StopSpec};
 use crate::time::MonoTime;
 
 /// The policy settings an instance needs, taken from its service's spec.
@@ -34,12 +34,19 @@ pub struct InstancePolicy {
     pub on_panic: OnPanic,
     /// How to stop it.
     pub stop: StopSpec,
+    /// Which exit codes are clean, and which never restart.
+    pub exit_codes: ExitCodesSpec,
 }
 
 impl InstancePolicy {
     /// The policy of a service.
     pub fn of(spec: &ServiceSpec) -> Self {
-        InstancePolicy { restart: spec.restart, on_panic: spec.on_panic, stop: spec.stop }
+        InstancePolicy {
+            restart: spec.restart,
+            on_panic: spec.on_panic,
+            stop: spec.stop,
+            exit_codes: spec.exit_codes.clone(),
+        }
     }
 }
 
@@ -66,7 +73,8 @@ impl Instance {
             id,
             policy: InstancePolicy::of(spec),
             state: InstanceState::Stopped,
-            gate: Gate::new(spec.backoff, spec.crash_loop, spec.stable_after),
+            gate: Gate::new(spec.backoff, spec.crash_loop, spec.stable_after)
+                .with_success(spec.success_backoff),
             generation: 0,
             pid: None,
             started_at: None,
@@ -136,6 +144,7 @@ impl Instance {
     pub fn set_policy(&mut self, spec: &ServiceSpec) {
         self.policy = InstancePolicy::of(spec);
         self.gate.reconfigure(spec.backoff, spec.crash_loop, spec.stable_after);
+        self.gate.set_success(spec.success_backoff);
     }
 }
 

@@ -41,6 +41,8 @@ fn spec() -> ServiceSpec {
         restart: RestartPolicy::OnFailure,
         on_panic: OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false },
         backoff: BackoffSpec::default(),
+        success_backoff: None,
+        exit_codes: crate::spec::ExitCodesSpec::default(),
         crash_loop: CrashLoopSpec::default(),
         stable_after: Duration::from_secs(60),
         stop: StopSpec::default(),

@@ -35,8 +35,34 @@ pub struct Spec {
     pub version: u32,
     /// Service output files: rotation settings.
     pub logs: LogSpec,
+    /// A limit on restarts across all services, if any.
+    pub restart_budget: Option<RestartBudgetSpec>,
     /// The services, by name.
     pub services: BTreeMap<ServiceName, ServiceSpec>,
+}
+
+/// The node's restart budget: a token bucket that every restart draws from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RestartBudgetSpec {
+    /// Tokens added per second (`20/s`, `300/m`).
+    pub rate: f64,
+    /// The bucket's size: restarts allowed at once after a quiet time.
+    pub burst: u32,
+}
+
+/// Which exit codes mean what, beyond "0 is success".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExitCodesSpec {
+    /// Codes that count as a clean exit (default `[0]`); 128+N matches signal N.
+    pub success: Vec<i32>,
+    /// Codes that stop the instance at once, never restarted (e.g. 78, EX_CONFIG).
+    pub no_restart: Vec<i32>,
+}
+
+impl Default for ExitCodesSpec {
+    fn default() -> Self {
+        ExitCodesSpec { success: vec![0], no_restart: Vec::new() }
+    }
 }
 
 /// How service output files rotate.
@@ -79,8 +105,13 @@ pub struct ServiceSpec {
     pub restart: RestartPolicy,
     /// What to do when an instance fails.
     pub on_panic: OnPanic,
-    /// The restart delay curve.
+    /// The restart delay curve after a crash.
     pub backoff: BackoffSpec,
+    /// The restart delay curve after a clean exit under `restart: always`
+    /// (default: a flat `backoff.initial`).
+    pub success_backoff: Option<BackoffSpec>,
+    /// Which exit codes are clean, and which must never restart.
+    pub exit_codes: ExitCodesSpec,
     /// The crash-loop gate.
     pub crash_loop: CrashLoopSpec,
     /// A run at least this long resets backoff and crash history (default 60s).

@@ -7,9 +7,9 @@
 
 use super::raw::{self, Fields, Kind, Node, Reader, join};
 use super::{
-    BackoffSpec, CrashLoopSpec, HooksSpec, ImageSpec, LogSpec, OnPanic, PanicAction, PanicScope, ProbeCheck,
-    ProbeSpec, ReadySpec, ResourcesSpec, RestartPolicy, ServiceSpec, Spec, SpecErrors, StopSpec, error,
-    validate,
+    BackoffSpec, CrashLoopSpec, ExitCodesSpec, HooksSpec, ImageSpec, LogSpec, OnPanic, PanicAction,
+    PanicScope, ProbeCheck, ProbeSpec, ReadySpec, ResourcesSpec, RestartBudgetSpec, RestartPolicy,
+    ServiceSpec, Spec, SpecErrors, StopSpec, error, validate,
 };
 use crate::exit::signal_number;
 use crate::name::ServiceName;
@@ -17,9 +17,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 // The keys each mapping allows, in the order error messages list them.
-const TOP: &str = "version services logs";
+const TOP: &str = "version services logs restart_budget";
+const BUDGET: &str = "rate burst";
+const EXIT_CODES: &str = "success no_restart";
 const LOGS: &str = "max_size keep";
-const SERVICE: &str = "command image replicas env workdir user resources ports restart on_panic backoff crash_loop stable_after stop health ready depends_on binds_to hooks";
+const SERVICE: &str = "command image replicas env workdir user resources ports restart on_panic backoff success_backoff exit_codes crash_loop stable_after stop health ready depends_on binds_to hooks";
 const IMAGE: &str = "rootfs writable runtime runtime_path";
 const RESOURCES: &str = "memory pids cpu";
 const ON_PANIC: &str = "action scope replace";
@@ -62,7 +64,8 @@ pub fn parse(source: &str, file: &str) -> Result<Spec, SpecErrors> {
 }
 
 fn read_spec(r: &mut Reader<'_>, root: &Node) -> Spec {
-    let mut spec = Spec { version: 1, logs: LogSpec::default(), services: BTreeMap::new() };
+    let mut spec =
+        Spec { version: 1, logs: LogSpec::default(), restart_budget: None, services: BTreeMap::new() };
     if matches!(root.kind, Kind::Null) {
         let message = "empty spec, expected a mapping with `version` and `services`";
         r.error(root.at, "", message, None);
@@ -75,6 +78,7 @@ fn read_spec(r: &mut Reader<'_>, root: &Node) -> Spec {
         spec.version = r.u32(node, "version").unwrap_or(1);
     }
     spec.logs = r.or(&top, "logs", read_logs, spec.logs);
+    spec.restart_budget = r.field(&top, "restart_budget", read_budget);
     if let Some(node) = r.required(&top, "services") {
         spec.services = read_services(r, node).unwrap_or_default();
     }
@@ -131,6 +135,8 @@ fn read_service(r: &mut Reader<'_>, name: ServiceName, node: &Node) -> ServiceSp
     s.restart = r.or(&f, "restart", |r, n, p| r.choice(n, p, RESTARTS), s.restart);
     s.on_panic = r.or(&f, "on_panic", read_on_panic, s.on_panic);
     s.backoff = r.or(&f, "backoff", read_backoff, s.backoff);
+    s.success_backoff = r.field(&f, "success_backoff", read_backoff);
+    s.exit_codes = r.or(&f, "exit_codes", read_exit_codes, s.exit_codes);
     s.crash_loop = r.or(&f, "crash_loop", read_crash_loop, s.crash_loop);
     s.stable_after = r.or(&f, "stable_after", Reader::duration, s.stable_after);
     s.stop = r.or(&f, "stop", read_stop, s.stop);
@@ -156,6 +162,8 @@ fn default_service(name: ServiceName) -> ServiceSpec {
         restart: RestartPolicy::OnFailure,
         on_panic: DEFAULT_ON_PANIC,
         backoff: BackoffSpec::default(),
+        success_backoff: None,
+        exit_codes: ExitCodesSpec::default(),
         crash_loop: CrashLoopSpec::default(),
         stable_after: Duration::from_secs(60),
         stop: StopSpec::default(),
@@ -251,6 +259,25 @@ fn read_backoff(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<BackoffSp
         factor: r.or(&f, "factor", Reader::number, d.factor),
         max: r.or(&f, "max", Reader::duration, d.max),
         jitter: r.or(&f, "jitter", Reader::number, d.jitter),
+    })
+}
+
+fn read_budget(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<RestartBudgetSpec> {
+    let f = r.mapping(node, path, BUDGET)?;
+    let rate = r.required(&f, "rate").and_then(|n| r.rate(n, &f.path("rate")));
+    let burst = r.or(&f, "burst", Reader::u32, 0);
+    let rate = rate?;
+    // Without a burst, allow one second's worth of restarts at once (at least one).
+    let burst = if f.get("burst").is_some() { burst } else { (rate.ceil() as u32).max(1) };
+    Some(RestartBudgetSpec { rate, burst })
+}
+
+fn read_exit_codes(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<ExitCodesSpec> {
+    let d = ExitCodesSpec::default();
+    let f = r.mapping(node, path, EXIT_CODES)?;
+    Some(ExitCodesSpec {
+        success: r.or(&f, "success", Reader::codes, d.success),
+        no_restart: r.or(&f, "no_restart", Reader::codes, d.no_restart),
     })
 }
 

@@ -75,7 +75,7 @@ impl Reader<'_> {
         }
     }
 
-    fn uint(&mut self, node: &Node, path: &str, max: u64) -> Option<u64> {
+    pub(super) fn uint(&mut self, node: &Node, path: &str, max: u64) -> Option<u64> {
         match node.kind {
             Kind::Int(n, _) if (0..=i128::from(max)).contains(&n) => u64::try_from(n).ok(),
             _ => self.expected(node, path, &format!("a whole number from 0 to {max}")),
@@ -142,6 +142,49 @@ impl Reader<'_> {
                 self.reject(node, path, message, Some(help))
             }
             _ => self.expected(node, path, "a list of strings"),
+        }
+    }
+
+    /// A list of exit codes, each from 0 to 255.
+    pub fn codes(&mut self, node: &Node, path: &str) -> Option<Vec<i32>> {
+        let Kind::Seq(items) = &node.kind else {
+            return self.expected(node, path, "a list of exit codes like [0, 143]");
+        };
+        let read: Vec<Option<i32>> = items
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let p = format!("{path}[{i}]");
+                self.uint(n, &p, 255).and_then(|c| i32::try_from(c).ok())
+            })
+            .collect();
+        read.into_iter().collect()
+    }
+
+    /// A rate: `20/s`, `300/m`, `1000/h`, or a number of restarts per second.
+    pub fn rate(&mut self, node: &Node, path: &str) -> Option<f64> {
+        const FORM: &str = "a rate like 20/s, 300/m or 1000/h";
+        let per_second = match &node.kind {
+            Kind::Int(n, _) => Some(*n as f64),
+            Kind::Float(x, _) => Some(*x),
+            Kind::Str(s) => s.split_once('/').and_then(|(n, unit)| {
+                let n: f64 = n.trim().parse().ok()?;
+                let seconds = match unit.trim() {
+                    "s" | "sec" | "second" => 1.0,
+                    "m" | "min" | "minute" => 60.0,
+                    "h" | "hour" => 3600.0,
+                    _ => return None,
+                };
+                Some(n / seconds)
+            }),
+            _ => None,
+        };
+        match per_second {
+            Some(r) if r.is_finite() && r > 0.0 => Some(r),
+            _ => {
+                let message = format!("invalid rate {}, expected {FORM} (more than 0)", node.describe());
+                self.reject(node, path, message, None)
+            }
         }
     }
 

@@ -66,7 +66,15 @@ impl Checker<'_> {
 fn check_service(c: &mut Checker<'_>, s: &ServiceSpec) {
     let p = join("services", s.name.as_str());
     check_argv(c, &join(&p, "command"), &s.command);
-    check_backoff(c, &p, &s.backoff);
+    check_backoff(c, &p, "backoff", &s.backoff);
+    if let Some(b) = &s.success_backoff {
+        check_backoff(c, &p, "success_backoff", b);
+    }
+    for code in s.exit_codes.success.iter().filter(|c| s.exit_codes.no_restart.contains(c)) {
+        let message =
+            format!("exit code {code} is in both success and no_restart, expected it in one of them");
+        c.report(&join(&p, "exit_codes.no_restart"), message, None);
+    }
     if s.crash_loop.threshold == 0 {
         let message = "threshold 0 is out of range, expected at least 1";
         c.report(&join(&p, "crash_loop.threshold"), message, None);
@@ -106,16 +114,17 @@ fn check_resources(c: &mut Checker<'_>, p: &str, r: &ResourcesSpec) {
     }
 }
 
-fn check_backoff(c: &mut Checker<'_>, p: &str, b: &BackoffSpec) {
+fn check_backoff(c: &mut Checker<'_>, p: &str, key: &str, b: &BackoffSpec) {
+    let p = &join(p, key);
     if !(0.0..1.0).contains(&b.jitter) {
         let message = format!("jitter {:?} is out of range, expected at least 0 and less than 1", b.jitter);
-        c.report(&join(p, "backoff.jitter"), message, None);
+        c.report(&join(p, "jitter"), message, None);
     }
     if b.factor.is_nan() || b.factor < 1.0 {
         let message = format!("factor {:?} is out of range, expected a number of at least 1", b.factor);
-        c.report(&join(p, "backoff.factor"), message, None);
+        c.report(&join(p, "factor"), message, None);
     }
-    let (initial, max) = (join(p, "backoff.initial"), join(p, "backoff.max"));
+    let (initial, max) = (join(p, "initial"), join(p, "max"));
     if b.max < b.initial && c.trusted(&initial) && c.trusted(&max) {
         let (max_s, initial_s) = (show(b.max), show(b.initial));
         if c.root.find(&max).is_ok() {
