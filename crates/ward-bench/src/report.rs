@@ -64,10 +64,8 @@ impl Results {
             [("long-running", &wr.stable, &br.stable), ("killed < 1 s after start", &wr.fast, &br.fast)]
         {
             let (Some(w), Some(b)) = (summarize(w), summarize(b)) else { continue };
-            let pick: [(&str, fn(&Summary) -> Duration); 4] =
-                [("p50", |s| s.p50), ("p90", |s| s.p90), ("p99", |s| s.p99), ("max", |s| s.max)];
-            for (p, f) in pick {
-                let (wd, bd) = (f(&w), f(&b));
+            let pick = |s: &Summary| [("p50", s.p50), ("p90", s.p90), ("p99", s.p99), ("max", s.max)];
+            for ((p, wd), (_, bd)) in pick(&w).into_iter().zip(pick(&b)) {
                 let r = ratio(wd.as_secs_f64(), bd.as_secs_f64());
                 let (target, met) = match p {
                     "p50" => ("≤ 1.3× baseline", Some(wd.as_secs_f64() <= 1.3 * bd.as_secs_f64())),

@@ -4,6 +4,7 @@
 //! - `cli`: the command line and its verbs.
 //! - `supervisor`: the actor that owns every instance.
 //! - `runtime`: spawning, signalling, reaping.
+//! - `health`: probes, sd_notify readiness, lifecycle hooks.
 //! - `api`: the HTTP API on the control socket, and its client.
 //! - `logs`: service output files: rotation, tail, follow.
 //! - `metrics`: Prometheus counters and histograms for `/metrics`.
@@ -13,6 +14,7 @@
 
 mod api;
 mod cli;
+mod health;
 mod keeper;
 mod logs;
 mod metrics;

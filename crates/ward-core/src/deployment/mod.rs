@@ -5,9 +5,13 @@
 //!
 //! - `reconcile`: creating, scaling, reloading.
 //! - `order`: dependency readiness and the order of `down`.
+//! - `budget`: the node's restart budget, and parking restarts whose dependencies are down.
 
+mod budget;
 mod order;
 mod reconcile;
+
+pub use budget::Budget;
 
 use crate::instance::{Action, Command, Instance, Observation, Rejection};
 use crate::name::{InstanceId, ServiceName, Target};
@@ -22,6 +26,8 @@ pub enum DeployAction {
     Instance(InstanceId, Action),
     /// Everything is down: `ward up` exits with this code.
     Exit(i32),
+    /// Call [`Deployment::tick`] at this time (restarts wait for the budget).
+    WakeAt(MonoTime),
 }
 
 /// Why a command was refused.
@@ -66,12 +72,14 @@ pub struct Deployment {
     spec: Spec,
     instances: BTreeMap<InstanceId, Instance>,
     phase: Phase,
+    budget: Option<Budget>,
 }
 
 impl Deployment {
     /// A deployment of `spec` with no instance yet; call [`Deployment::up`].
     pub fn new(spec: Spec) -> Self {
-        Deployment { spec, instances: BTreeMap::new(), phase: Phase::Up }
+        let budget = spec.restart_budget.map(|b| Budget::new(b, MonoTime::ZERO));
+        Deployment { spec, instances: BTreeMap::new(), phase: Phase::Up, budget }
     }
 
     /// The current spec.
@@ -180,8 +188,19 @@ impl Deployment {
 
     /// Runs the deployment-level meaning of an instance's actions, and passes them on.
     fn absorb(&mut self, id: &InstanceId, actions: Vec<Action>, now: MonoTime, out: &mut Vec<DeployAction>) {
+        let mut restarting = false;
         for action in actions {
             match action {
+                Action::Emit(crate::event::EventKind::Restarted { .. }) => {
+                    restarting = true;
+                    out.push(DeployAction::Instance(id.clone(), action));
+                }
+                Action::Spawn if restarting => {
+                    restarting = false;
+                    if self.admit_restart(id, now, out) {
+                        out.push(DeployAction::Instance(id.clone(), Action::Spawn));
+                    }
+                }
                 Action::Panic { scope: PanicScope::Service, .. } => {
                     out.push(DeployAction::Instance(id.clone(), action));
                     self.shutdown_service(&id.service, now, out);

@@ -1,6 +1,11 @@
 //! Dependencies: a service starts once each service it depends on has a ready
 //! instance (or a running one, when that service declares no readiness), and
 //! `down` stops a service only once nothing that depends on it still runs.
+//!
+//! A dependency that goes down (no ready instance any more) does not stop its
+//! dependents, unless they say `binds_to: true`: then their running instances
+//! restart, and the restart waits in `waiting` until the dependencies are
+//! ready again.
 
 use super::{DeployAction, Deployment, Phase};
 use crate::instance::{Command, InstanceState, Observation};
@@ -24,8 +29,10 @@ impl Deployment {
         })
     }
 
-    /// Starts waiting instances whose dependencies became ready.
+    /// Stops bound dependents of dependencies that went down, then starts
+    /// waiting instances whose dependencies became ready.
     pub(super) fn wake_dependents(&mut self, now: MonoTime, out: &mut Vec<DeployAction>) {
+        self.unbind_dependents(now, out);
         let waiting: Vec<InstanceId> = self
             .instances
             .values()
@@ -37,6 +44,26 @@ impl Deployment {
             if let Some(inst) = self.instances.get_mut(&id) {
                 let actions = inst.observe(Observation::DependenciesReady, now, 1.0);
                 self.absorb(&id, actions, now, out);
+            }
+        }
+    }
+
+    /// `binds_to: true`: a running instance whose dependencies are not all
+    /// ready any more restarts; its restart waits for them (see `admit_restart`).
+    fn unbind_dependents(&mut self, now: MonoTime, out: &mut Vec<DeployAction>) {
+        let unbound: Vec<InstanceId> = self
+            .instances
+            .values()
+            .filter(|i| matches!(i.state(), InstanceState::Running | InstanceState::Ready))
+            .filter(|i| self.spec.services.get(&i.id().service).is_some_and(|s| s.binds_to))
+            .map(|i| i.id().clone())
+            .filter(|id| !self.dependencies_ready(&id.service))
+            .collect();
+        for id in unbound {
+            if let Some(inst) = self.instances.get_mut(&id) {
+                if let Ok(actions) = inst.command(Command::Restart, now) {
+                    self.absorb(&id, actions, now, out);
+                }
             }
         }
     }
@@ -74,3 +101,7 @@ impl Deployment {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "binds_tests.rs"]
+mod binds_tests;

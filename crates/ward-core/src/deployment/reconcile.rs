@@ -28,6 +28,21 @@ impl Deployment {
             return out;
         }
         let old = std::mem::replace(&mut self.spec, spec);
+        match (self.spec.restart_budget, &mut self.budget) {
+            (Some(b), Some(budget)) => budget.set_spec(b, now),
+            (Some(b), None) => self.budget = Some(super::Budget::new(b, now)),
+            (None, _) => {
+                // No budget any more: release every queued restart now.
+                let queued = self.budget.take().map(|b| b.into_queue()).unwrap_or_default();
+                for id in queued {
+                    let starting =
+                        self.instances.get(&id).is_some_and(|i| i.state() == InstanceState::Starting);
+                    if starting {
+                        out.push(DeployAction::Instance(id, Action::Spawn));
+                    }
+                }
+            }
+        }
         let ids: Vec<InstanceId> = self.instances.keys().cloned().collect();
         for id in ids {
             match (old.services.get(&id.service), self.spec.services.get(&id.service)) {

@@ -181,6 +181,11 @@ impl Gate {
         self.backoff.next_delay()
     }
 
+    /// The delay (before jitter) the crash after the next one would wait.
+    pub fn delay_after_next(&self) -> Duration {
+        self.backoff.delay_after_next()
+    }
+
     /// The crash times kept in the window, oldest first.
     pub fn crash_times(&self) -> impl Iterator<Item = MonoTime> + '_ {
         self.window.times()

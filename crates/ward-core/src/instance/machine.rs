@@ -291,6 +291,11 @@ impl Instance {
         self.spawn(out);
     }
 
+    /// Holds a restart back until its dependencies are ready again (`waiting`).
+    pub(crate) fn park(&mut self) {
+        self.set_state(S::Waiting);
+    }
+
     pub(super) fn spawn(&mut self, out: &mut Vec<Action>) {
         self.set_state(S::Starting);
         out.push(Action::Spawn);

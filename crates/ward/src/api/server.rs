@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/info", get(|State(s): State<AppState>| async move { axum::Json((*s.info).clone()) }))
         .route("/v1/status", get(status))
+        .route("/v1/endpoints", get(endpoints))
         .route("/v1/start", post(|s, b| command(s, b, Command::Start)))
         .route("/v1/stop", post(|s, b| command(s, b, Command::Stop)))
         .route("/v1/restart", post(|s, b| command(s, b, Command::Restart)))
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/down", post(down))
         .route("/v1/events", get(events))
         .route("/v1/logs", get(logs))
+        .route("/v1/why", get(why))
         .route("/metrics", get(metrics))
         .with_state(state)
 }
@@ -75,6 +77,19 @@ async fn metrics(State(s): State<AppState>) -> Response {
             let text = s.metrics.render(st.instances.iter().map(|i| i.state.as_str()));
             ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
         }
+        Ok(Err(e)) => request_error(e),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct EndpointsQuery {
+    service: String,
+}
+
+async fn endpoints(State(s): State<AppState>, Query(q): Query<EndpointsQuery>) -> Response {
+    match ask(&s, |reply| Request::Endpoints { service: q.service, reply }).await {
+        Ok(Ok(e)) => axum::Json(e).into_response(),
         Ok(Err(e)) => request_error(e),
         Err(r) => r,
     }
@@ -192,6 +207,8 @@ struct LogsQuery {
     n: usize,
     #[serde(default)]
     follow: bool,
+    #[serde(default)]
+    previous: bool,
 }
 
 fn default_lines() -> usize {
@@ -219,6 +236,24 @@ async fn logs(State(s): State<AppState>, Query(q): Query<LogsQuery>) -> Response
         return error(StatusCode::NOT_FOUND, format!("no instance {target}"));
     }
     let (tx, body) = ChannelBody::new();
-    tokio::spawn(super::server_logs::feed(s.logs.clone(), ids, q.n, q.follow, tx));
+    if q.previous {
+        tokio::spawn(super::server_logs::feed_previous(s.logs.clone(), ids, q.n, tx));
+    } else {
+        tokio::spawn(super::server_logs::feed(s.logs.clone(), ids, q.n, q.follow, tx));
+    }
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], Body::new(body)).into_response()
+}
+
+#[derive(Deserialize)]
+struct WhyQuery {
+    target: String,
+}
+
+async fn why(State(s): State<AppState>, Query(q): Query<WhyQuery>) -> Response {
+    let target = q.target;
+    match ask(&s, |reply| Request::Why { target, reply }).await {
+        Ok(Ok(w)) => axum::Json(w).into_response(),
+        Ok(Err(e)) => request_error(e),
+        Err(r) => r,
+    }
 }

@@ -51,6 +51,28 @@ pub async fn feed(logs: Logs, ids: Vec<InstanceId>, n: usize, follow: bool, tx: 
     }
 }
 
+/// Feeds `tx` with the last `n` lines of the previous run of each of `ids`.
+pub async fn feed_previous(logs: Logs, ids: Vec<InstanceId>, n: usize, tx: mpsc::Sender<Bytes>) {
+    let prefixed = ids.len() > 1;
+    for id in &ids {
+        let path = crate::supervisor::previous::previous_path(&logs.path(id));
+        let lines = tokio::task::spawn_blocking(move || crate::supervisor::dossier::tail_lines(&path, n))
+            .await
+            .unwrap_or_default();
+        let mut p = Prefixer::new(id, prefixed);
+        let mut text = String::new();
+        for line in lines {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let mut chunk = p.push(text.as_bytes());
+        chunk.extend(p.finish());
+        if tx.send(Bytes::from(chunk)).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Prefixes whole lines with their instance, holding a partial line back.
 struct Prefixer {
     prefix: Option<Vec<u8>>,

@@ -29,6 +29,9 @@ pub struct InstanceStatus {
     pub last_exit: Option<ExitJson>,
     /// The restart gate.
     pub gate: GateJson,
+    /// The last `STATUS=` text the instance sent through sd_notify.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status_text: Option<String>,
 }
 
 /// An exit status: `{"code": 3}` or `{"signal": 9}`, or `{"unknown": true}`.
@@ -119,6 +122,39 @@ pub struct EventJson {
     /// Why, for `spawn_failed` and `health_failed`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
+    /// The crash dossier, on `exited` events.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dossier: Option<Dossier>,
+}
+
+/// What ward knows of an exit: on every `exited` event.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Dossier {
+    /// CPU time and peak memory of the process (unknown for adopted processes).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rusage: Option<crate::runtime::Rusage>,
+    /// Killed by the kernel's out-of-memory killer (SIGKILL while the kernel's OOM-kill count rose).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub oom_killed: bool,
+    /// Restarts of the instance before this exit.
+    pub restarts: u32,
+    /// The last lines the instance wrote (stdout and stderr), oldest first.
+    pub output: Vec<String>,
+    /// What the gate and policies decided.
+    pub decision: DecisionJson,
+}
+
+/// What happens after an exit.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DecisionJson {
+    /// The state the instance went to (`backoff`, `crashloop`, `isolated`, `completed`,
+    /// `failed`, `shutdown`, `starting` for an immediate restart, `waiting`, `stopped`).
+    pub state: String,
+    /// When the next attempt is (Unix ms), for `backoff` and `crashloop`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub until_ms: Option<u64>,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// A command on a service or instance (`start`, `stop`, `restart`, `unblock`).
@@ -153,4 +189,70 @@ pub struct InfoReply {
     pub spec: String,
     /// The state folder.
     pub state_dir: String,
+}
+
+/// `GET /v1/why`: the explanation of each instance of a target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WhyReply {
+    /// One per instance.
+    pub instances: Vec<WhyInstance>,
+}
+
+/// Why one instance is in its state, in words and numbers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WhyInstance {
+    /// Its service.
+    pub service: String,
+    /// Its replica.
+    pub replica: u32,
+    /// Its state word.
+    pub state: String,
+    /// The rule that put it there.
+    pub rule: String,
+    /// Crashes inside the crash-loop window now.
+    pub crashes: u32,
+    /// The crash-loop threshold.
+    pub threshold: u32,
+    /// The crash-loop window.
+    pub window_ms: u64,
+    /// The delay the next crash waits (before jitter).
+    pub next_delay_ms: u64,
+    /// The delay after that.
+    pub delay_after_next_ms: u64,
+    /// When the gate opens (Unix ms).
+    pub until_ms: Option<u64>,
+    /// Time left until then.
+    pub left_ms: Option<u64>,
+    /// When an operator last released its gate (Unix ms).
+    pub last_unblock_ms: Option<u64>,
+    /// Which uid did.
+    pub last_unblock_uid: Option<u32>,
+    /// Its place in the restart budget's queue (0 = next).
+    pub budget_position: Option<usize>,
+    /// The whole explanation as text.
+    pub text: String,
+}
+
+/// `GET /v1/endpoints?service=S`: the instances of a service in rotation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EndpointsReply {
+    /// The service.
+    pub service: String,
+    /// Its in-rotation instances, by replica.
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// One in-rotation instance and where it listens.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Its replica index.
+    pub replica: u32,
+    /// Its state word (`running` or `ready`).
+    pub state: String,
+    /// Its process.
+    pub pid: Option<u32>,
+    /// Its port variables and their values (`{"PORT": 8081}`).
+    pub ports: std::collections::BTreeMap<String, u32>,
+    /// `127.0.0.1:PORT` for each port.
+    pub addresses: Vec<String>,
 }

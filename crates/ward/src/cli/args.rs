@@ -66,6 +66,17 @@ pub enum Verb {
         #[arg(long)]
         json: bool,
     },
+    /// The instances of a service in rotation, and their addresses.
+    Endpoints {
+        /// The spec file.
+        #[command(flatten)]
+        spec: SpecFlag,
+        /// The service.
+        service: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start a service or one instance (SERVICE or SERVICE/N).
     Start {
         /// The spec file.
@@ -108,6 +119,20 @@ pub enum Verb {
         /// How many lines of the past to print first.
         #[arg(short = 'n', long = "lines", default_value_t = 100)]
         lines: usize,
+        /// The output of the previous run (kept after a restart).
+        #[arg(long, conflicts_with = "follow")]
+        previous: bool,
+    },
+    /// Explain why an instance is in its state, and what you can do.
+    Why {
+        /// The spec file.
+        #[command(flatten)]
+        spec: SpecFlag,
+        /// SERVICE or SERVICE/N.
+        target: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Lifecycle events, oldest first (then live, with -f).
     Events {

@@ -31,13 +31,17 @@ pub fn run(paths: &Paths, verb: Verb) -> i32 {
 async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
     match verb {
         Verb::Status { service, json, .. } => status(client, service, json).await,
+        Verb::Endpoints { service, json, .. } => endpoints(client, &service, json).await,
         Verb::Start { target, .. } => command(client, "start", &target).await,
         Verb::Stop { target, .. } => command(client, "stop", &target).await,
         Verb::Restart { target, .. } => command(client, "restart", &target).await,
         Verb::Unblock { target, .. } => command(client, "unblock", &target).await,
         Verb::Reload { .. } => simple(client, "/v1/reload").await,
         Verb::Down { .. } => simple(client, "/v1/down").await,
-        Verb::Logs { target, follow, lines } => logs(client, &target, follow, lines).await,
+        Verb::Logs { target, follow, lines, previous } => {
+            logs(client, &target, follow, lines, previous).await
+        }
+        Verb::Why { target, json, .. } => why(client, &target, json).await,
         Verb::Events { follow, json } => events(client, follow, json).await,
         Verb::Check { .. } | Verb::Up { .. } | Verb::Brain => Ok(()),
     }
@@ -57,6 +61,17 @@ async fn status(client: &Client, service: Option<String>, json: bool) -> Result<
     Ok(())
 }
 
+async fn endpoints(client: &Client, service: &str, json: bool) -> Result<(), ClientError> {
+    let path = format!("/v1/endpoints?service={}", encode(service));
+    let reply: crate::api::types::EndpointsReply = client.json(Method::GET, &path, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reply).unwrap_or_default());
+    } else {
+        print!("{}", render::endpoints(&reply));
+    }
+    Ok(())
+}
+
 async fn command(client: &Client, verb: &str, target: &str) -> Result<(), ClientError> {
     let body = serde_json::json!({ "target": target });
     let reply: OkReply = client.json(Method::POST, &format!("/v1/{verb}"), Some(body)).await?;
@@ -70,8 +85,26 @@ async fn simple(client: &Client, path: &str) -> Result<(), ClientError> {
     Ok(())
 }
 
-async fn logs(client: &Client, target: &str, follow: bool, lines: usize) -> Result<(), ClientError> {
-    let path = format!("/v1/logs?target={}&n={lines}&follow={follow}", encode(target));
+async fn why(client: &Client, target: &str, json: bool) -> Result<(), ClientError> {
+    let path = format!("/v1/why?target={}", encode(target));
+    let reply: crate::api::types::WhyReply = client.json(Method::GET, &path, None).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reply).unwrap_or_default());
+    } else {
+        let texts: Vec<&str> = reply.instances.iter().map(|i| i.text.as_str()).collect();
+        print!("{}", texts.join("\n"));
+    }
+    Ok(())
+}
+
+async fn logs(
+    client: &Client,
+    target: &str,
+    follow: bool,
+    lines: usize,
+    previous: bool,
+) -> Result<(), ClientError> {
+    let path = format!("/v1/logs?target={}&n={lines}&follow={follow}&previous={previous}", encode(target));
     let mut body = client.send(Method::GET, &path, None).await?;
     let mut out = std::io::stdout();
     while let Some(chunk) = next_chunk(&mut body).await {

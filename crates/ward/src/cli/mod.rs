@@ -26,10 +26,12 @@ pub fn main() -> i32 {
         Verb::Check { spec }
         | Verb::Up { spec, .. }
         | Verb::Status { spec, .. }
+        | Verb::Endpoints { spec, .. }
         | Verb::Start { spec, .. }
         | Verb::Stop { spec, .. }
         | Verb::Restart { spec, .. }
         | Verb::Unblock { spec, .. }
+        | Verb::Why { spec, .. }
         | Verb::Reload { spec }
         | Verb::Down { spec } => spec.file.clone(),
         Verb::Logs { .. } | Verb::Events { .. } | Verb::Brain => None,

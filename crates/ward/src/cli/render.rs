@@ -1,6 +1,6 @@
-//! Human renderings: the status table.
+//! Human renderings: the status table, endpoints.
 
-use crate::api::types::{InstanceStatus, StatusReply};
+use crate::api::types::{EndpointsReply, InstanceStatus, StatusReply};
 use std::time::Duration;
 
 /// The `ward status` table; `now_ms` is Unix time, for "time left".
@@ -32,6 +32,26 @@ pub fn status_table(reply: &StatusReply, now_ms: u64) -> String {
     }
     if reply.instances.is_empty() {
         out.push_str("(no instances)\n");
+    }
+    // What services said through sd_notify `STATUS=`, below the table.
+    for i in &reply.instances {
+        if let Some(text) = i.status_text.as_deref().filter(|t| !t.is_empty()) {
+            out.push_str(&format!("{}/{}: {text}\n", i.service, i.replica));
+        }
+    }
+    out
+}
+
+/// The `ward endpoints` lines: one per in-rotation instance.
+pub fn endpoints(reply: &EndpointsReply) -> String {
+    let mut out = String::new();
+    for e in &reply.endpoints {
+        let pid = e.pid.map(|p| format!("pid {p}")).unwrap_or_default();
+        let addresses = if e.addresses.is_empty() { "-".to_string() } else { e.addresses.join(" ") };
+        out.push_str(&format!("{}/{}  {}  {pid}  {addresses}\n", reply.service, e.replica, e.state));
+    }
+    if reply.endpoints.is_empty() {
+        out.push_str(&format!("(no instance of {} in rotation)\n", reply.service));
     }
     out
 }

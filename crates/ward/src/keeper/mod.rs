@@ -47,6 +47,7 @@ struct Pending {
     seq: u64,
     pid: u32,
     status: ExitStatus,
+    rusage: Option<crate::runtime::Rusage>,
 }
 
 /// The keeper's state; only the main loop touches it.
@@ -118,7 +119,7 @@ pub fn run(paths: &Paths) -> Result<i32> {
 impl Keeper {
     fn handle(&mut self, input: Input) {
         match input {
-            Input::Exit(exit) => self.on_exit(exit.pid, exit.status),
+            Input::Exit(exit) => self.on_exit(exit.pid, exit.status, exit.rusage),
             Input::Connected(id, stream) => self.attach(id, stream),
             Input::Message(id, msg) if self.conn.as_ref().is_some_and(|(c, _)| *c == id) => {
                 self.on_message(msg)
@@ -143,7 +144,7 @@ impl Keeper {
         }
     }
 
-    fn on_exit(&mut self, pid: u32, status: ExitStatus) {
+    fn on_exit(&mut self, pid: u32, status: ExitStatus, rusage: Option<crate::runtime::Rusage>) {
         if self.brain.as_ref().is_some_and(|b| b.pid == pid) {
             let brain = self.brain.take();
             if self.done.is_some() {
@@ -158,10 +159,10 @@ impl Keeper {
         if self.children.remove(&pid).is_none() {
             return; // an orphan, reaped
         }
-        let p = Pending { seq: self.next_seq, pid, status };
+        let p = Pending { seq: self.next_seq, pid, status, rusage };
         self.next_seq += 1;
         self.pending.push_back(p);
-        self.send(&ToBrain::Exit { seq: p.seq, pid, status });
+        self.send(&ToBrain::Exit { seq: p.seq, pid, status, rusage });
     }
 
     fn attach(&mut self, id: u64, stream: UnixStream) {
@@ -182,7 +183,7 @@ impl Keeper {
         self.send(&ToBrain::Hello { keeper_pid: std::process::id(), children });
         let pending: Vec<Pending> = self.pending.iter().copied().collect();
         for p in pending {
-            self.send(&ToBrain::Exit { seq: p.seq, pid: p.pid, status: p.status });
+            self.send(&ToBrain::Exit { seq: p.seq, pid: p.pid, status: p.status, rusage: p.rusage });
         }
     }
 

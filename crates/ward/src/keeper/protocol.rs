@@ -112,6 +112,9 @@ pub enum ToBrain {
         pid: u32,
         /// How it ended.
         status: ExitStatus,
+        /// What it used.
+        #[serde(default)]
+        rusage: Option<crate::runtime::Rusage>,
     },
 }
 

@@ -65,6 +65,17 @@ pub struct Exit {
     pub pid: u32,
     /// How it ended.
     pub status: ExitStatus,
+    /// What it used, when its parent learned it.
+    pub rusage: Option<Rusage>,
+}
+
+/// Resources a process used, from wait4(2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rusage {
+    /// User plus system CPU time, in milliseconds.
+    pub cpu_ms: u64,
+    /// Peak resident set size, in KiB.
+    pub max_rss_kb: u64,
 }
 
 /// Why a spawn failed.

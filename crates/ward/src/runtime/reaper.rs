@@ -18,7 +18,7 @@ use std::thread::{self, Thread};
 use tokio::sync::mpsc;
 use ward_core::ExitStatus;
 
-use super::Exit;
+use super::{Exit, Rusage};
 
 /// Makes this process the child subreaper of its descendants: orphans are
 /// re-parented to it (and so reaped by the [`Reaper`]) instead of to init.
@@ -82,10 +82,17 @@ impl From<&Reaper> for ReaperHandle {
 fn reap_forever(tx: &mpsc::UnboundedSender<Exit>) {
     loop {
         let mut raw: libc::c_int = 0;
-        // SAFETY: `raw` is a valid, writable c_int for the whole call.
-        let pid = unsafe { libc::waitpid(-1, &mut raw, 0) };
+        // SAFETY: zeroed rusage is a valid value of a plain C struct.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `raw` and `usage` are valid and writable for the whole call.
+        let pid = unsafe { libc::wait4(-1, &mut raw, 0, &mut usage) };
         if pid > 0 {
-            let exit = Exit { seq: 0, pid: pid.unsigned_abs(), status: decode(raw) };
+            let cpu = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
+            let rusage = Rusage {
+                cpu_ms: cpu(usage.ru_utime) + cpu(usage.ru_stime),
+                max_rss_kb: usage.ru_maxrss.max(0) as u64,
+            };
+            let exit = Exit { seq: 0, pid: pid.unsigned_abs(), status: decode(raw), rusage: Some(rusage) };
             tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped");
             // The receiver may be gone (shutdown); keep reaping regardless so
             // that no zombie is left behind.

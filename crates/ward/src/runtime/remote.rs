@@ -46,8 +46,8 @@ impl KeeperRuntime {
             for line in reader.lines() {
                 let Ok(line) = line else { break };
                 match serde_json::from_str::<ToBrain>(&line) {
-                    Ok(ToBrain::Exit { seq, pid, status }) => {
-                        let _ = exits_tx.send(Exit { seq, pid, status });
+                    Ok(ToBrain::Exit { seq, pid, status, rusage }) => {
+                        let _ = exits_tx.send(Exit { seq, pid, status, rusage });
                     }
                     Ok(answer @ (ToBrain::Spawned { .. } | ToBrain::SpawnFailed { .. })) => {
                         let _ = answers_tx.send(answer);

@@ -23,6 +23,7 @@ fn event(seq: u64) -> EventJson {
         until_ms: None,
         restarts: None,
         error: None,
+        dossier: None,
     }
 }
 

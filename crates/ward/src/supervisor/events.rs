@@ -33,8 +33,14 @@ impl EventLog {
         EventLog { history: VecDeque::new(), cap: cap.max(1), next_seq: next_seq.max(1), live }
     }
 
-    /// Stamps, keeps and publishes an event.
-    pub fn record(&mut self, clock: &Clock, id: &InstanceId, kind: &EventKind) -> Arc<EventJson> {
+    /// Stamps, keeps and publishes an event carrying a crash dossier.
+    pub fn record_with(
+        &mut self,
+        clock: &Clock,
+        id: &InstanceId,
+        kind: &EventKind,
+        dossier: Option<crate::api::types::Dossier>,
+    ) -> Arc<EventJson> {
         let ts_ms = clock.wall_ms();
         let mut ev = EventJson {
             seq: self.next_seq,
@@ -49,6 +55,7 @@ impl EventLog {
             until_ms: None,
             restarts: None,
             error: None,
+            dossier: None,
         };
         match kind {
             EventKind::Started { pid } | EventKind::Adopted { pid } => ev.pid = Some(*pid),
@@ -69,6 +76,7 @@ impl EventLog {
             | EventKind::Completed
             | EventKind::Stopped => {}
         }
+        ev.dossier = dossier;
         self.next_seq += 1;
         let ev = Arc::new(ev);
         if self.history.len() == self.cap {

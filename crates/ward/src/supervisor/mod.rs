@@ -11,14 +11,21 @@
 //! - `events`: the event history and its live feed.
 //! - `launch`: from a service spec to the launch of one instance.
 //! - `requests`: the API's requests and their answers.
+//! - `watchers`: probes, sd_notify and hooks of live instances (see `crate::health`).
+//! - `endpoints`: the in-rotation instances of a service.
 //! - `persist`: writes to the store before effects; resuming after a crash of ward.
 
 pub mod clock;
+pub mod dossier;
+mod endpoints;
 pub mod events;
 pub mod launch;
 mod persist;
+pub mod previous;
 pub mod requests;
 pub mod timers;
+mod watchers;
+mod why;
 
 use crate::logs::Logs;
 use crate::runtime::adopt::Adopter;
@@ -31,9 +38,9 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use timers::{Timer, Timers};
 use tokio::sync::mpsc;
-use ward_core::InstanceId;
 use ward_core::deployment::{DeployAction, Deployment};
 use ward_core::instance::{Action, Observation};
+use ward_core::{InstanceId, MonoTime};
 
 /// How many requests may wait for the supervisor before API callers wait.
 pub const REQUEST_QUEUE: usize = 256;
@@ -65,6 +72,18 @@ pub struct Supervisor<R: Runtime> {
     adopter: Adopter,
     /// The keeper's last exit recorded in the store.
     last_exit_seq: u64,
+    /// Probes, sd_notify readers and hooks of live instances.
+    health: crate::health::Health,
+    /// When restarts waiting for the node's restart budget may go on.
+    budget_wake: Option<MonoTime>,
+    /// What exited processes used, until their `exited` event is recorded.
+    exit_rusage: HashMap<InstanceId, crate::runtime::Rusage>,
+    /// The kernel's OOM-kill count when last looked at.
+    oom_kills: u64,
+    /// Where each live run's output starts in its log file.
+    run_starts: HashMap<InstanceId, u64>,
+    /// The last `unblock` of each instance: Unix ms, and the uid that asked.
+    unblocks: HashMap<InstanceId, (u64, u32)>,
 }
 
 /// The inputs of the supervisor loop.
@@ -117,6 +136,15 @@ impl<R: Runtime> Supervisor<R> {
                 .unwrap_or(0),
             store,
             adopter,
+            health: crate::health::Health::new(
+                paths.state.clone(),
+                paths.spec.parent().map(PathBuf::from).unwrap_or_default(),
+            ),
+            budget_wake: None,
+            exit_rusage: HashMap::new(),
+            oom_kills: dossier::oom_kills(),
+            run_starts: HashMap::new(),
+            unblocks: HashMap::new(),
         }
     }
 
@@ -133,12 +161,17 @@ impl<R: Runtime> Supervisor<R> {
         let mut int = signal(SignalKind::interrupt()).ok();
         let mut hup = signal(SignalKind::hangup()).ok();
         self.resume();
+        self.watch_restored();
+        let mut reports = self.health.take_reports();
         let actions = self.deployment.up(self.clock.now());
         self.execute(actions);
         let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
         tokio::pin!(sleep);
         while self.exit_code.is_none() {
-            let deadline = self.timers.next_deadline();
+            let deadline = match (self.timers.next_deadline(), self.budget_wake) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             if let Some(at) = deadline {
                 sleep.as_mut().reset(self.clock.instant(at));
             }
@@ -160,6 +193,7 @@ impl<R: Runtime> Supervisor<R> {
                 },
                 Some(exit) = inputs.adopted.recv() => self.on_exit(exit),
                 Some(req) = inputs.requests.recv() => self.on_request(req),
+                Some(report) = reports.recv() => self.on_report(report),
                 () = &mut sleep, if deadline.is_some() => self.fire_timers(),
                 Some(()) = recv(&mut term) => self.begin_down("SIGTERM"),
                 Some(()) = recv(&mut int) => self.begin_down("SIGINT"),
@@ -213,11 +247,20 @@ impl<R: Runtime> Supervisor<R> {
             self.pids.remove(&exit.pid);
         }
         self.runtime.cleanup(&id, exit.pid);
+        if let Some(r) = exit.rusage {
+            self.exit_rusage.insert(id.clone(), r);
+        }
+        self.save_previous_run(&id);
         self.observe(&id, Observation::Exited { status: exit.status });
     }
 
     fn fire_timers(&mut self) {
         let now = self.clock.now();
+        if self.budget_wake.is_some_and(|at| at <= now) {
+            self.budget_wake = None;
+            let actions = self.deployment.tick(now);
+            self.execute(actions);
+        }
         for Timer { id, kind, generation, .. } in self.timers.take_due(now) {
             self.observe(&id, Observation::Timer { kind, generation });
         }
@@ -235,6 +278,10 @@ impl<R: Runtime> Supervisor<R> {
         let mut queue: VecDeque<DeployAction> = actions.into();
         while let Some(action) = queue.pop_front() {
             let (id, action) = match action {
+                DeployAction::WakeAt(at) => {
+                    self.budget_wake = Some(self.budget_wake.map_or(at, |w| w.min(at)));
+                    continue;
+                }
                 DeployAction::Exit(code) => {
                     self.exit_code = Some(code);
                     continue;
@@ -263,11 +310,13 @@ impl<R: Runtime> Supervisor<R> {
                 }
                 Action::Emit(kind) => self.emit(&id, kind),
                 Action::Panic { scope, status } => {
-                    tracing::warn!("{id} failed ({status}): shutting down {scope:?}")
+                    tracing::warn!("{id} failed ({status}): shutting down {scope:?}");
+                    self.run_hook(crate::health::hooks::Hook::Shutdown, &id);
                 }
                 Action::Replace => tracing::info!("{id} isolated: starting a replacement"),
                 Action::Removed => {
                     self.start_times.remove(&id);
+                    self.health.removed(&id);
                 }
             }
         }
@@ -277,12 +326,17 @@ impl<R: Runtime> Supervisor<R> {
     /// Records, stores and publishes an event.
     fn emit(&mut self, id: &InstanceId, kind: ward_core::event::EventKind) {
         self.metrics.on_event(&kind);
-        let ev = self.events.record(&self.clock, id, &kind);
+        let dossier = match &kind {
+            ward_core::event::EventKind::Exited { status, .. } => Some(self.dossier(id, *status)),
+            _ => None,
+        };
+        let ev = self.events.record_with(&self.clock, id, &kind, dossier);
         if let Err(e) = self.store.record_event(&ev) {
             tracing::error!("store: cannot record event {}: {e}", ev.seq);
         }
         self.dirty.insert(id.clone());
         tracing::info!("{}", events::describe(&ev));
+        self.watch_event(id, &kind);
     }
 
     fn spawn(&mut self, id: &InstanceId) -> Observation {
@@ -290,13 +344,15 @@ impl<R: Runtime> Supervisor<R> {
             return Observation::SpawnFailed { error: "service no longer in the spec".into() };
         };
         let dir = self.spec_path.parent().map(PathBuf::from).unwrap_or_default();
-        let launch = launch::launch(spec, id, &dir, self.logs.path(id), &self.state_dir);
+        let mut launch = launch::launch(spec, id, &dir, self.logs.path(id), &self.state_dir);
+        launch.env.extend(self.health.launch_env(id, spec));
         let watch = crate::metrics::Stopwatch::start();
         let spawned = self.runtime.spawn(&launch);
         self.metrics.observe_spawn(watch.elapsed());
         match spawned {
             Ok(pid) => {
                 self.pids.entry(pid).or_default().push_back(id.clone());
+                self.mark_run_start(id);
                 if let Some(st) = crate::runtime::process::process_start_time(pid) {
                     self.start_times.insert(id.clone(), st);
                 }

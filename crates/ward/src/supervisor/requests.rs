@@ -32,6 +32,13 @@ pub type EventsAnswer = (Vec<Arc<EventJson>>, Option<broadcast::Receiver<Arc<Eve
 
 /// What the API asks of the supervisor.
 pub enum Request {
+    /// The in-rotation instances of a service.
+    Endpoints {
+        /// The service.
+        service: String,
+        /// Answer.
+        reply: Reply<Result<crate::api::types::EndpointsReply, RequestError>>,
+    },
     /// The status table, optionally of one service.
     Status {
         /// Only this service.
@@ -53,6 +60,13 @@ pub enum Request {
         /// Answer: a summary, or every error of the spec.
         reply: Reply<Result<String, RequestError>>,
     },
+    /// Explain an instance's state.
+    Why {
+        /// `SERVICE` or `SERVICE/N`.
+        target: String,
+        /// Answer.
+        reply: Reply<Result<crate::api::types::WhyReply, RequestError>>,
+    },
     /// Stop everything, then exit.
     Down {
         /// Answer once the stop has begun.
@@ -73,11 +87,17 @@ impl<R: Runtime> Supervisor<R> {
     pub(super) fn on_request(&mut self, req: Request) {
         // A caller that went away does not care about its answer.
         match req {
+            Request::Endpoints { service, reply } => {
+                let _ = reply.send(self.endpoints(&service));
+            }
             Request::Status { service, reply } => {
                 let _ = reply.send(self.status(service));
             }
             Request::Command { command, target, reply } => {
                 let _ = reply.send(self.command(command, &target));
+            }
+            Request::Why { target, reply } => {
+                let _ = reply.send(self.why(&target));
             }
             Request::Reload { reply } => {
                 let _ = reply.send(self.reload());
@@ -119,6 +139,7 @@ impl<R: Runtime> Supervisor<R> {
             restarts: i.restarts(),
             uptime_ms: i.pid().and(i.started_at()).map(|t| now.saturating_since(t).as_millis() as u64),
             last_exit: i.last_exit().map(Into::into),
+            status_text: self.health.status_text(i.id()),
             gate: GateJson {
                 state: gate.state().word().to_string(),
                 until_ms: gate.state().until().map(|t| self.clock.wall_of(t)),
@@ -137,6 +158,18 @@ impl<R: Runtime> Supervisor<R> {
             CommandError::Rejected(_) | CommandError::GoingDown => RequestError::Conflict(e.to_string()),
         })?;
         self.execute(actions);
+        if command == Command::Unblock {
+            let uid = rustix::process::getuid().as_raw();
+            let ids: Vec<_> = self
+                .deployment
+                .instances()
+                .filter(|i| i.id().service == t.service && t.replica.is_none_or(|r| r == i.id().replica))
+                .map(|i| i.id().clone())
+                .collect();
+            for id in ids {
+                self.unblocks.insert(id, (self.clock.wall_ms(), uid));
+            }
+        }
         let verb = match command {
             Command::Start | Command::StartWhenReady { .. } => "started",
             Command::Stop => "stopping",

@@ -48,6 +48,8 @@ pub struct Ward {
     pids: Vec<u32>,
     /// Events up to this seq were seen before a rerun; the new reader replays them.
     replayed: u64,
+    /// Events already returned by `wait_for`.
+    used: std::collections::HashSet<u64>,
 }
 
 impl Ward {
@@ -67,6 +69,7 @@ impl Ward {
             seen: vec![],
             pids: vec![],
             replayed: 0,
+            used: Default::default(),
         }
     }
 
@@ -156,7 +159,14 @@ impl Ward {
     }
 
     /// Waits (with a deadline) for the next event matching `pred`; returns it.
+    /// Events seen earlier but not returned yet count first, oldest first.
     pub fn wait_for(&mut self, what: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+        let earlier =
+            self.seen.iter().find(|e| e["seq"].as_u64().is_some_and(|s| !self.used.contains(&s)) && pred(e));
+        if let Some(ev) = earlier.cloned() {
+            self.used.insert(ev["seq"].as_u64().unwrap_or(0));
+            return ev;
+        }
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -168,6 +178,7 @@ impl Ward {
                     }
                     self.seen.push(ev.clone());
                     if pred(&ev) {
+                        self.used.insert(ev["seq"].as_u64().unwrap_or(0));
                         return ev;
                     }
                 }

@@ -8,6 +8,8 @@ mod harness;
 mod brain;
 mod cli;
 mod durable;
+mod explain;
+mod health;
 mod metrics;
 mod oci;
 mod policies;

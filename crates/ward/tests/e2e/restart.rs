@@ -19,12 +19,15 @@ services:
     crash_loop: { threshold: 50, window: 60s, cooldown: 1m }
 "#,
     );
+    w.wait_event("crashy", 0, "started", 10); // the first start
     let mut delays = vec![];
     for _ in 0..4 {
         let exited = w.wait_event("crashy", 0, "exited", 10);
         assert_eq!(exited["exit"]["code"], 7);
         let backoff = w.wait_event("crashy", 0, "backoff", 10);
-        let started = w.wait_event("crashy", 0, "started", 10);
+        let after = exited["seq"].as_u64().unwrap();
+        let started =
+            w.wait_for("the restart", 10, |e| e["kind"] == "started" && e["seq"].as_u64() > Some(after));
         delays.push(ms(&started) - ms(&exited));
         assert!(backoff["until_ms"].as_u64().unwrap() >= ms(&exited));
     }

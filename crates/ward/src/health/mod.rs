@@ -1,0 +1,287 @@
+//! Health and readiness of live instances, and lifecycle hooks.
+//!
+//! For each live process of an instance, [`Health`] runs tokio tasks: a
+//! liveness probe (`health:`), a readiness probe (`ready:` with a check) and
+//! an sd_notify reader (`ready: { notify: true }`). They only report, through
+//! one bounded channel, as [`Report`]s that carry the pid they watch; the
+//! supervisor turns a report about its instance's current pid into an
+//! observation and ignores a stale one. The tasks end with the process:
+//! dropping their [`Watch`] aborts them (an exec probe's child is killed on drop).
+//!
+//! - `probe`: the probe loops and the failures-in-a-row rule.
+//! - `http`: the http check (raw HTTP/1.1 GET).
+//! - `notify`: the per-instance `NOTIFY_SOCKET` and its messages.
+//! - `exec`: running a command (exec probes, hooks) with a timeout.
+//! - `hooks`: `hooks.on_isolate` / `on_crashloop` / `on_shutdown`.
+
+pub mod exec;
+pub mod hooks;
+pub mod http;
+pub mod notify;
+pub mod probe;
+
+use notify::{Heard, Notice};
+use probe::Probe;
+use std::collections::HashMap;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use ward_core::InstanceId;
+use ward_core::instance::Observation;
+use ward_core::spec::{ReadySpec, ServiceSpec};
+
+/// How many reports may wait for the supervisor before watcher tasks wait.
+pub const REPORT_QUEUE: usize = 1024;
+
+/// What a watcher task saw about one process of one instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The instance.
+    pub id: InstanceId,
+    /// The process watched: a report about another pid is stale.
+    pub pid: u32,
+    /// What was seen.
+    pub seen: Seen,
+}
+
+/// What was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// Ready: `READY=1`, or the readiness probe's first pass.
+    Ready,
+    /// Failed: the liveness probe's threshold, or a missed watchdog.
+    Failed(String),
+    /// A sd_notify notice kept for display (`STATUS=`, `STOPPING=1`, `MAINPID=`).
+    Notice(Notice),
+}
+
+/// The tasks watching one live process, and what it told us.
+#[derive(Debug, Default)]
+struct Watch {
+    pid: u32,
+    probes: Vec<AbortHandle>,
+    notify: Option<AbortHandle>,
+    status: Option<String>,
+    stopping: bool,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.probes.iter().chain(self.notify.iter()).for_each(AbortHandle::abort);
+    }
+}
+
+/// The watchers of every live instance.
+#[derive(Debug)]
+pub struct Health {
+    tx: mpsc::Sender<Report>,
+    rx: Option<mpsc::Receiver<Report>>,
+    state_dir: PathBuf,
+    spec_dir: PathBuf,
+    /// Notify sockets bound for a spawn under way.
+    pending: HashMap<InstanceId, UnixDatagram>,
+    watched: HashMap<InstanceId, Watch>,
+    /// The last pid each instance had (for hooks after it is gone).
+    last_pids: HashMap<InstanceId, u32>,
+}
+
+impl Health {
+    /// No watcher yet; notify sockets go under `state_dir`, probes and hooks run in `spec_dir`.
+    pub fn new(state_dir: PathBuf, spec_dir: PathBuf) -> Self {
+        let (tx, rx) = mpsc::channel(REPORT_QUEUE);
+        Health {
+            tx,
+            rx: Some(rx),
+            state_dir,
+            spec_dir,
+            pending: HashMap::new(),
+            watched: HashMap::new(),
+            last_pids: HashMap::new(),
+        }
+    }
+
+    /// The receiving end of the reports, for the supervisor's loop (once).
+    pub fn take_reports(&mut self) -> mpsc::Receiver<Report> {
+        self.rx.take().unwrap_or_else(|| mpsc::channel(1).1)
+    }
+
+    /// The spec file's folder (where hooks and exec probes run).
+    pub fn spec_dir(&self) -> &std::path::Path {
+        &self.spec_dir
+    }
+
+    /// Variables to add to the launch of `id`: `NOTIFY_SOCKET` (and
+    /// `WATCHDOG_USEC`) when its service uses sd_notify. Binds its socket now,
+    /// so that a service that notifies at once is heard.
+    pub fn launch_env(&mut self, id: &InstanceId, spec: &ServiceSpec) -> Vec<(String, String)> {
+        let Some(ReadySpec::Notify { watchdog }) = &spec.ready else { return Vec::new() };
+        match notify::bind(&self.state_dir, id) {
+            Ok((sock, name)) => {
+                self.pending.insert(id.clone(), sock);
+                let mut env = vec![("NOTIFY_SOCKET".to_string(), name)];
+                if let Some(w) = watchdog {
+                    env.push(("WATCHDOG_USEC".to_string(), w.as_micros().to_string()));
+                }
+                env
+            }
+            Err(e) => {
+                tracing::error!("{id}: cannot create its notify socket: {e}; it will never be ready");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Process `pid` of `id` runs: start its probes and its notify reader.
+    pub fn started(&mut self, id: &InstanceId, pid: u32, spec: &ServiceSpec) {
+        let mut watch = Watch { pid, probes: Vec::new(), notify: None, status: None, stopping: false };
+        let vars = crate::supervisor::launch::variables(spec, id);
+        if let Some(h) = &spec.health {
+            let probe = Probe::new(h, &vars, self.spec_dir.clone());
+            let report = self.reporter(id, pid);
+            watch
+                .probes
+                .push(spawn(async move { report.report(Seen::Failed(probe.until_failed().await)).await }));
+        }
+        match &spec.ready {
+            Some(ReadySpec::Probe(r)) => {
+                let probe = Probe::new(r, &vars, self.spec_dir.clone());
+                let report = self.reporter(id, pid);
+                watch.probes.push(spawn(async move {
+                    probe.until_passed().await;
+                    report.report(Seen::Ready).await
+                }));
+            }
+            Some(ReadySpec::Notify { watchdog }) => watch.notify = self.read_notify(id, pid, *watchdog),
+            None => {}
+        }
+        self.watched.insert(id.clone(), watch);
+        self.last_pids.insert(id.clone(), pid);
+    }
+
+    /// True while a process of `id` is watched.
+    pub fn is_watched(&self, id: &InstanceId) -> bool {
+        self.watched.contains_key(id)
+    }
+
+    /// The last pid `id` had, alive or not.
+    pub fn last_pid(&self, id: &InstanceId) -> Option<u32> {
+        self.last_pids.get(id).copied()
+    }
+
+    fn read_notify(
+        &mut self,
+        id: &InstanceId,
+        pid: u32,
+        watchdog: Option<std::time::Duration>,
+    ) -> Option<AbortHandle> {
+        // An adopted process (after a restart of ward) still names the same path.
+        let sock = match self.pending.remove(id) {
+            Some(s) => s,
+            None => notify::bind(&self.state_dir, id).map(|(s, _)| s).ok()?,
+        };
+        let sock = match tokio::net::UnixDatagram::from_std(sock) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!("{id}: cannot read its notify socket: {e}");
+                return None;
+            }
+        };
+        let report = self.reporter(id, pid);
+        Some(spawn(notify::serve(sock, watchdog, async move |heard| {
+            let seen = match heard {
+                Heard::Notice(Notice::Ready) => Seen::Ready,
+                Heard::Notice(Notice::WatchdogTrigger) => {
+                    Seen::Failed("watchdog triggered by the service".into())
+                }
+                Heard::Notice(n) => Seen::Notice(n),
+                Heard::WatchdogTimeout(w) => Seen::Failed(format!(
+                    "watchdog timeout: no WATCHDOG=1 for {}",
+                    humantime::format_duration(w)
+                )),
+            };
+            report.report(seen).await
+        })))
+    }
+
+    fn reporter(&self, id: &InstanceId, pid: u32) -> Reporter {
+        Reporter { tx: self.tx.clone(), id: id.clone(), pid }
+    }
+
+    /// The instance is out of rotation (isolated): its probes stop; its
+    /// notify reader goes on while the process lives (to release barriers).
+    pub fn quiet(&mut self, id: &InstanceId) {
+        if let Some(w) = self.watched.get_mut(id) {
+            w.probes.drain(..).for_each(|p| p.abort());
+        }
+    }
+
+    /// The instance's process is gone (or the instance is): stop watching it.
+    pub fn gone(&mut self, id: &InstanceId) {
+        self.watched.remove(id);
+        self.pending.remove(id);
+    }
+
+    /// The instance is removed from the deployment: forget it.
+    pub fn removed(&mut self, id: &InstanceId) {
+        self.gone(id);
+        self.last_pids.remove(id);
+    }
+
+    /// The observation a report leads to, if it is about `current` (the
+    /// instance's live pid now); keeps what is only for display.
+    pub fn accept(&mut self, report: Report, current: Option<u32>) -> Option<Observation> {
+        let watch = self.watched.get_mut(&report.id).filter(|w| w.pid == report.pid)?;
+        if current != Some(report.pid) {
+            return None; // stale: about a process that is gone
+        }
+        match report.seen {
+            Seen::Ready => Some(Observation::Ready),
+            Seen::Failed(reason) => Some(Observation::HealthFailed { reason }),
+            Seen::Notice(Notice::Status(text)) => {
+                watch.status = Some(text);
+                None
+            }
+            Seen::Notice(Notice::Stopping) => {
+                watch.stopping = true;
+                None
+            }
+            Seen::Notice(Notice::MainPid(main)) if main != report.pid => {
+                tracing::info!("{}: MAINPID={main} (ward keeps watching pid {})", report.id, report.pid);
+                None
+            }
+            Seen::Notice(_) => None,
+        }
+    }
+
+    /// The last `STATUS=` text of the instance's live process.
+    pub fn status_text(&self, id: &InstanceId) -> Option<String> {
+        self.watched.get(id).and_then(|w| w.status.clone())
+    }
+
+    /// True when the instance's live process said `STOPPING=1`.
+    pub fn stopping(&self, id: &InstanceId) -> bool {
+        self.watched.get(id).is_some_and(|w| w.stopping)
+    }
+}
+
+/// Sends reports about one process of one instance.
+struct Reporter {
+    tx: mpsc::Sender<Report>,
+    id: InstanceId,
+    pid: u32,
+}
+
+impl Reporter {
+    async fn report(&self, seen: Seen) {
+        // The supervisor is gone only when ward is exiting.
+        let _ = self.tx.send(Report { id: self.id.clone(), pid: self.pid, seen }).await;
+    }
+}
+
+fn spawn(fut: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
+    tokio::spawn(fut).abort_handle()
+}
+
+#[cfg(test)]
+mod tests;

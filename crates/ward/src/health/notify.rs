@@ -1,0 +1,240 @@
+//! sd_notify: each instance whose service has `ready: { notify: true }` gets
+//! its own Unix datagram socket (`<state>/notify/<service>.<replica>.sock`,
+//! or an abstract socket when that path is too long for `sun_path`), named
+//! in its `NOTIFY_SOCKET`. The socket is per instance, in ward's 0700 state
+//! folder, so whatever arrives on it comes from that instance.
+//!
+//! Understood: `READY=1`, `STATUS=…`, `STOPPING=1`, `WATCHDOG=1` (and
+//! `WATCHDOG=trigger`), `MAINPID=…`. The real `systemd-notify` also sends
+//! `BARRIER=1` with a file descriptor attached and waits until the manager
+//! closes it: every descriptor received is closed at once.
+
+use std::io::{self, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::time::Duration;
+use tokio::io::Interest;
+use tokio::time::Instant;
+use ward_core::InstanceId;
+
+/// The longest socket path `sun_path` holds (108 bytes with its NUL).
+const SUN_PATH_MAX: usize = 107;
+
+/// One line of a notification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// `READY=1`.
+    Ready,
+    /// `STATUS=…`: free text for people.
+    Status(String),
+    /// `STOPPING=1`: the service is shutting down.
+    Stopping,
+    /// `WATCHDOG=1`: a keep-alive ping.
+    Watchdog,
+    /// `WATCHDOG=trigger`: the service asks to be treated as failed.
+    WatchdogTrigger,
+    /// `MAINPID=N`.
+    MainPid(u32),
+    /// Anything else (`BARRIER=1`, `RELOADING=1`, `ERRNO=…`, …): ignored.
+    Other,
+}
+
+/// Parses one datagram: newline-separated `KEY=VALUE` lines.
+pub fn parse(msg: &[u8]) -> Vec<Notice> {
+    String::from_utf8_lossy(msg)
+        .split('\n')
+        .filter(|l| !l.is_empty())
+        .map(|line| match line.split_once('=') {
+            Some(("READY", "1")) => Notice::Ready,
+            Some(("STATUS", text)) => Notice::Status(text.to_string()),
+            Some(("STOPPING", "1")) => Notice::Stopping,
+            Some(("WATCHDOG", "1")) => Notice::Watchdog,
+            Some(("WATCHDOG", "trigger")) => Notice::WatchdogTrigger,
+            Some(("MAINPID", pid)) => pid.trim().parse().map_or(Notice::Other, Notice::MainPid),
+            _ => Notice::Other,
+        })
+        .collect()
+}
+
+/// Binds the notify socket of `id`; returns it (non-blocking) and the value of `NOTIFY_SOCKET`.
+pub fn bind(state: &Path, id: &InstanceId) -> io::Result<(UnixDatagram, String)> {
+    let dir = state.join("notify");
+    std::fs::DirBuilder::new().recursive(true).create(&dir)?;
+    let path = dir.join(format!("{}.{}.sock", id.service, id.replica));
+    let sock = match path.to_str() {
+        Some(p) if p.len() <= SUN_PATH_MAX => {
+            // A file from an earlier process of this instance (or an earlier ward).
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            (UnixDatagram::bind(&path)?, p.to_string())
+        }
+        _ => bind_abstract(state, id)?,
+    };
+    sock.0.set_nonblocking(true)?;
+    Ok(sock)
+}
+
+/// An abstract socket named after a hash of the state folder: the same name
+/// for the same instance across restarts of ward, and never a file.
+fn bind_abstract(state: &Path, id: &InstanceId) -> io::Result<(UnixDatagram, String)> {
+    use std::os::linux::net::SocketAddrExt;
+    let hash = state.as_os_str().as_encoded_bytes().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3) // FNV-1a
+    });
+    let name = format!("ward-{hash:016x}/{}.{}", id.service, id.replica);
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+    Ok((UnixDatagram::bind_addr(&addr)?, format!("@{name}")))
+}
+
+/// What the reader tells its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Heard {
+    /// A notice from the service.
+    Notice(Notice),
+    /// No `WATCHDOG=1` for this long after readiness (or the last ping).
+    WatchdogTimeout(Duration),
+}
+
+/// Reads notifications until the task is cancelled, passing each on; with
+/// `watchdog`, a missed deadline is reported once (and re-armed by the next ping).
+pub async fn serve(
+    sock: tokio::net::UnixDatagram,
+    watchdog: Option<Duration>,
+    mut tell: impl AsyncFnMut(Heard),
+) {
+    let mut buf = vec![0u8; 4096];
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let received = match deadline {
+            Some(at) => tokio::select! {
+                r = recv(&sock, &mut buf) => r,
+                () = tokio::time::sleep_until(at) => {
+                    deadline = None;
+                    tell(Heard::WatchdogTimeout(watchdog.unwrap_or_default())).await;
+                    continue;
+                }
+            },
+            None => recv(&sock, &mut buf).await,
+        };
+        let n = match received {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!("notify socket: {e}");
+                return;
+            }
+        };
+        for notice in parse(&buf[..n]) {
+            if let (Some(w), Notice::Ready | Notice::Watchdog) = (watchdog, &notice) {
+                deadline = Some(Instant::now() + w);
+            }
+            if notice == Notice::Stopping {
+                deadline = None; // a service on its way out stops pinging
+            }
+            if notice != Notice::Other {
+                tell(Heard::Notice(notice)).await;
+            }
+        }
+    }
+}
+
+/// Receives one datagram, closing every descriptor that came with it.
+async fn recv(sock: &tokio::net::UnixDatagram, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        sock.readable().await?;
+        match sock.try_io(Interest::READABLE, || recv_closing_fds(sock, buf)) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            other => return other,
+        }
+    }
+}
+
+fn recv_closing_fds(sock: &impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(8))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let flags = RecvFlags::DONTWAIT | RecvFlags::CMSG_CLOEXEC;
+    let msg = rustix::net::recvmsg(sock, &mut [IoSliceMut::new(buf)], &mut control, flags)?;
+    for message in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(fds) = message {
+            // systemd-notify's BARRIER=1 waits for this: close at once.
+            fds.for_each(drop);
+        }
+    }
+    Ok(msg.bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_sd_notify_sends() {
+        let got = parse(b"READY=1\nSTATUS=warming up: 3/4\nMAINPID=42\nWATCHDOG=1\n");
+        assert_eq!(
+            got,
+            vec![
+                Notice::Ready,
+                Notice::Status("warming up: 3/4".into()),
+                Notice::MainPid(42),
+                Notice::Watchdog
+            ]
+        );
+        assert_eq!(parse(b"STOPPING=1"), vec![Notice::Stopping]);
+        assert_eq!(parse(b"WATCHDOG=trigger"), vec![Notice::WatchdogTrigger]);
+        assert_eq!(parse(b"BARRIER=1"), vec![Notice::Other]);
+        assert_eq!(parse(b"READY=0\nMAINPID=x\nnonsense"), vec![Notice::Other; 3]);
+        assert_eq!(parse(b"STATUS="), vec![Notice::Status(String::new())]);
+        assert!(parse(b"").is_empty());
+    }
+
+    fn id() -> InstanceId {
+        InstanceId::new("svc".parse().unwrap(), 3)
+    }
+
+    #[test]
+    fn long_state_paths_fall_back_to_an_abstract_socket() {
+        let dir = std::env::temp_dir().join(format!("ward-notify-{}", std::process::id()));
+        let (_s, name) = bind(&dir, &id()).unwrap();
+        assert_eq!(name, dir.join("notify/svc.3.sock").to_str().unwrap());
+        let long = dir.join("x".repeat(120));
+        let (_s, name) = bind(&long, &id()).unwrap();
+        assert!(name.starts_with("@ward-") && name.ends_with("/svc.3"), "{name}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn reads_notices_closes_passed_fds_and_times_the_watchdog() {
+        let dir = std::env::temp_dir().join(format!("ward-notify-serve-{}", std::process::id()));
+        let (sock, path) = bind(&dir, &id()).unwrap();
+        let sock = tokio::net::UnixDatagram::from_std(sock).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let task = tokio::spawn(serve(sock, Some(Duration::from_millis(200)), async move |h| {
+            let _ = tx.send(h);
+        }));
+        // A barrier as systemd-notify sends it: the fd must come back closed.
+        let (keep, give) = rustix::pipe::pipe().unwrap();
+        let client = UnixDatagram::unbound().unwrap();
+        client.connect(&path).unwrap();
+        let fds = [give.as_fd()];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = rustix::net::SendAncillaryBuffer::new(&mut space);
+        assert!(control.push(rustix::net::SendAncillaryMessage::ScmRights(&fds)));
+        let data = [std::io::IoSlice::new(b"BARRIER=1")];
+        rustix::net::sendmsg(&client, &data, &mut control, rustix::net::SendFlags::empty()).unwrap();
+        drop(give);
+        client.send(b"READY=1\nSTATUS=up").unwrap();
+        assert_eq!(rx.recv().await, Some(Heard::Notice(Notice::Ready)));
+        assert_eq!(rx.recv().await, Some(Heard::Notice(Notice::Status("up".into()))));
+        // Every write end is closed: reading the pipe ends (the barrier is released).
+        let mut b = [0u8; 1];
+        assert_eq!(rustix::io::read(&keep, &mut b).unwrap(), 0);
+        // No WATCHDOG=1 within 200ms of READY=1.
+        assert_eq!(rx.recv().await, Some(Heard::WatchdogTimeout(Duration::from_millis(200))));
+        task.abort();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,79 @@
+//! The supervisor's side of health, readiness and hooks: watchers start when
+//! an instance's process starts (or is adopted) and stop when it is gone;
+//! their reports become observations when they are about the instance's
+//! current process; `isolated`, `crashloop` and a shutdown panic run hooks.
+
+use super::Supervisor;
+use crate::health::Report;
+use crate::health::hooks::{self, Hook, Subject};
+use crate::runtime::Runtime;
+use ward_core::InstanceId;
+use ward_core::event::EventKind;
+
+impl<R: Runtime> Supervisor<R> {
+    /// A watcher's report: an observation if it is about the live process.
+    pub(super) fn on_report(&mut self, report: Report) {
+        let id = report.id.clone();
+        let current = self.deployment.instance(&id).and_then(|i| i.pid());
+        if let Some(obs) = self.health.accept(report, current) {
+            self.observe(&id, obs);
+        }
+    }
+
+    /// Starts, quiets or stops watchers and runs hooks, on an event of `id`.
+    pub(super) fn watch_event(&mut self, id: &InstanceId, kind: &EventKind) {
+        match kind {
+            EventKind::Started { pid } | EventKind::Adopted { pid } => {
+                if let Some(spec) = self.deployment.service(&id.service) {
+                    self.health.started(id, *pid, spec);
+                }
+            }
+            EventKind::Exited { .. } => self.health.gone(id),
+            EventKind::Isolated => {
+                self.health.quiet(id);
+                self.run_hook(Hook::Isolate, id);
+            }
+            EventKind::Crashloop { .. } => self.run_hook(Hook::Crashloop, id),
+            EventKind::Ready
+            | EventKind::Restarted { .. }
+            | EventKind::Backoff { .. }
+            | EventKind::Unblocked
+            | EventKind::Shutdown
+            | EventKind::Completed
+            | EventKind::HealthFailed { .. }
+            | EventKind::Stopped
+            | EventKind::SpawnFailed { .. } => {}
+        }
+    }
+
+    /// Watches every live instance restored from the store (a new brain).
+    pub(super) fn watch_restored(&mut self) {
+        let live: Vec<(InstanceId, u32)> = self
+            .deployment
+            .instances()
+            .filter(|i| i.in_rotation())
+            .filter_map(|i| Some((i.id().clone(), i.pid()?)))
+            .filter(|(id, _)| !self.health.is_watched(id))
+            .collect();
+        for (id, pid) in live {
+            if let Some(spec) = self.deployment.service(&id.service) {
+                self.health.started(&id, pid, spec);
+            }
+        }
+    }
+
+    /// Runs `hook` of `id`'s service, if set, without waiting for it.
+    pub(super) fn run_hook(&self, hook: Hook, id: &InstanceId) {
+        let (Some(spec), Some(inst)) = (self.deployment.service(&id.service), self.deployment.instance(id))
+        else {
+            return;
+        };
+        let subject = Subject {
+            id: id.clone(),
+            pid: inst.pid().or_else(|| self.health.last_pid(id)),
+            // A live process has no exit yet; an older one's would mislead.
+            exit: if inst.pid().is_some() { None } else { inst.last_exit() },
+        };
+        hooks::run(hook, &spec.hooks, &subject, self.health.spec_dir().to_path_buf());
+    }
+}

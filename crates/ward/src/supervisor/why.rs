@@ -1,0 +1,161 @@
+//! `ward why SERVICE[/N]`: one screen that explains an instance's state in
+//! words and numbers — the rule that put it there, the crashes counted in the
+//! window, the current and next delay, the time left, the last `unblock`,
+//! and what the operator can do.
+
+use super::Supervisor;
+use super::requests::RequestError;
+use crate::api::types::{WhyInstance, WhyReply};
+use crate::cli::render::short;
+use crate::runtime::Runtime;
+use std::fmt::Write;
+use std::time::Duration;
+use ward_core::Target;
+use ward_core::instance::{Instance, InstanceState};
+
+impl<R: Runtime> Supervisor<R> {
+    /// Explains every instance of `target`.
+    pub(super) fn why(&self, target: &str) -> Result<WhyReply, RequestError> {
+        let t: Target = target.parse().map_err(|e| RequestError::Invalid(format!("{e}")))?;
+        if self.deployment.service(&t.service).is_none() {
+            return Err(RequestError::NotFound(format!("no service named {}", t.service)));
+        }
+        let instances: Vec<WhyInstance> = self
+            .deployment
+            .instances()
+            .filter(|i| i.id().service == t.service && t.replica.is_none_or(|r| r == i.id().replica))
+            .map(|i| self.explain(i))
+            .collect();
+        if instances.is_empty() {
+            return Err(RequestError::NotFound(format!("no instance {t}")));
+        }
+        Ok(WhyReply { instances })
+    }
+
+    fn explain(&self, i: &Instance) -> WhyInstance {
+        let now = self.clock.now();
+        let id = i.id();
+        let gate = i.gate();
+        let spec = self.deployment.service(&id.service);
+        let window = spec.map(|s| s.crash_loop.window).unwrap_or_default();
+        let crashes = gate.crashes_in_window(now);
+        let threshold = gate.threshold();
+        let until = gate.state().until();
+        let left = until.map(|u| u.saturating_since(now));
+        let budget_position = self.deployment.budget().and_then(|b| b.position(id));
+        let last_exit = i.last_exit().map(|e| e.to_string()).unwrap_or_else(|| "none yet".into());
+        let (rule, can_do) =
+            rule(i, budget_position, &last_exit, spec.map(|s| s.exit_codes.no_restart.clone()));
+        let mut text = String::new();
+        let _ = writeln!(text, "{id} is {}: {rule}", i.state().word());
+        let _ = writeln!(text, "  last exit:     {last_exit}; restarts so far: {}", i.restarts());
+        let _ = writeln!(
+            text,
+            "  crash window:  {crashes} of {threshold} crashes in the last {} (the {threshold}th trips crash-loop)",
+            short(window)
+        );
+        let _ = writeln!(
+            text,
+            "  backoff:       next crash waits {}, the one after {}",
+            short(gate.next_delay()),
+            short(gate.delay_after_next())
+        );
+        if let Some(left) = left {
+            let _ = writeln!(text, "  time left:     {} until the gate opens", short(left));
+        }
+        match self.unblocks.get(id) {
+            Some((ms, uid)) => {
+                let ago = Duration::from_millis(self.clock.wall_ms().saturating_sub(*ms));
+                let _ = writeln!(text, "  last unblock:  {} ago, by uid {uid}", short(ago));
+            }
+            None => {
+                let _ = writeln!(text, "  last unblock:  never");
+            }
+        }
+        if let Some(pos) = budget_position {
+            let _ = writeln!(text, "  restart budget: waiting, {} ahead in the queue", pos);
+        }
+        let _ = writeln!(text, "  you can:       {can_do}");
+        WhyInstance {
+            service: id.service.to_string(),
+            replica: id.replica,
+            state: i.state().word().into(),
+            rule,
+            crashes,
+            threshold,
+            window_ms: window.as_millis() as u64,
+            next_delay_ms: gate.next_delay().as_millis() as u64,
+            delay_after_next_ms: gate.delay_after_next().as_millis() as u64,
+            until_ms: until.map(|u| self.clock.wall_of(u)),
+            left_ms: left.map(|d| d.as_millis() as u64),
+            last_unblock_ms: self.unblocks.get(id).map(|(ms, _)| *ms),
+            last_unblock_uid: self.unblocks.get(id).map(|(_, uid)| *uid),
+            budget_position,
+            text,
+        }
+    }
+}
+
+/// The rule that put the instance in its state, and what the operator can do.
+fn rule(
+    i: &Instance,
+    budget: Option<usize>,
+    last_exit: &str,
+    no_restart: Option<Vec<i32>>,
+) -> (String, String) {
+    let id = i.id();
+    match i.state() {
+        InstanceState::Backoff { .. } => (
+            format!("it exited ({last_exit}) and the restart gate holds it for its backoff delay"),
+            format!("wait, or `ward unblock {id}` to restart it now and reset its history"),
+        ),
+        InstanceState::CrashLoop { .. } => (
+            format!(
+                "its crashes reached the crash-loop threshold ({}) inside the window",
+                i.gate().threshold()
+            ),
+            format!("fix the cause (`ward logs --previous {id}`), then `ward unblock {id}`"),
+        ),
+        InstanceState::Starting if budget.is_some() => (
+            "its restart waits for a token of the node's restart budget".into(),
+            "wait: waiting restarts are served first come, first served".into(),
+        ),
+        InstanceState::Waiting => (
+            "a service it depends on is not ready; it starts when that one is".into(),
+            format!("`ward why` on its dependencies; `ward start {id}` starts it anyway"),
+        ),
+        InstanceState::Failed => {
+            let code = i.last_exit().and_then(|e| match e {
+                ward_core::ExitStatus::Code(c) => Some(c),
+                _ => None,
+            });
+            let why = match (code, no_restart) {
+                (Some(c), Some(list)) if list.contains(&c) => {
+                    format!("exit code {c} is in exit_codes.no_restart")
+                }
+                _ if i.restarts() == 0 && i.last_exit().is_none() => "it could not be spawned".into(),
+                _ => "it crashed and `restart: never` does not restart it".into(),
+            };
+            (why, format!("fix the cause, then `ward start {id}`"))
+        }
+        InstanceState::Isolated => (
+            "on_panic: isolate took it out of rotation and keeps it for debugging".into(),
+            format!("inspect it, then `ward stop {id}` or `ward start {id}`"),
+        ),
+        InstanceState::Shutdown => {
+            ("on_panic: shutdown stopped it after a failure".into(), format!("`ward start {}`", id.service))
+        }
+        InstanceState::Completed => (
+            "it exited cleanly and its restart policy does not restart it".into(),
+            format!("`ward start {id}`"),
+        ),
+        InstanceState::Stopped => ("an operator or `down` stopped it".into(), format!("`ward start {id}`")),
+        InstanceState::Stopping { .. } => (
+            "it was asked to stop and has not exited yet (SIGKILL follows at the stop timeout)".into(),
+            "wait".into(),
+        ),
+        InstanceState::Starting | InstanceState::Running | InstanceState::Ready => {
+            ("it runs".into(), format!("`ward logs -f {id}`, `ward restart {id}`"))
+        }
+    }
+}
