@@ -17,6 +17,10 @@ apt_install() {
 }
 # Services in the tests are POSIX sh one-liners using sleep, awk, kill.
 need sh && need sleep && need awk || apt_install coreutils gawk
+# Readiness tests (tests/e2e/health.rs) use the real `systemd-notify` (Debian's
+# systemd package; nothing of systemd needs to run) and `python3 -m http.server`.
+[ -x /usr/bin/systemd-notify ] || apt_install systemd
+need python3 || apt_install python3
 # Containers (tests/e2e/oci.rs) need root, runc, and a busybox rootfs to run;
 # without root they are skipped.
 static_busybox() { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }

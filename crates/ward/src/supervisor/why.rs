@@ -51,8 +51,9 @@ impl<R: Runtime> Supervisor<R> {
         let _ = writeln!(text, "  last exit:     {last_exit}; restarts so far: {}", i.restarts());
         let _ = writeln!(
             text,
-            "  crash window:  {crashes} of {threshold} crashes in the last {} (the {threshold}th trips crash-loop)",
-            short(window)
+            "  crash window:  {crashes} of {threshold} crashes in the last {} (the {} trips crash-loop)",
+            short(window),
+            ordinal(threshold)
         );
         let _ = writeln!(
             text,
@@ -157,5 +158,26 @@ fn rule(
         InstanceState::Starting | InstanceState::Running | InstanceState::Ready => {
             ("it runs".into(), format!("`ward logs -f {id}`, `ward restart {id}`"))
         }
+    }
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`…
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ordinals() {
+        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101].into_iter().map(super::ordinal).collect();
+        assert_eq!(got, ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]);
     }
 }
