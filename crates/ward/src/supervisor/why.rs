@@ -177,7 +177,8 @@ fn ordinal(n: u32) -> String {
 mod tests {
     #[test]
     fn ordinals() {
-        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101].into_iter().map(super::ordinal).collect();
+        let got: Vec<String> =
+            [1, 2, 3, 4, 11, 12, 13, 21, 22, 101].into_iter().map(super::ordinal).collect();
         assert_eq!(got, ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]);
     }
 }
