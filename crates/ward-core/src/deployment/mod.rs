@@ -97,6 +97,13 @@ impl Deployment {
         self.instances.values()
     }
 
+    /// The instances of one service, by replica.
+    pub fn of_service<'a>(&'a self, service: &ServiceName) -> impl Iterator<Item = &'a Instance> + 'a {
+        let first = InstanceId::new(service.clone(), 0);
+        let last = InstanceId::new(service.clone(), u32::MAX);
+        self.instances.range(first..=last).map(|(_, i)| i)
+    }
+
     /// One instance.
     pub fn instance(&self, id: &InstanceId) -> Option<&Instance> {
         self.instances.get(id)
@@ -153,7 +160,7 @@ impl Deployment {
                 }
                 vec![id]
             }
-            None => self.instances.keys().filter(|id| id.service == target.service).cloned().collect(),
+            None => self.of_service(&target.service).map(|i| i.id().clone()).collect(),
         };
         let mut first_rejection = None;
         let mut applied = 0;
@@ -227,7 +234,7 @@ impl Deployment {
     }
 
     fn shutdown_service(&mut self, service: &ServiceName, now: MonoTime, out: &mut Vec<DeployAction>) {
-        let ids: Vec<InstanceId> = self.instances.keys().filter(|i| &i.service == service).cloned().collect();
+        let ids: Vec<InstanceId> = self.of_service(service).map(|i| i.id().clone()).collect();
         for id in ids {
             let Some(inst) = self.instances.get_mut(&id) else { continue };
             if inst.state() == crate::instance::InstanceState::Shutdown {
@@ -244,7 +251,11 @@ impl Deployment {
         loop {
             let before = out.len();
             match self.phase {
-                Phase::Up => self.wake_dependents(now, out),
+                // Without dependencies there is nobody to wake: skip the scan.
+                Phase::Up if self.spec.services.values().any(|s| !s.depends_on.is_empty()) => {
+                    self.wake_dependents(now, out)
+                }
+                Phase::Up => {}
                 Phase::GoingDown { code, panic } => self.step_down(code, panic, now, out),
                 Phase::Down { .. } => {}
             }

@@ -22,7 +22,7 @@ impl Deployment {
     /// True when `service` has an instance that is ready (or running, without readiness checks).
     pub fn service_ready(&self, service: &ServiceName) -> bool {
         let needs_ready = self.spec.services.get(service).is_some_and(|s| s.ready.is_some());
-        self.instances.values().filter(|i| &i.id().service == service).any(|i| match i.state() {
+        self.of_service(service).any(|i| match i.state() {
             InstanceState::Ready => true,
             InstanceState::Running => !needs_ready,
             _ => false,

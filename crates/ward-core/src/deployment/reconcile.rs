@@ -83,8 +83,10 @@ impl Deployment {
         let Some(spec) = self.spec.services.get(service).cloned() else { return };
         let active = self.active(service).len() as u32;
         let deps_ready = self.dependencies_ready(service);
+        let mut from = 0;
         for _ in active..spec.replicas {
-            let replica = self.free_replica(service);
+            let replica = self.free_replica(service, from);
+            from = replica.saturating_add(1);
             let id = InstanceId::new(service.clone(), replica);
             self.instances.insert(id.clone(), Instance::new(id.clone(), &spec));
             self.command_one(&id, Command::StartWhenReady { deps_ready }, now, out);
@@ -101,9 +103,7 @@ impl Deployment {
 
     /// Instances that count toward the replica count: not isolated, not being removed.
     fn active(&self, service: &ServiceName) -> Vec<InstanceId> {
-        self.instances
-            .values()
-            .filter(|i| &i.id().service == service)
+        self.of_service(service)
             .filter(|i| {
                 !matches!(
                     i.state(),
@@ -115,8 +115,9 @@ impl Deployment {
             .collect()
     }
 
-    fn free_replica(&self, service: &ServiceName) -> u32 {
-        (0..)
+    /// The lowest free replica index from `from` on.
+    fn free_replica(&self, service: &ServiceName, from: u32) -> u32 {
+        (from..)
             .find(|r| !self.instances.contains_key(&InstanceId::new(service.clone(), *r)))
             .unwrap_or(u32::MAX)
     }

@@ -28,6 +28,12 @@ impl<R: Runtime> Supervisor<R> {
     pub(super) fn save_previous_run(&mut self, id: &InstanceId) {
         let Some(start) = self.run_starts.remove(id) else { return };
         let log = self.logs.path(id);
+        let len = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        if len == start {
+            // The run wrote nothing: its previous output is empty.
+            let _ = std::fs::remove_file(previous_path(&log));
+            return;
+        }
         tokio::task::spawn_blocking(move || {
             if let Err(e) = copy_run(&log, start) {
                 tracing::debug!("cannot keep the previous run of {}: {e}", log.display());
