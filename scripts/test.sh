@@ -40,9 +40,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-echo "== cargo test"
-cargo test --workspace 2>&1
 # The benchmark must not rot: a quick run of every scenario (about 15 s).
 echo "== ward-bench --quick (smoke)"
 cargo build --quiet -p ward -p ward-bench
 target/debug/ward-bench --quick
+echo "== cargo test"
+cargo test --workspace 2>&1
