@@ -84,12 +84,18 @@ pub struct InstanceRow {
     pub crashes_ms: Vec<u64>,
 }
 
+/// How many commits between two checkpoints of the write-ahead log.
+const CHECKPOINT_EVERY: u64 = 512;
+
 /// The store.
 pub struct Store {
     conn: Connection,
     in_tx: bool,
     retention: u64,
     writes: u64,
+    commits: u64,
+    /// Asks the checkpoint thread to fold the WAL into the database.
+    checkpoint: Option<std::sync::mpsc::SyncSender<()>>,
 }
 
 impl Store {
@@ -125,7 +131,11 @@ impl Store {
                 source: rusqlite::Error::InvalidQuery,
             });
         }
-        Ok(Store { conn, in_tx: false, retention: DEFAULT_RETENTION, writes: 0 })
+        // Checkpoints (which fsync) run on their own thread and connection,
+        // never in the supervisor's commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(classify)?;
+        let checkpoint = checkpointer(path);
+        Ok(Store { conn, in_tx: false, retention: DEFAULT_RETENTION, writes: 0, commits: 0, checkpoint })
     }
 
     fn begin(&mut self) -> Result<(), StoreError> {
@@ -141,6 +151,13 @@ impl Store {
         if self.in_tx {
             self.conn.execute_batch("COMMIT")?;
             self.in_tx = false;
+            self.commits += 1;
+            if self.commits % CHECKPOINT_EVERY == 0 {
+                if let Some(tx) = &self.checkpoint {
+                    // Full means one is pending already: that one will do.
+                    let _ = tx.try_send(());
+                }
+            }
         }
         Ok(())
     }
@@ -259,6 +276,23 @@ impl Store {
             .execute([key, value])?;
         Ok(())
     }
+}
+
+/// Starts the thread that checkpoints the WAL of the store at `path` when asked.
+fn checkpointer(path: &Path) -> Option<std::sync::mpsc::SyncSender<()>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let conn = Connection::open(path).ok()?;
+    std::thread::Builder::new()
+        .name("ward-store-checkpoint".into())
+        .spawn(move || {
+            while rx.recv().is_ok() {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!("store: checkpoint failed: {e}");
+                }
+            }
+        })
+        .ok()?;
+    Some(tx)
 }
 
 #[cfg(test)]

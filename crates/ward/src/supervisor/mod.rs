@@ -227,12 +227,15 @@ impl<R: Runtime> Supervisor<R> {
             self.runtime.ack(exit.seq); // recorded by an earlier brain
             return;
         }
-        self.on_exit_once(exit);
         if exit.seq != 0 {
+            // Recorded in the same transaction as what the exit leads to.
             self.last_exit_seq = exit.seq;
             if let Err(e) = self.store.set_meta("last_exit_seq", &exit.seq.to_string()) {
                 tracing::error!("store: {e}");
             }
+        }
+        self.on_exit_once(exit);
+        if exit.seq != 0 {
             self.flush();
             self.runtime.ack(exit.seq);
         }

@@ -183,3 +183,24 @@ fn resource_limits_reach_the_container_cgroup() {
     let logs = String::from_utf8_lossy(&w.cli(&["logs", "box"]).stdout).to_string();
     assert_eq!(logs.trim(), (64 << 20).to_string());
 }
+
+#[test]
+fn after_kill_9_of_ward_up_the_running_container_is_adopted_not_duplicated() {
+    let Some(root) = rootfs("after_kill_9_of_ward_up_the_running_container_is_adopted_not_duplicated") else {
+        return;
+    };
+    let mut w = OciWard::start("oci-adopt", &spec(&root, "while true; do echo alive; sleep 0.2; done", ""));
+    let pid = w.wait_event("box", 0, "started", 20)["pid"].as_u64().unwrap() as u32;
+    eventually("the container listed", 20, || runc_list(&w).len() == 1);
+    let before = runc_list(&w);
+    w.kill9_and_rerun();
+    let adopted = w.wait_event("box", 0, "adopted", 20);
+    assert_eq!(adopted["pid"].as_u64(), Some(u64::from(pid)), "the same runc process");
+    assert!(alive(pid));
+    assert_eq!(runc_list(&w), before, "the same container, and only it");
+    assert_eq!(w.instance("box", 0)["state"], "running");
+    // Still supervised: `down` stops it and leaves nothing in runc's state.
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(30), 0);
+    eventually("no container left", 20, || runc_list(&w).is_empty());
+}
