@@ -5,9 +5,7 @@
 use super::*;
 use crate::exit::ExitStatus;
 use crate::instance::InstanceState;
-use crate::spec::{
-    BackoffSpec, CrashLoopSpec, HooksSpec, LogSpec, OnPanic, PanicAction, ReadySpec, RestartPolicy, StopSpec,
-};
+use crate::spec::{BackoffSpec, HooksSpec, LogSpec, OnPanic, PanicAction, ReadySpec, RestartPolicy};
 use std::time::Duration;
 
 fn t(ms: u64) -> MonoTime {
@@ -16,30 +14,8 @@ fn t(ms: u64) -> MonoTime {
 
 /// A service with the spec's defaults, changed by `f`.
 fn svc(name: &str, f: impl FnOnce(&mut ServiceSpec)) -> ServiceSpec {
-    let mut s = ServiceSpec {
-        name: ServiceName::new(name).unwrap(),
-        command: vec![format!("./{name}")],
-        image: None,
-        replicas: 1,
-        env: BTreeMap::new(),
-        workdir: None,
-        user: None,
-        resources: Default::default(),
-        ports: BTreeMap::new(),
-        restart: RestartPolicy::OnFailure,
-        on_panic: OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false },
-        backoff: BackoffSpec::default(),
-        success_backoff: None,
-        exit_codes: crate::spec::ExitCodesSpec::default(),
-        crash_loop: CrashLoopSpec::default(),
-        stable_after: Duration::from_secs(60),
-        stop: StopSpec::default(),
-        health: None,
-        ready: None,
-        depends_on: Vec::new(),
-        binds_to: false,
-        hooks: HooksSpec::default(),
-    };
+    let mut s = ServiceSpec::new(ServiceName::new(name).unwrap(), vec![format!("./{name}")]);
+    s.hooks = HooksSpec::default();
     f(&mut s);
     s
 }

@@ -13,12 +13,8 @@ use crate::event::EventKind;
 use crate::exit::ExitStatus;
 use crate::gate::GateState;
 use crate::name::{InstanceId, ServiceName};
-use crate::spec::{
-    BackoffSpec, CrashLoopSpec, HooksSpec, OnPanic, PanicAction, PanicScope, RestartPolicy, ServiceSpec,
-    StopSpec,
-};
+use crate::spec::{HooksSpec, OnPanic, PanicAction, PanicScope, RestartPolicy, ServiceSpec, StopSpec};
 use crate::time::MonoTime;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 fn t(ms: u64) -> MonoTime {
@@ -28,30 +24,9 @@ fn t(ms: u64) -> MonoTime {
 /// A service with every default of the spec: `on-failure`, panic `restart`,
 /// backoff 500ms ×2, crash-loop 5 in 60s for 5m, stable after 60s, SIGTERM then 10s.
 fn spec() -> ServiceSpec {
-    ServiceSpec {
-        name: ServiceName::new("api").unwrap(),
-        command: vec!["./api".to_string()],
-        image: None,
-        replicas: 1,
-        env: BTreeMap::new(),
-        workdir: None,
-        user: None,
-        resources: Default::default(),
-        ports: BTreeMap::new(),
-        restart: RestartPolicy::OnFailure,
-        on_panic: OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false },
-        backoff: BackoffSpec::default(),
-        success_backoff: None,
-        exit_codes: crate::spec::ExitCodesSpec::default(),
-        crash_loop: CrashLoopSpec::default(),
-        stable_after: Duration::from_secs(60),
-        stop: StopSpec::default(),
-        health: None,
-        ready: None,
-        depends_on: Vec::new(),
-        binds_to: false,
-        hooks: HooksSpec::default(),
-    }
+    let mut s = ServiceSpec::new(ServiceName::new("api").unwrap(), vec!["./api".to_string()]);
+    s.hooks = HooksSpec::default();
+    s
 }
 
 /// The default spec, changed by `f`.

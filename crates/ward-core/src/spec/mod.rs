@@ -130,6 +130,40 @@ pub struct ServiceSpec {
     pub hooks: HooksSpec,
 }
 
+impl ServiceSpec {
+    /// A service running `command` with every default of the spec (what a
+    /// `ward.yaml` entry with only `command:` gives): one replica,
+    /// `restart: on-failure`, `on_panic: restart`, backoff 500ms ×2 up to 60s
+    /// with 10% jitter, crash-loop at 5 crashes in 60s for 5m, stable after
+    /// 60s, SIGTERM then SIGKILL after 10s, hooks time out after 30s.
+    pub fn new(name: ServiceName, command: Vec<String>) -> Self {
+        ServiceSpec {
+            name,
+            command,
+            image: None,
+            replicas: 1,
+            env: BTreeMap::new(),
+            workdir: None,
+            user: None,
+            resources: ResourcesSpec::default(),
+            ports: BTreeMap::new(),
+            restart: RestartPolicy::OnFailure,
+            on_panic: OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false },
+            backoff: BackoffSpec::default(),
+            success_backoff: None,
+            exit_codes: ExitCodesSpec::default(),
+            crash_loop: CrashLoopSpec::default(),
+            stable_after: Duration::from_secs(60),
+            stop: StopSpec::default(),
+            health: None,
+            ready: None,
+            depends_on: Vec::new(),
+            binds_to: false,
+            hooks: HooksSpec { timeout: Duration::from_secs(30), ..HooksSpec::default() },
+        }
+    }
+}
+
 /// Which exits are restarted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RestartPolicy {

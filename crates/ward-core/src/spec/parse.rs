@@ -149,30 +149,7 @@ fn read_service(r: &mut Reader<'_>, name: ServiceName, node: &Node) -> ServiceSp
 }
 
 fn default_service(name: ServiceName) -> ServiceSpec {
-    ServiceSpec {
-        name,
-        command: Vec::new(),
-        image: None,
-        replicas: 1,
-        env: BTreeMap::new(),
-        workdir: None,
-        user: None,
-        resources: ResourcesSpec::default(),
-        ports: BTreeMap::new(),
-        restart: RestartPolicy::OnFailure,
-        on_panic: DEFAULT_ON_PANIC,
-        backoff: BackoffSpec::default(),
-        success_backoff: None,
-        exit_codes: ExitCodesSpec::default(),
-        crash_loop: CrashLoopSpec::default(),
-        stable_after: Duration::from_secs(60),
-        stop: StopSpec::default(),
-        health: None,
-        ready: None,
-        depends_on: Vec::new(),
-        binds_to: false,
-        hooks: HooksSpec { timeout: Duration::from_secs(30), ..HooksSpec::default() },
-    }
+    ServiceSpec::new(name, Vec::new())
 }
 
 fn read_image(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<ImageSpec> {
