@@ -28,20 +28,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Every state word an instance can be in, so that a state with no instance
 /// is exported as 0 rather than missing.
-pub const STATES: [&str; 12] = [
-    "waiting",
-    "starting",
-    "running",
-    "ready",
-    "stopping",
-    "stopped",
-    "backoff",
-    "crashloop",
-    "isolated",
-    "shutdown",
-    "completed",
-    "failed",
-];
+pub const STATES: [&str; 12] = ward_core::instance::InstanceState::WORDS;
 
 /// Label of the per-state gauge.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

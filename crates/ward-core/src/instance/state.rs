@@ -56,6 +56,22 @@ pub enum InstanceState {
 }
 
 impl InstanceState {
+    /// Every state word, in the order DESIGN.md lists them (with `waiting` first).
+    pub const WORDS: [&'static str; 12] = [
+        "waiting",
+        "starting",
+        "running",
+        "ready",
+        "stopping",
+        "stopped",
+        "backoff",
+        "crashloop",
+        "isolated",
+        "shutdown",
+        "completed",
+        "failed",
+    ];
+
     /// The word users see (`running`, `backoff`, `crashloop`, …).
     pub fn word(self) -> &'static str {
         match self {
