@@ -6,12 +6,15 @@
 //! - `reconcile`: creating, scaling, reloading.
 //! - `order`: dependency readiness and the order of `down`.
 //! - `budget`: the node's restart budget, and parking restarts whose dependencies are down.
+//! - `respawn`: standing orders, the exits that restart an instance at once.
 
 mod budget;
 mod order;
 mod reconcile;
+mod respawn;
 
 pub use budget::Budget;
+pub use respawn::StandingOrder;
 
 use crate::instance::{Action, Command, Instance, Observation, Rejection};
 use crate::name::{InstanceId, ServiceName, Target};
