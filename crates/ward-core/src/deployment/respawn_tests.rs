@@ -134,14 +134,12 @@ fn the_crash_that_would_trip_the_gate_has_no_order_until_the_window_forgets() {
     let loop_of_3 =
         CrashLoopSpec { threshold: 3, window: Duration::from_secs(10), ..CrashLoopSpec::default() };
     let mut d = deployment(vec![svc("api", |s| s.crash_loop = loop_of_3)], None);
-    let mut pid = 200;
     for n in 0..2 {
         let now = t(100 + n);
         assert!(d.standing_order(&id("api"), now).is_some(), "crash {n} restarts at once");
         assert_exact(&d, "api", now);
         d.observe(&id("api"), Observation::Exited { status: ExitStatus::Code(1) }, now, 1.0);
-        pid += 1;
-        d.observe(&id("api"), Observation::Spawned { pid }, now, 1.0);
+        d.observe(&id("api"), Observation::Spawned { pid: 201 + n as u32 }, now, 1.0);
     }
     assert_eq!(d.standing_order(&id("api"), t(200)), None, "the third crash in 10 s trips the gate");
     assert_exact(&d, "api", t(200));
