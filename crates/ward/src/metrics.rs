@@ -166,7 +166,8 @@ impl Metrics {
         }
     }
 
-    /// Records how long one call of the runtime's spawn took.
+    /// Records how long one spawn took (a call of the runtime's spawn, or a
+    /// restart by the keeper under a standing order).
     pub fn observe_spawn(&self, d: Duration) {
         self.inner.spawn_seconds.observe(d.as_secs_f64());
     }

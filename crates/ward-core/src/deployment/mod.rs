@@ -76,18 +76,26 @@ pub struct Deployment {
     instances: BTreeMap<InstanceId, Instance>,
     phase: Phase,
     budget: Option<Budget>,
+    /// Counts reloads: what was derived from the spec may be stale when it changed.
+    spec_generation: u64,
 }
 
 impl Deployment {
     /// A deployment of `spec` with no instance yet; call [`Deployment::up`].
     pub fn new(spec: Spec) -> Self {
         let budget = spec.restart_budget.map(|b| Budget::new(b, MonoTime::ZERO));
-        Deployment { spec, instances: BTreeMap::new(), phase: Phase::Up, budget }
+        Deployment { spec, instances: BTreeMap::new(), phase: Phase::Up, budget, spec_generation: 0 }
     }
 
     /// The current spec.
     pub fn spec(&self) -> &Spec {
         &self.spec
+    }
+
+    /// How many times the spec was reloaded: anything derived from the spec
+    /// (a standing order, a launch) is stale once it moved.
+    pub fn spec_generation(&self) -> u64 {
+        self.spec_generation
     }
 
     /// The spec of a service, if it is still in the spec.

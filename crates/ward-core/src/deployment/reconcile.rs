@@ -28,6 +28,7 @@ impl Deployment {
             return out;
         }
         let old = std::mem::replace(&mut self.spec, spec);
+        self.spec_generation += 1;
         match (self.spec.restart_budget, &mut self.budget) {
             (Some(b), Some(budget)) => budget.set_spec(b, now),
             (Some(b), None) => self.budget = Some(super::Budget::new(b, now)),

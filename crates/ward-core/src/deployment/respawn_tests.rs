@@ -58,6 +58,7 @@ fn really_restarts_at_once(d: &Deployment, name: &str, status: ExitStatus, now: 
         instances: d.instances.clone(),
         phase: d.phase,
         budget: d.budget.clone(),
+        spec_generation: d.spec_generation,
     };
     let out = copy.observe(&id(name), Observation::Exited { status }, now, 1.0);
     let mine: Vec<&Action> = out

@@ -65,21 +65,6 @@ pub fn wait_signals(tx: Sender<Input>) {
         .unwrap_or_else(|e| tracing::error!("keeper: cannot start the signal thread: {e}"));
 }
 
-/// Forwards the reaper's exits.
-pub fn forward_exits(mut exits: tokio::sync::mpsc::UnboundedReceiver<Exit>, tx: Sender<Input>) {
-    std::thread::Builder::new()
-        .name("ward-keeper-exits".into())
-        .spawn(move || {
-            while let Some(exit) = exits.blocking_recv() {
-                if tx.send(Input::Exit(exit)).is_err() {
-                    return;
-                }
-            }
-        })
-        .map(|_| ())
-        .unwrap_or_else(|e| tracing::error!("keeper: cannot start the exit thread: {e}"));
-}
-
 /// Listens on `path` (mode 0600) for the brain; connections from another
 /// uid are closed at once.
 pub fn listen(path: &Path, tx: Sender<Input>) -> std::io::Result<()> {

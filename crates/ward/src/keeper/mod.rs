@@ -24,13 +24,15 @@
 //!
 //! - `protocol`: the messages between keeper and brain.
 //! - `io`: the threads that turn sockets, exits and signals into inputs.
+//! - `respawn`: restarts under the brain's standing orders, the moment of the exit.
 
 mod io;
 pub mod protocol;
+mod respawn;
 
 use crate::paths::Paths;
 use crate::runtime::process::{ProcessRuntime, process_start_time};
-use crate::runtime::{KnownChild, Launch, Runtime, reaper};
+use crate::runtime::{KnownChild, Launch, Respawned, Runtime, reaper};
 use anyhow::{Context, Result};
 use io::Input;
 use protocol::{ToBrain, ToKeeper, WireLaunch, encode};
@@ -39,6 +41,7 @@ use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use ward_core::deployment::StandingOrder;
 use ward_core::{ExitStatus, InstanceId};
 
 /// An exit not yet acknowledged by a brain.
@@ -48,6 +51,14 @@ struct Pending {
     pid: u32,
     status: ExitStatus,
     rusage: Option<crate::runtime::Rusage>,
+    respawned: Option<Respawned>,
+}
+
+impl Pending {
+    fn exit_message(&self) -> ToBrain {
+        let Pending { seq, pid, status, rusage, respawned } = *self;
+        ToBrain::Exit { seq, pid, status, rusage, respawned }
+    }
 }
 
 /// The keeper's state; only the main loop touches it.
@@ -57,10 +68,13 @@ struct Keeper {
     brain: Option<Brain>,
     /// The connection of the attached brain: its id and a writer.
     conn: Option<(u64, UnixStream)>,
-    /// Live instance processes: pid → (instance, start time).
-    children: HashMap<u32, (String, Option<u64>)>,
+    /// Live instance processes, by pid.
+    children: HashMap<u32, Child>,
     pending: VecDeque<Pending>,
     next_seq: u64,
+    /// Exits not yet reported, in order, with the replacement forked for
+    /// each under its standing order (exec under way); see `respawn`.
+    in_flight: Vec<respawn::InFlight>,
     /// The brain said everything is down, with this code.
     done: Option<i32>,
     /// When to start the next brain, if none runs.
@@ -72,13 +86,27 @@ struct Brain {
     started: Instant,
 }
 
+/// An instance process the keeper started.
+struct Child {
+    /// `service/N`.
+    instance: String,
+    /// Its start time, to tell a reused pid.
+    start_time: Option<u64>,
+    /// Its standing order, if the brain gave one: which exits restart it at
+    /// once, and with what.
+    order: Option<(StandingOrder, WireLaunch)>,
+}
+
 /// Runs the keeper until everything is down; returns `ward up`'s exit code.
 pub fn run(paths: &Paths) -> Result<i32> {
     io::block_signals();
     let (tx, rx) = std::sync::mpsc::channel();
-    let (reaper, exits) = reaper::Reaper::start().context("cannot start the reaper")?;
+    let sink = tx.clone();
+    let reaper = reaper::Reaper::start_with(move |exit| {
+        let _ = sink.send(Input::Exit(exit));
+    })
+    .context("cannot start the reaper")?;
     let runtime = ProcessRuntime::new(reaper);
-    io::forward_exits(exits, tx.clone());
     io::listen(&paths.keeper_socket(), tx.clone()).context("cannot listen for the brain")?;
     io::wait_signals(tx);
     let mut keeper = Keeper {
@@ -89,6 +117,7 @@ pub fn run(paths: &Paths) -> Result<i32> {
         children: HashMap::new(),
         pending: VecDeque::new(),
         next_seq: seq_base(),
+        in_flight: Vec::new(),
         done: None,
         restart_at: Some(now()),
     };
@@ -108,6 +137,12 @@ pub fn run(paths: &Paths) -> Result<i32> {
             None => keeper.start_brain(),
             Some(input) => keeper.handle(input),
         }
+        // Take whatever else is there before waiting for the replacements'
+        // execs, so that a storm of exits forks its replacements back to back.
+        while let Ok(input) = rx.try_recv() {
+            keeper.handle(input);
+        }
+        keeper.settle();
         if let (Some(code), None) = (keeper.done, &keeper.brain) {
             let _ = std::fs::remove_file(paths.keeper_socket());
             return Ok(code);
@@ -118,6 +153,9 @@ pub fn run(paths: &Paths) -> Result<i32> {
 
 impl Keeper {
     fn handle(&mut self, input: Input) {
+        if !matches!(input, Input::Exit(_)) {
+            self.settle(); // the brain's words may be about those exits
+        }
         match input {
             Input::Exit(exit) => self.on_exit(exit.pid, exit.status, exit.rusage),
             Input::Connected(id, stream) => self.attach(id, stream),
@@ -156,25 +194,32 @@ impl Keeper {
             self.restart_at = Some(now() + delay);
             return;
         }
-        if self.children.remove(&pid).is_none() {
-            return; // an orphan, reaped
+        if !self.children.contains_key(&pid) && !self.in_flight.is_empty() {
+            self.settle(); // it may be a replacement that already ended
         }
-        let p = Pending { seq: self.next_seq, pid, status, rusage };
+        let Some(child) = self.children.remove(&pid) else {
+            return; // an orphan, reaped
+        };
+        let p = Pending { seq: self.next_seq, pid, status, rusage, respawned: None };
         self.next_seq += 1;
-        self.pending.push_back(p);
-        self.send(&ToBrain::Exit { seq: p.seq, pid, status, rusage });
+        let replacement = match child.order {
+            Some((order, launch)) if order.covers(status) => self.fork_replacement(pid, launch),
+            _ => None,
+        };
+        self.in_flight.push(respawn::InFlight { exit: p, replacement });
     }
 
     fn attach(&mut self, id: u64, stream: UnixStream) {
         self.conn = Some((id, stream));
+        // Orders of the last brain are withdrawn: the new one gives its own
+        // once it has resumed its state.
+        for child in self.children.values_mut() {
+            child.order = None;
+        }
         let mut children: Vec<KnownChild> = self
             .children
             .iter()
-            .map(|(pid, (instance, st))| KnownChild {
-                pid: *pid,
-                instance: instance.clone(),
-                start_time: *st,
-            })
+            .map(|(pid, c)| KnownChild { pid: *pid, instance: c.instance.clone(), start_time: c.start_time })
             .collect();
         for p in &self.pending {
             children.push(KnownChild { pid: p.pid, instance: String::new(), start_time: None });
@@ -183,7 +228,7 @@ impl Keeper {
         self.send(&ToBrain::Hello { keeper_pid: std::process::id(), children });
         let pending: Vec<Pending> = self.pending.iter().copied().collect();
         for p in pending {
-            self.send(&ToBrain::Exit { seq: p.seq, pid: p.pid, status: p.status, rusage: p.rusage });
+            self.send(&p.exit_message());
         }
     }
 
@@ -200,6 +245,16 @@ impl Keeper {
             ToKeeper::Cleanup { pid } => {
                 let _ = self.runtime.signal_group(pid, libc::SIGKILL);
             }
+            ToKeeper::Arm { order, launch } => {
+                if let Some(child) = self.children.get_mut(&order.pid) {
+                    child.order = Some((order, launch));
+                }
+            }
+            ToKeeper::Disarm { pid } => {
+                if let Some(child) = self.children.get_mut(&pid) {
+                    child.order = None;
+                }
+            }
             ToKeeper::Ack { seq } => {
                 while self.pending.front().is_some_and(|p| p.seq <= seq) {
                     self.pending.pop_front();
@@ -211,21 +266,13 @@ impl Keeper {
     }
 
     fn spawn(&mut self, req: u64, w: WireLaunch) -> ToBrain {
-        let Ok(id) = w.instance.parse::<ward_core::Target>() else {
+        let Some(launch) = respawn::launch_of(&w) else {
             return ToBrain::SpawnFailed { req, error: format!("bad instance {}", w.instance) };
-        };
-        let launch = Launch {
-            id: InstanceId::new(id.service, id.replica.unwrap_or(0)),
-            argv: w.argv,
-            env: w.env,
-            workdir: w.workdir,
-            user: w.user,
-            log: w.log,
-            image: None,
         };
         match self.runtime.spawn(&launch) {
             Ok(pid) => {
-                self.children.insert(pid, (w.instance, process_start_time(pid)));
+                let child = Child { instance: w.instance, start_time: process_start_time(pid), order: None };
+                self.children.insert(pid, child);
                 ToBrain::Spawned { req, pid }
             }
             Err(e) => ToBrain::SpawnFailed { req, error: e.to_string() },

@@ -6,11 +6,18 @@
 //! acknowledges an exit once the store has recorded it, and skips exits whose
 //! sequence number it has already recorded: a brain restart loses nothing
 //! and duplicates nothing.
+//!
+//! Standing orders (`Arm`) let the keeper restart an instance the moment it
+//! exits, as fast as a bare supervisor loop; the exit then reaches the brain
+//! with its replacement, and the brain records both and decides as usual
+//! (killing the replacement if the decision has changed meanwhile). A new
+//! brain starts with no order in force: the keeper drops them on attach.
 
 use crate::runtime::{KnownChild, Launch};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use ward_core::ExitStatus;
+use ward_core::deployment::StandingOrder;
 
 /// A launch on the wire (native processes only: the brain turns containers
 /// into `runc run` launches before they get here).
@@ -66,6 +73,20 @@ pub enum ToKeeper {
         /// The group leader.
         pid: u32,
     },
+    /// A standing order: when process `order.pid` exits with a status the
+    /// order covers, start `launch` at once (replacing any earlier order of
+    /// that pid; used once).
+    Arm {
+        /// Which process, and which of its exits.
+        order: StandingOrder,
+        /// What to start instead.
+        launch: WireLaunch,
+    },
+    /// Withdraws the standing order of process `pid`.
+    Disarm {
+        /// The process.
+        pid: u32,
+    },
     /// Every exit up to this sequence number is recorded.
     Ack {
         /// The sequence number.
@@ -115,6 +136,9 @@ pub enum ToBrain {
         /// What it used.
         #[serde(default)]
         rusage: Option<crate::runtime::Rusage>,
+        /// The replacement already started under its standing order.
+        #[serde(default)]
+        respawned: Option<crate::runtime::Respawned>,
     },
 }
 

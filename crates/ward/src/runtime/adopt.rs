@@ -36,7 +36,8 @@ impl Adopter {
             // Readable means the process has exited; an error means the same
             // for our purpose: nothing more can be learned about it.
             let _ = fd.readable().await;
-            let _ = exits.send(Exit { seq: 0, pid, status: ExitStatus::Unknown, rusage: None });
+            let _ =
+                exits.send(Exit { seq: 0, pid, status: ExitStatus::Unknown, rusage: None, respawned: None });
         });
         Ok(())
     }

@@ -17,6 +17,7 @@ pub mod remote;
 mod spawn;
 
 use std::path::PathBuf;
+use ward_core::deployment::StandingOrder;
 use ward_core::spec::ResourcesSpec;
 use ward_core::{ExitStatus, InstanceId};
 
@@ -67,6 +68,22 @@ pub struct Exit {
     pub status: ExitStatus,
     /// What it used, when its parent learned it.
     pub rusage: Option<Rusage>,
+    /// The replacement the keeper already started under a standing order.
+    pub respawned: Option<Respawned>,
+}
+
+/// A replacement started by the keeper the moment its predecessor exited,
+/// under the instance's [`StandingOrder`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Respawned {
+    /// The new process.
+    pub pid: u32,
+    /// The length of the instance's log file just before it started: where
+    /// the previous run's output ends and the new run's begins.
+    pub log_len: u64,
+    /// From the reaping of the exit to the replacement's exec, in µs.
+    #[serde(default)]
+    pub spawn_us: u64,
 }
 
 /// Resources a process used, from wait4(2).
@@ -138,6 +155,15 @@ pub trait Runtime: Send {
 
     /// Everything is down: `ward up` should exit with `code`.
     fn finish(&mut self, _code: i32) {}
+
+    /// Hands a standing order to whoever reaps the process: if `order.pid`
+    /// exits with a status it covers, start `launch` at once and report the
+    /// exit with the replacement ([`Exit::respawned`]). Replaces an earlier
+    /// order for the same pid; used once. Runtimes without a keeper ignore it.
+    fn arm(&mut self, _order: &StandingOrder, _launch: &Launch) {}
+
+    /// Withdraws the standing order of process `pid`, if it has one.
+    fn disarm(&mut self, _pid: u32) {}
 
     /// Instance processes that the keeper still holds (alive, or exited with
     /// the exit still to be delivered), when this brain attached to it.

@@ -6,7 +6,7 @@
 //! [`Reaper`](super::reaper::Reaper), the only waiter in ward.
 //! Here everything is prepared before the fork (argv, environment, the
 //! program's path, the user's credentials, the log file), then
-//! [`spawn::fork_exec`] runs the child; exits come from the reaper.
+//! [`spawn::fork_child`] runs the child; exits come from the reaper.
 
 use std::ffi::{CString, OsStr};
 use std::fs::{self, OpenOptions};
@@ -29,6 +29,10 @@ const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 pub struct ProcessRuntime {
     reaper: ReaperHandle,
 }
+
+/// A child forked by [`ProcessRuntime::fork`], whose exec is under way.
+#[derive(Debug)]
+pub struct Forked(spawn::Forked);
 
 /// A failed spawn, with the pid of the child when one was forked (it exits
 /// with 127 and is reaped like any other).
@@ -53,8 +57,25 @@ impl ProcessRuntime {
 
     /// Spawns `launch`; on failure, also says which child was forked.
     fn start(&self, launch: &Launch) -> Result<u32, Failed> {
+        let forked = self.fork(launch).map_err(Failed::from)?;
+        Self::finish(launch, forked)
+    }
+
+    /// Forks the process of `launch`, which goes on to exec; [`ProcessRuntime::finish`]
+    /// waits for the exec. Forking several before finishing any lets them exec in parallel.
+    pub fn fork(&self, launch: &Launch) -> Result<Forked, SpawnError> {
         let plan = prepare(launch)?;
-        match spawn::fork_exec(plan, &self.reaper).map_err(SpawnError::Os)? {
+        Ok(Forked(spawn::fork_child(plan, &self.reaper)?))
+    }
+
+    /// Waits for the exec of a child from [`ProcessRuntime::fork`]: its pid once it runs the
+    /// program. A child whose exec failed exits with 127 and is reaped as usual.
+    pub fn finish_fork(launch: &Launch, forked: Forked) -> Result<u32, SpawnError> {
+        Self::finish(launch, forked).map_err(|failed| failed.error)
+    }
+
+    fn finish(launch: &Launch, Forked(forked): Forked) -> Result<u32, Failed> {
+        match forked.outcome().map_err(SpawnError::Os)? {
             Outcome::Started(pid) => {
                 tracing::debug!(instance = %launch.id, pid, "spawned");
                 Ok(pid)

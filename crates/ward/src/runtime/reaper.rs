@@ -2,8 +2,9 @@
 //!
 //! A dedicated thread loops on a blocking `waitpid(-1, 0)`. Every child of the
 //! process, and (once [`become_subreaper`] was called) every orphan
-//! re-parented to it, is reaped there and reported once as an [`Exit`] on an
-//! unbounded channel, so sending never blocks and no exit is lost. There is no
+//! re-parented to it, is reaped there and handed once, as an [`Exit`], to the
+//! sink given at start (the keeper's unbounded input channel: sending never
+//! blocks and no exit is lost). There is no
 //! polling: when there are no children at all (`ECHILD`) the thread parks
 //! until [`ReaperHandle::children_may_exist`] unparks it. A park token left by an
 //! unpark that came before the park makes the wake-up race-free.
@@ -15,7 +16,6 @@
 use std::io;
 use std::thread::{self, Thread};
 
-use tokio::sync::mpsc;
 use ward_core::ExitStatus;
 
 use super::{Exit, Rusage};
@@ -29,7 +29,7 @@ pub fn become_subreaper() -> io::Result<()> {
     if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
-/// The reaper thread, started by [`Reaper::start`]; it runs for the life of
+/// The reaper thread, started by [`Reaper::start_with`]; it runs for the life of
 /// the process.
 #[derive(Debug)]
 pub struct Reaper {
@@ -43,13 +43,13 @@ pub struct ReaperHandle {
 }
 
 impl Reaper {
-    /// Starts the reaper thread. Every exit it reaps arrives on the receiver;
-    /// pids the receiver does not know (orphans) are for it to ignore.
-    pub fn start() -> io::Result<(Reaper, mpsc::UnboundedReceiver<Exit>)> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let thread = thread::Builder::new().name("ward-reaper".into()).spawn(move || reap_forever(&tx))?;
-        let handle = ReaperHandle { thread: thread.thread().clone() };
-        Ok((Reaper { handle }, rx))
+    /// Starts the reaper thread, which hands each exit it reaps to `sink`
+    /// (pids the sink does not know are orphans, for it to ignore). The sink
+    /// runs on the reaper thread: it must not block for long, since nothing
+    /// is reaped meanwhile.
+    pub fn start_with(sink: impl FnMut(Exit) + Send + 'static) -> io::Result<Reaper> {
+        let thread = thread::Builder::new().name("ward-reaper".into()).spawn(move || reap_forever(sink))?;
+        Ok(Reaper { handle: ReaperHandle { thread: thread.thread().clone() } })
     }
 
     /// A handle for the runtimes that fork children.
@@ -79,7 +79,7 @@ impl From<&Reaper> for ReaperHandle {
 }
 
 /// The body of the reaper thread. Never returns.
-fn reap_forever(tx: &mpsc::UnboundedSender<Exit>) {
+fn reap_forever(mut sink: impl FnMut(Exit)) {
     loop {
         let mut raw: libc::c_int = 0;
         // SAFETY: zeroed rusage is a valid value of a plain C struct.
@@ -92,11 +92,15 @@ fn reap_forever(tx: &mpsc::UnboundedSender<Exit>) {
                 cpu_ms: cpu(usage.ru_utime) + cpu(usage.ru_stime),
                 max_rss_kb: usage.ru_maxrss.max(0) as u64,
             };
-            let exit = Exit { seq: 0, pid: pid.unsigned_abs(), status: decode(raw), rusage: Some(rusage) };
+            let exit = Exit {
+                seq: 0,
+                pid: pid.unsigned_abs(),
+                status: decode(raw),
+                rusage: Some(rusage),
+                respawned: None,
+            };
             tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped");
-            // The receiver may be gone (shutdown); keep reaping regardless so
-            // that no zombie is left behind.
-            let _ = tx.send(exit);
+            sink(exit);
             continue;
         }
         let err = io::Error::last_os_error();
@@ -155,14 +159,12 @@ pub(crate) mod testing {
         static SHARED: OnceLock<TestReaper> = OnceLock::new();
         SHARED.get_or_init(|| {
             become_subreaper().expect("become subreaper");
-            let (reaper, mut rx) = Reaper::start().expect("start reaper");
-            std::thread::spawn(move || {
-                while let Some(exit) = rx.blocking_recv() {
-                    let me = shared();
-                    me.exits.lock().expect("lock").insert(exit.pid, exit.status);
-                    me.arrived.notify_all();
-                }
-            });
+            let reaper = Reaper::start_with(|exit| {
+                let me = shared();
+                me.exits.lock().expect("lock").insert(exit.pid, exit.status);
+                me.arrived.notify_all();
+            })
+            .expect("start reaper");
             TestReaper { reaper: reaper.handle(), exits: Mutex::new(HashMap::new()), arrived: Condvar::new() }
         })
     }

@@ -16,6 +16,7 @@ use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use ward_core::InstanceId;
+use ward_core::deployment::StandingOrder;
 
 /// How long a spawn may wait for the keeper's answer.
 const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,8 +47,8 @@ impl KeeperRuntime {
             for line in reader.lines() {
                 let Ok(line) = line else { break };
                 match serde_json::from_str::<ToBrain>(&line) {
-                    Ok(ToBrain::Exit { seq, pid, status, rusage }) => {
-                        let _ = exits_tx.send(Exit { seq, pid, status, rusage });
+                    Ok(ToBrain::Exit { seq, pid, status, rusage, respawned }) => {
+                        let _ = exits_tx.send(Exit { seq, pid, status, rusage, respawned });
                     }
                     Ok(answer @ (ToBrain::Spawned { .. } | ToBrain::SpawnFailed { .. })) => {
                         let _ = answers_tx.send(answer);
@@ -101,6 +102,14 @@ impl Runtime for KeeperRuntime {
 
     fn finish(&mut self, code: i32) {
         let _ = self.send(&ToKeeper::Done { code });
+    }
+
+    fn arm(&mut self, order: &StandingOrder, launch: &Launch) {
+        let _ = self.send(&ToKeeper::Arm { order: order.clone(), launch: WireLaunch::of(launch) });
+    }
+
+    fn disarm(&mut self, pid: u32) {
+        let _ = self.send(&ToKeeper::Disarm { pid });
     }
 
     fn known_children(&self) -> Vec<KnownChild> {

@@ -63,8 +63,35 @@ struct ChildArgs<'a> {
     report: RawFd,
 }
 
-/// Forks and execs `plan`; tells `reaper` as soon as the child exists.
-pub(super) fn fork_exec(plan: Plan, reaper: &ReaperHandle) -> io::Result<Outcome> {
+/// A forked child whose exec is still under way.
+#[derive(Debug)]
+pub(super) struct Forked {
+    pid: u32,
+    report: OwnedFd,
+}
+
+impl Forked {
+    /// Waits for the child's exec: started, or failed with an errno.
+    pub(super) fn outcome(self) -> io::Result<Outcome> {
+        let Forked { pid, report } = self;
+        match read_report(report) {
+            Ok(None) => Ok(Outcome::Started(pid)),
+            Ok(Some(errno)) => Ok(Outcome::Failed { pid, errno }),
+            Err(err) => {
+                // We cannot tell whether it runs: end it rather than leave an
+                // instance nobody knows of (the reaper collects it).
+                // SAFETY: kill takes plain integers; `pid` is our own child.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Forks the child of `plan` (telling `reaper` as soon as it exists), which
+/// goes on to exec; [`Forked::outcome`] waits for the exec. Not waiting at
+/// once lets several children exec at the same time, on several CPUs.
+pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked> {
     // Descriptors 0..=2 are overwritten in the child, so none that it reads
     // may sit there (possible if ward was started with one of them closed).
     let stdin = above_stdio(plan.stdin)?;
@@ -107,17 +134,7 @@ pub(super) fn fork_exec(plan: Plan, reaper: &ReaperHandle) -> io::Result<Outcome
     unsafe { libc::setpgid(pid as libc::pid_t, pid as libc::pid_t) };
     drop(report_write);
     drop((stdin, output));
-    match read_report(report_read) {
-        Ok(None) => Ok(Outcome::Started(pid)),
-        Ok(Some(errno)) => Ok(Outcome::Failed { pid, errno }),
-        Err(err) => {
-            // We cannot tell whether it runs: end it rather than leave an
-            // instance nobody knows of (the reaper collects it).
-            // SAFETY: kill takes plain integers; `pid` is our own child.
-            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-            Err(err)
-        }
-    }
+    Ok(Forked { pid, report: report_read })
 }
 
 /// Reads the child's report: EOF (exec succeeded) or a 4-byte errno.

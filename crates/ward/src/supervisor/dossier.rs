@@ -45,7 +45,7 @@ impl<R: Runtime> Supervisor<R> {
             rusage,
             oom_killed,
             restarts: inst.restarts(),
-            output: tail_lines(&self.logs.path(id), OUTPUT_LINES),
+            output: tail_lines(&self.logs.path(id), OUTPUT_LINES, self.run_end(id)),
             decision: DecisionJson { state: state.into(), until_ms, reason },
         }
     }
@@ -82,16 +82,18 @@ pub fn oom_kills() -> u64 {
         .unwrap_or(0)
 }
 
-/// The last `n` lines of a file (reading at most its last 64 KiB).
-pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
+/// The last `n` lines of a file that end before `end` (its end by default),
+/// reading at most the last 64 KiB.
+pub fn tail_lines(path: &Path, n: usize, end: Option<u64>) -> Vec<String> {
     let Ok(mut file) = std::fs::File::open(path) else { return Vec::new() };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = end.map_or(len, |end| end.min(len));
     let start = len.saturating_sub(64 * 1024);
     if file.seek(SeekFrom::Start(start)).is_err() {
         return Vec::new();
     }
     let mut bytes = Vec::new();
-    if file.read_to_end(&mut bytes).is_err() {
+    if file.take(len - start).read_to_end(&mut bytes).is_err() {
         return Vec::new();
     }
     let text = String::from_utf8_lossy(&bytes);

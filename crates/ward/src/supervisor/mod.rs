@@ -14,12 +14,14 @@
 //! - `watchers`: probes, sd_notify and hooks of live instances (see `crate::health`).
 //! - `endpoints`: the in-rotation instances of a service.
 //! - `persist`: writes to the store before effects; resuming after a crash of ward.
+//! - `orders`: standing orders, so that the keeper restarts at once what would be restarted at once.
 
 pub mod clock;
 pub mod dossier;
 mod endpoints;
 pub mod events;
 pub mod launch;
+mod orders;
 mod persist;
 pub mod previous;
 pub mod requests;
@@ -84,6 +86,14 @@ pub struct Supervisor<R: Runtime> {
     run_starts: HashMap<InstanceId, u64>,
     /// The last `unblock` of each instance: Unix ms, and the uid that asked.
     unblocks: HashMap<InstanceId, (u64, u32)>,
+    /// Standing orders the keeper holds, by instance.
+    armed: HashMap<InstanceId, ward_core::deployment::StandingOrder>,
+    /// Instances whose standing order must be looked at again.
+    rearm: BTreeSet<InstanceId>,
+    /// The spec generation the orders were computed for (`None`: none yet).
+    armed_generation: Option<u64>,
+    /// The replacement that came with the exit being handled.
+    respawned: Option<(InstanceId, crate::runtime::Respawned)>,
 }
 
 /// The inputs of the supervisor loop.
@@ -145,6 +155,10 @@ impl<R: Runtime> Supervisor<R> {
             oom_kills: dossier::oom_kills(),
             run_starts: HashMap::new(),
             unblocks: HashMap::new(),
+            armed: HashMap::new(),
+            rearm: BTreeSet::new(),
+            armed_generation: None,
+            respawned: None,
         }
     }
 
@@ -235,6 +249,7 @@ impl<R: Runtime> Supervisor<R> {
             }
         }
         self.on_exit_once(exit);
+        self.discard_respawned();
         if exit.seq != 0 {
             self.flush();
             self.runtime.ack(exit.seq);
@@ -244,16 +259,22 @@ impl<R: Runtime> Supervisor<R> {
     fn on_exit_once(&mut self, exit: Exit) {
         let Some(id) = self.pids.get_mut(&exit.pid).and_then(VecDeque::pop_front) else {
             tracing::debug!(pid = exit.pid, "reaped an orphan");
+            if let (Some(r), Ok(name)) = (exit.respawned, ward_core::ServiceName::new("orphan")) {
+                tracing::warn!("pid {} was started for an exit of no instance; stopping it", r.pid);
+                self.runtime.cleanup(&InstanceId::new(name, 0), r.pid);
+            }
             return;
         };
         if self.pids.get(&exit.pid).is_some_and(VecDeque::is_empty) {
             self.pids.remove(&exit.pid);
         }
+        self.order_used(&id, exit.pid);
+        self.respawned = exit.respawned.map(|r| (id.clone(), r));
         self.runtime.cleanup(&id, exit.pid);
         if let Some(r) = exit.rusage {
             self.exit_rusage.insert(id.clone(), r);
         }
-        self.save_previous_run(&id);
+        self.save_previous_run(&id, self.run_end(&id));
         self.observe(&id, Observation::Exited { status: exit.status });
     }
 
@@ -292,6 +313,7 @@ impl<R: Runtime> Supervisor<R> {
                 DeployAction::Instance(id, action) => (id, action),
             };
             self.dirty.insert(id.clone());
+            self.rearm.insert(id.clone());
             match action {
                 Action::Spawn => {
                     self.flush(); // what justifies the spawn is on disk first
@@ -302,10 +324,12 @@ impl<R: Runtime> Supervisor<R> {
                 }
                 Action::Signal(sig) => {
                     self.flush();
+                    self.disarm(&id); // the keeper must not restart what is being stopped
                     self.signal(&id, sig)
                 }
                 Action::Kill => {
                     self.flush();
+                    self.disarm(&id);
                     self.signal(&id, libc::SIGKILL)
                 }
                 Action::ArmTimer { at, kind, generation } => {
@@ -324,6 +348,7 @@ impl<R: Runtime> Supervisor<R> {
             }
         }
         self.flush();
+        self.arm_orders();
     }
 
     /// Records, stores and publishes an event.
@@ -343,6 +368,16 @@ impl<R: Runtime> Supervisor<R> {
     }
 
     fn spawn(&mut self, id: &InstanceId) -> Observation {
+        if let Some(r) = self.take_respawned(id) {
+            // Started by the keeper the moment the last process exited.
+            self.metrics.observe_spawn(std::time::Duration::from_micros(r.spawn_us));
+            self.pids.entry(r.pid).or_default().push_back(id.clone());
+            self.run_starts.insert(id.clone(), r.log_len);
+            if let Some(st) = crate::runtime::process::process_start_time(r.pid) {
+                self.start_times.insert(id.clone(), st);
+            }
+            return Observation::Spawned { pid: r.pid };
+        }
         let Some(spec) = self.deployment.service(&id.service) else {
             return Observation::SpawnFailed { error: "service no longer in the spec".into() };
         };

@@ -25,31 +25,34 @@ impl<R: Runtime> Supervisor<R> {
     }
 
     /// Copies the run that just ended to the `.previous` file, in the background.
-    pub(super) fn save_previous_run(&mut self, id: &InstanceId) {
+    /// `end`: where the run's output stops, when a replacement already writes
+    /// to the file (the file's end otherwise).
+    pub(super) fn save_previous_run(&mut self, id: &InstanceId, end: Option<u64>) {
         let Some(start) = self.run_starts.remove(id) else { return };
         let log = self.logs.path(id);
         let len = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        let len = end.map_or(len, |end| end.min(len));
         if len == start {
             // The run wrote nothing: its previous output is empty.
             let _ = std::fs::remove_file(previous_path(&log));
             return;
         }
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = copy_run(&log, start) {
+            if let Err(e) = copy_run(&log, start, len) {
                 tracing::debug!("cannot keep the previous run of {}: {e}", log.display());
             }
         });
     }
 }
 
-fn copy_run(log: &Path, start: u64) -> std::io::Result<()> {
+fn copy_run(log: &Path, start: u64, end: u64) -> std::io::Result<()> {
     let mut file = std::fs::File::open(log)?;
-    let len = file.metadata()?.len();
+    let len = file.metadata()?.len().min(end);
     // A rotation since the start shrank the file: keep what is there.
     let from = if start > len { 0 } else { start }.max(len.saturating_sub(KEEP));
     file.seek(SeekFrom::Start(from))?;
     let mut bytes = Vec::new();
-    file.take(KEEP).read_to_end(&mut bytes)?;
+    file.take(len.saturating_sub(from)).read_to_end(&mut bytes)?;
     let tmp = log.with_extension("previous.tmp");
     std::fs::File::create(&tmp)?.write_all(&bytes)?;
     std::fs::rename(tmp, previous_path(log))

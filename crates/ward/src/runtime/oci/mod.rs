@@ -322,6 +322,18 @@ impl<R: Runtime> Runtime for OciRuntime<R> {
         self.inner.finish(code);
     }
 
+    fn arm(&mut self, order: &ward_core::deployment::StandingOrder, launch: &Launch) {
+        // A container's restart needs its old container deleted and a bundle
+        // written first: only native processes get standing orders.
+        if launch.image.is_none() {
+            self.inner.arm(order, launch);
+        }
+    }
+
+    fn disarm(&mut self, pid: u32) {
+        self.inner.disarm(pid);
+    }
+
     fn known_children(&self) -> Vec<super::KnownChild> {
         self.inner.known_children()
     }
