@@ -39,6 +39,11 @@ impl Paths {
         self.state.join("keeper.sock")
     }
 
+    /// The store (SQLite).
+    pub fn store(&self) -> PathBuf {
+        self.state.join("ward.db")
+    }
+
     /// Service output files.
     pub fn logs(&self) -> PathBuf {
         self.state.join("logs")

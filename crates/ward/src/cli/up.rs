@@ -31,19 +31,75 @@ const READY_FD: &str = "WARD_READY_FD";
 
 /// Reads and validates the spec; on error prints every message and returns exit code 2.
 pub fn load(paths: &Paths) -> Result<Spec, i32> {
+    read_spec(paths).map(|(_, spec)| spec).map_err(|message| {
+        eprintln!("{message}");
+        2
+    })
+}
+
+/// Reads and parses the spec file: its text and the spec, or every message
+/// that says why it cannot be used (each error with file:line:col, then a count).
+fn read_spec(paths: &Paths) -> Result<(String, Spec), String> {
     let name = paths.spec.display().to_string();
-    let text = match std::fs::read_to_string(&paths.spec) {
-        Ok(t) => t,
+    let text =
+        std::fs::read_to_string(&paths.spec).map_err(|e| format!("ward: cannot read spec {name}: {e}"))?;
+    match ward_core::spec::parse(&text, &name) {
+        Ok(spec) => Ok((text, spec)),
+        Err(errors) => {
+            let n = errors.0.len();
+            Err(format!("{errors}\nward: {name}: {n} error{}", if n == 1 { "" } else { "s" }))
+        }
+    }
+}
+
+/// The spec a brain runs on: the file's, kept in the store as the last good
+/// one; or, when the file cannot be used and this brain resumes after a crash
+/// (the store is not clean), the last good spec the store kept. A brain that
+/// starts afresh on a broken file fails as `ward up` does, with exit code 2.
+fn brain_spec(paths: &Paths, store: &mut Store) -> Result<Spec, i32> {
+    let file = paths.spec.display().to_string();
+    match read_spec(paths) {
+        Ok((text, spec)) => {
+            if let Err(e) = store.set_last_good_spec(&file, &text).and_then(|()| store.commit()) {
+                tracing::warn!("store: cannot keep the spec as the last good one: {e}");
+            }
+            Ok(spec)
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            if store.ended_uncleanly().unwrap_or(false) { last_good(store, &file) } else { Err(2) }
+        }
+    }
+}
+
+/// The last good spec of `file` that the store kept, parsed under the file's
+/// name (so that paths relative to it, and messages, are the same).
+fn last_good(store: &Store, file: &str) -> Result<Spec, i32> {
+    let kept = match store.last_good_spec() {
+        Ok(Some(kept)) if kept.file == file => kept,
+        Ok(_) => {
+            tracing::error!("the store keeps no last good spec of {file} to fall back on");
+            return Err(2);
+        }
         Err(e) => {
-            eprintln!("ward: cannot read spec {name}: {e}");
+            tracing::error!("cannot read the last good spec from the store: {e}");
             return Err(2);
         }
     };
-    ward_core::spec::parse(&text, &name).map_err(|errors| {
-        eprintln!("{errors}");
-        eprintln!("ward: {name}: {} error{}", errors.0.len(), if errors.0.len() == 1 { "" } else { "s" });
-        2
-    })
+    match ward_core::spec::parse(&kept.source, file) {
+        Ok(spec) => {
+            tracing::error!(
+                "{file} is invalid (see above): ward runs on the last good spec kept in the store; \
+                 fix the file and `ward reload` will pick it up"
+            );
+            Ok(spec)
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            tracing::error!("the last good spec of {file} kept in the store does not parse either");
+            Err(2)
+        }
+    }
 }
 
 /// `ward check`.
@@ -120,7 +176,7 @@ fn foreground(paths: &Paths, spec: Spec) -> Result<i32> {
     init_tracing();
     // Open (and migrate) the store once here, so that a store that cannot be
     // used stops `ward up` with its message instead of failing every brain.
-    drop(Store::open(&paths.state.join("ward.db"))?);
+    drop(Store::open(&paths.store())?);
     drop(spec);
     reaper::become_subreaper().context("cannot become child subreaper")?;
     let code = crate::keeper::run(paths)?;
@@ -131,13 +187,20 @@ fn foreground(paths: &Paths, spec: Spec) -> Result<i32> {
 /// `ward __brain`: the supervisor, started (and restarted) by the keeper.
 pub fn brain(paths: &Paths) -> i32 {
     init_tracing();
-    let spec = match load(paths) {
+    let mut store = match Store::open(&paths.store()) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("ward: {e}");
+            return 1;
+        }
+    };
+    let spec = match brain_spec(paths, &mut store) {
         Ok(s) => s,
         Err(code) => return code,
     };
     let run = || -> Result<i32> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        rt.block_on(serve(paths, spec))
+        rt.block_on(serve(paths, spec, store))
     };
     match run() {
         Ok(code) => code,
@@ -148,9 +211,7 @@ pub fn brain(paths: &Paths) -> i32 {
     }
 }
 
-async fn serve(paths: &Paths, spec: Spec) -> Result<i32> {
-    let db = paths.state.join("ward.db");
-    let store = Store::open(&db)?;
+async fn serve(paths: &Paths, spec: Spec, store: Store) -> Result<i32> {
     let (adopter, adopted) = Adopter::new();
     let keeper_socket =
         std::env::var_os("WARD_KEEPER_SOCKET").map(PathBuf::from).unwrap_or_else(|| paths.keeper_socket());

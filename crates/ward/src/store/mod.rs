@@ -13,7 +13,9 @@
 //! fsync each time. Old events beyond the retention are trimmed.
 //!
 //! - `schema`: the numbered migrations.
+//! - `last_good`: the source of the last spec ward ran on, to fall back on.
 
+mod last_good;
 mod schema;
 
 use crate::api::types::EventJson;

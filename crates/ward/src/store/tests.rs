@@ -90,3 +90,25 @@ fn a_newer_schema_is_refused() {
     assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_last_good_spec_and_an_unclean_end_survive_a_reopen() {
+    let dir = temp("last-good");
+    let path = dir.join("ward.db");
+    {
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.last_good_spec().unwrap(), None);
+        assert!(!s.ended_uncleanly().unwrap(), "a new store is clean");
+        s.set_last_good_spec("/srv/ward.yaml", "version: 1\n").unwrap();
+        s.set_meta("clean", "no").unwrap();
+        s.commit().unwrap();
+    }
+    let mut s = Store::open(&path).unwrap();
+    let kept = s.last_good_spec().unwrap().expect("kept");
+    assert_eq!((kept.file.as_str(), kept.source.as_str()), ("/srv/ward.yaml", "version: 1\n"));
+    assert!(s.ended_uncleanly().unwrap());
+    s.set_meta("clean", "yes").unwrap();
+    s.commit().unwrap();
+    assert!(!s.ended_uncleanly().unwrap());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -7,7 +7,7 @@ use crate::runtime::Runtime;
 use std::sync::Arc;
 use tokio::sync::{broadcast, oneshot};
 use ward_core::Target;
-use ward_core::deployment::CommandError;
+use ward_core::deployment::{CommandError, Phase};
 use ward_core::instance::{Command, Instance};
 
 /// Why a request failed; the API maps each kind to an HTTP status.
@@ -181,12 +181,19 @@ impl<R: Runtime> Supervisor<R> {
         Ok(format!("{t}: {verb}"))
     }
 
-    /// Re-reads the spec file; an invalid spec changes nothing.
+    /// Re-reads the spec file; an invalid spec changes nothing. A valid one
+    /// becomes the last good spec in the store, committed with what it changes.
     pub(super) fn reload(&mut self) -> Result<String, RequestError> {
         let path = self.spec_path.display().to_string();
         let text = std::fs::read_to_string(&self.spec_path)
             .map_err(|e| RequestError::Invalid(format!("cannot read {path}: {e}")))?;
         let spec = ward_core::spec::parse(&text, &path).map_err(|e| RequestError::Invalid(e.to_string()))?;
+        // While going down the deployment keeps its spec (see `Deployment::reload`).
+        if matches!(self.deployment.phase(), Phase::Up) {
+            if let Err(e) = self.store.set_last_good_spec(&path, &text) {
+                tracing::error!("store: cannot keep the reloaded spec as the last good one: {e}");
+            }
+        }
         let n = spec.services.len();
         self.logs.set_spec(spec.logs.clone());
         let actions = self.deployment.reload(spec, self.clock.now());

@@ -12,6 +12,7 @@ use std::fmt::Write;
 use std::time::Duration;
 use ward_core::Target;
 use ward_core::instance::{Instance, InstanceState};
+use ward_core::spec::ServiceSpec;
 
 impl<R: Runtime> Supervisor<R> {
     /// Explains every instance of `target`.
@@ -44,8 +45,12 @@ impl<R: Runtime> Supervisor<R> {
         let left = until.map(|u| u.saturating_since(now));
         let budget_position = self.deployment.budget().and_then(|b| b.position(id));
         let last_exit = i.last_exit().map(|e| e.to_string()).unwrap_or_else(|| "none yet".into());
-        let (rule, can_do) =
-            rule(i, budget_position, &last_exit, spec.map(|s| s.exit_codes.no_restart.clone()));
+        let unready: Vec<String> = spec
+            .map(|s| s.depends_on.iter().filter(|d| !self.deployment.service_ready(d)).map(|d| d.to_string()))
+            .into_iter()
+            .flatten()
+            .collect();
+        let (rule, can_do) = rule(i, budget_position, &last_exit, spec, &unready);
         let mut text = String::new();
         let _ = writeln!(text, "{id} is {}: {rule}", i.state().word());
         let _ = writeln!(text, "  last exit:     {last_exit}; restarts so far: {}", i.restarts());
@@ -97,14 +102,17 @@ impl<R: Runtime> Supervisor<R> {
     }
 }
 
-/// The rule that put the instance in its state, and what the operator can do.
+/// The rule that put the instance in its state, and what the operator can do;
+/// `unready` names the dependencies of its service that are not ready.
 fn rule(
     i: &Instance,
     budget: Option<usize>,
     last_exit: &str,
-    no_restart: Option<Vec<i32>>,
+    spec: Option<&ServiceSpec>,
+    unready: &[String],
 ) -> (String, String) {
     let id = i.id();
+    let no_restart = spec.map(|s| s.exit_codes.no_restart.clone());
     match i.state() {
         InstanceState::Backoff { .. } => (
             format!("it exited ({last_exit}) and the restart gate holds it for its backoff delay"),
@@ -121,10 +129,7 @@ fn rule(
             "its restart waits for a token of the node's restart budget".into(),
             "wait: waiting restarts are served first come, first served".into(),
         ),
-        InstanceState::Waiting => (
-            "a service it depends on is not ready; it starts when that one is".into(),
-            format!("`ward why` on its dependencies; `ward start {id}` starts it anyway"),
-        ),
+        InstanceState::Waiting => waiting(id, spec.is_some_and(|s| s.binds_to), unready),
         InstanceState::Failed => {
             let code = i.last_exit().and_then(|e| match e {
                 ward_core::ExitStatus::Code(c) => Some(c),
@@ -161,6 +166,22 @@ fn rule(
     }
 }
 
+/// Why a waiting instance waits, and what can be done: with `binds_to` a
+/// start does not hold while a dependency is down (it stops again at once).
+fn waiting(id: &ward_core::InstanceId, binds_to: bool, unready: &[String]) -> (String, String) {
+    let names = if unready.is_empty() { String::new() } else { format!(" ({})", unready.join(", ")) };
+    let why_deps = match unready {
+        [one] => format!("`ward why {one}`"),
+        _ => "`ward why` on its dependencies".into(),
+    };
+    let can_do = if binds_to {
+        format!("{why_deps}; with `binds_to: true`, `ward start {id}` would stop it again at once")
+    } else {
+        format!("{why_deps}; `ward start {id}` starts it anyway")
+    };
+    (format!("a service it depends on is not ready{names}; it starts when that one is"), can_do)
+}
+
 /// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`…
 fn ordinal(n: u32) -> String {
     let suffix = match (n % 10, n % 100) {
@@ -180,5 +201,18 @@ mod tests {
         let got: Vec<String> =
             [1, 2, 3, 4, 11, 12, 13, 21, 22, 101].into_iter().map(super::ordinal).collect();
         assert_eq!(got, ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st"]);
+    }
+
+    #[test]
+    fn a_bound_waiting_instance_is_not_told_that_a_start_gets_it_going() {
+        let id = ward_core::InstanceId::new(ward_core::ServiceName::new("api").unwrap(), 0);
+        let (rule, can_do) = super::waiting(&id, false, &["db".into()]);
+        assert_eq!(rule, "a service it depends on is not ready (db); it starts when that one is");
+        assert_eq!(can_do, "`ward why db`; `ward start api/0` starts it anyway");
+        let (_, can_do) = super::waiting(&id, true, &["db".into(), "cache".into()]);
+        assert_eq!(
+            can_do,
+            "`ward why` on its dependencies; with `binds_to: true`, `ward start api/0` would stop it again at once"
+        );
     }
 }

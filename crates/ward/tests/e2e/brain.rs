@@ -91,3 +91,79 @@ fn the_keeper_restarts_a_brain_killed_while_idle_and_down_still_works() {
     assert_eq!(w.wait_exit(15), 0);
     assert!(!alive(pid));
 }
+
+/// A spec that no longer parses: the `[` is never closed (line 2, column 11).
+const BROKEN: &str = "version: 1\nservices: [unclosed\n";
+
+/// Kills the brain with SIGKILL and waits for the keeper's next one to answer.
+fn kill9_brain(w: &mut Ward) {
+    let brain = w.brain_pid().expect("a brain");
+    assert!(kill(brain as i32, libc::SIGKILL));
+    w.wait_new_brain(brain);
+}
+
+/// Waits for a brain's messages that the file is broken and it runs on the last good spec.
+fn wait_fallback(w: &mut Ward) {
+    w.wait_log("the spec error with its position", 20, |l| l.contains("ward.yaml:2:11:"));
+    w.wait_log("the fallback", 20, |l| l.contains("ward runs on the last good spec kept in the store"));
+}
+
+#[test]
+fn a_brain_restarted_on_a_broken_spec_file_runs_on_the_last_good_spec() {
+    let s = "version: 1\nservices:\n  s:\n    command: [\"sleep\", \"600\"]\n";
+    let mut w = Ward::start("brain-last-good", s);
+    let pid = w.wait_event("s", 0, "started", 10)["pid"].as_u64().unwrap();
+
+    // The file is broken while ward runs, then the brain dies: the next brain
+    // says so, and supervises on the spec it last loaded.
+    std::fs::write(&w.spec, BROKEN).unwrap();
+    kill9_brain(&mut w);
+    wait_fallback(&mut w);
+    let st = w.instance("s", 0);
+    assert_eq!((st["state"].as_str(), st["pid"].as_u64()), (Some("running"), Some(pid)), "{st}");
+    let out = w.cli(&["reload"]);
+    assert_eq!(out.status.code(), Some(1), "a broken file is still refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ward.yaml:2:11:"));
+
+    // Fixed, the file reloads, and becomes the last good spec: a service with
+    // a workdir relative to the spec file, started by the brain after the next fallback.
+    std::fs::create_dir(w.dir.0.join("sub")).unwrap();
+    let fixed = format!(
+        "{s}  u:\n    command: [\"sh\", \"-c\", \"pwd >> where; exec sleep 600\"]\n    workdir: ./sub\n"
+    );
+    std::fs::write(&w.spec, fixed).unwrap();
+    let out = w.cli(&["reload"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let u = w.wait_event("u", 0, "started", 10)["pid"].as_u64().unwrap();
+    std::fs::write(&w.spec, BROKEN).unwrap();
+    kill9_brain(&mut w);
+    wait_fallback(&mut w);
+    assert_eq!(w.instance("s", 0)["pid"].as_u64(), Some(pid));
+    assert_eq!(w.instance("u", 0)["pid"].as_u64(), Some(u), "the reloaded spec was kept");
+    assert!(w.cli(&["restart", "u"]).status.success());
+    let again = w.wait_event("u", 0, "started", 10)["pid"].as_u64().unwrap();
+    assert_ne!(again, u);
+    let sub = w.dir.0.join("sub");
+    let runs = || std::fs::read_to_string(sub.join("where")).unwrap_or_default();
+    eventually("u's second run wrote its folder", 10, || runs().lines().count() == 2);
+    let sub = sub.canonicalize().unwrap().display().to_string();
+    assert!(runs().lines().all(|l| l == sub), "u ran in {sub} both times: {}", runs());
+
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(15), 0);
+    assert!(!alive(pid as u32));
+}
+
+#[test]
+fn a_fresh_ward_up_on_a_broken_spec_file_fails_even_with_a_last_good_spec_kept() {
+    let mut w =
+        Ward::start("brain-clean", "version: 1\nservices:\n  s:\n    command: [\"sleep\", \"600\"]\n");
+    w.wait_event("s", 0, "started", 10);
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(15), 0);
+    std::fs::write(&w.spec, BROKEN).unwrap();
+    let out = w.cli(&["up"]);
+    assert_eq!(out.status.code(), Some(2), "a clean end leaves nothing to fall back on");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ward.yaml:2:11:") && !err.contains("last good"), "{err}");
+}
