@@ -384,13 +384,16 @@ impl<R: Runtime> Supervisor<R> {
         let dir = self.spec_path.parent().map(PathBuf::from).unwrap_or_default();
         let mut launch = launch::launch(spec, id, &dir, self.logs.path(id), &self.state_dir);
         launch.env.extend(self.health.launch_env(id, spec));
+        // Where the new run's output will start: measured before the
+        // process exists, as it may write before the spawn returns.
+        let log_len = self.log_len(id);
         let watch = crate::metrics::Stopwatch::start();
         let spawned = self.runtime.spawn(&launch);
         self.metrics.observe_spawn(watch.elapsed());
         match spawned {
             Ok(pid) => {
                 self.pids.entry(pid).or_default().push_back(id.clone());
-                self.mark_run_start(id);
+                self.run_starts.insert(id.clone(), log_len);
                 if let Some(st) = crate::runtime::process::process_start_time(pid) {
                     self.start_times.insert(id.clone(), st);
                 }

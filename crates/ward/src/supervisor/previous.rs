@@ -18,10 +18,10 @@ pub fn previous_path(log: &Path) -> PathBuf {
 }
 
 impl<R: Runtime> Supervisor<R> {
-    /// Notes where the new run's output starts in the log.
-    pub(super) fn mark_run_start(&mut self, id: &InstanceId) {
-        let len = std::fs::metadata(self.logs.path(id)).map(|m| m.len()).unwrap_or(0);
-        self.run_starts.insert(id.clone(), len);
+    /// The length of the log of `id` now: where a run started next will
+    /// start its output.
+    pub(super) fn log_len(&self, id: &InstanceId) -> u64 {
+        std::fs::metadata(self.logs.path(id)).map(|m| m.len()).unwrap_or(0)
     }
 
     /// Copies the run that just ended to the `.previous` file, in the background.

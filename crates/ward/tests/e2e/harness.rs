@@ -41,6 +41,8 @@ pub struct Ward {
     pub dir: TempDir,
     pub spec: PathBuf,
     pub up: Option<Child>,
+    /// The lines `ward up` (keeper and brains) writes on stderr after it started.
+    log: mpsc::Receiver<String>,
     events: mpsc::Receiver<Value>,
     events_child: Option<Child>,
     /// Every event seen so far, in order.
@@ -58,12 +60,13 @@ impl Ward {
         let dir = TempDir::new(tag);
         let spec = dir.0.join("ward.yaml");
         std::fs::write(&spec, yaml).unwrap();
-        let up = launch_up(&spec);
+        let (up, log) = launch_up(&spec);
         let (events, events_child) = follow_events(&spec);
         Ward {
             dir,
             spec,
             up: Some(up),
+            log,
             events,
             events_child: Some(events_child),
             seen: vec![],
@@ -89,8 +92,24 @@ impl Ward {
 
     /// Starts `ward up` again (after the previous one is gone), with a new event reader.
     pub fn rerun(&mut self) {
-        self.up = Some(launch_up(&self.spec));
+        let (up, log) = launch_up(&self.spec);
+        self.up = Some(up);
+        self.log = log;
         self.refollow();
+    }
+
+    /// Waits (with a deadline) for a line of `ward up`'s stderr, written after
+    /// the last one this returned, that matches `pred`; returns it.
+    pub fn wait_log(&mut self, what: &str, secs: u64, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if pred(&line) => return line,
+                Ok(_) => continue,
+                Err(_) => panic!("timed out after {secs}s waiting for {what} in ward's stderr"),
+            }
+        }
     }
 
     /// A new event reader; events already seen, replayed by it, are skipped.
@@ -230,8 +249,9 @@ pub fn wait_a_little() {
     let _ = rx.recv_timeout(Duration::from_millis(20));
 }
 
-/// Starts `ward up -f spec` and waits (with a deadline) until it says it supervises.
-fn launch_up(spec: &Path) -> Child {
+/// Starts `ward up -f spec` and waits (with a deadline) until it says it
+/// supervises; returns it and the lines of its stderr that follow.
+fn launch_up(spec: &Path) -> (Child, mpsc::Receiver<String>) {
     let mut up = Command::new(ward_bin())
         .arg("up")
         .arg("-f")
@@ -259,9 +279,8 @@ fn launch_up(spec: &Path) -> Child {
             Err(_) => panic!("ward up did not start in time"),
         }
     }
-    // Keep draining its stderr in the background (the thread above prints it).
-    std::thread::spawn(move || while rx.recv().is_ok() {});
-    up
+    // The thread above keeps printing its stderr, and queues each line for `wait_log`.
+    (up, rx)
 }
 
 fn follow_events(spec: &Path) -> (mpsc::Receiver<Value>, Child) {
@@ -296,6 +315,15 @@ impl Drop for Ward {
             let _ = c.wait();
         }
         if let Some(mut up) = self.up.take() {
+            // Freeze the keeper so that it starts nothing more, then kill
+            // every process it holds (instances, orphans it adopted, the
+            // brain), by pid, before the keeper itself.
+            let keeper = up.id();
+            kill(keeper as i32, libc::SIGSTOP);
+            for pid in children(keeper) {
+                kill(-(pid as i32), 9);
+                kill(pid as i32, 9);
+            }
             let _ = up.kill();
             let _ = up.wait();
         }
@@ -304,6 +332,15 @@ impl Drop for Ward {
             kill(*pid as i32, 9);
         }
     }
+}
+
+/// The children of every thread of `pid`.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return vec![] };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .flat_map(|list| list.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<u32>>())
+        .collect()
 }
 
 /// kill(2) of a pid (or a process group, negative).

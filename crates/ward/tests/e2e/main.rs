@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod binds;
 mod brain;
 mod cli;
 mod durable;
@@ -12,6 +13,7 @@ mod explain;
 mod health;
 mod metrics;
 mod oci;
+mod orders;
 mod policies;
 mod restart;
 mod stop;

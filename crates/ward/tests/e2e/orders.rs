@@ -1,0 +1,119 @@
+//! Standing orders: the keeper restarts at once what the policy restarts at
+//! once, even while the brain is frozen; the brain then records it all, and a
+//! stop never races a restart.
+
+use crate::harness::{Ward, alive, eventually, kill};
+
+const QUICK: &str = r#"version: 1
+services:
+  quick:
+    command: ["sh", "-c", "echo run $$; exec sleep 600"]
+    backoff: { initial: 0s, jitter: 0 }
+"#;
+
+/// Sends SIGCONT to a frozen brain when dropped, even if the test fails.
+struct Thaw(u32);
+
+impl Drop for Thaw {
+    fn drop(&mut self) {
+        kill(self.0 as i32, libc::SIGCONT);
+    }
+}
+
+/// The keeper's children that run `sleep`, other than `except`.
+fn sleepers(w: &Ward, except: u32) -> Vec<u32> {
+    let keeper = w.up_pid();
+    let children =
+        std::fs::read_to_string(format!("/proc/{keeper}/task/{keeper}/children")).unwrap_or_default();
+    children
+        .split_whitespace()
+        .filter_map(|p| p.parse::<u32>().ok())
+        .filter(|&pid| pid != except && alive(pid))
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep")))
+        .collect()
+}
+
+/// Kills `quick`'s process while the brain is frozen: the keeper restarts it
+/// alone. Returns the replacement's pid, once the brain has recorded it, and
+/// the `exited` event.
+fn restart_with_the_brain_frozen(w: &mut Ward, old: u32) -> (u32, serde_json::Value) {
+    let brain = w.brain_pid().expect("a brain");
+    assert!(kill(brain as i32, libc::SIGSTOP));
+    let thaw = Thaw(brain);
+    assert!(kill(old as i32, libc::SIGKILL));
+    let mut new = vec![];
+    eventually("the keeper's own restart", 10, || {
+        new = sleepers(w, old);
+        !new.is_empty()
+    });
+    assert_eq!(new.len(), 1, "one replacement: {new:?}");
+    w.track(new[0]);
+    drop(thaw);
+    let exited = w.wait_event("quick", 0, "exited", 10);
+    assert_eq!(exited["exit"]["signal"], 9, "{exited}");
+    w.wait_event("quick", 0, "restarted", 10);
+    let started = w.wait_event("quick", 0, "started", 10);
+    assert_eq!(started["pid"], new[0], "the brain took the keeper's replacement");
+    (new[0], exited)
+}
+
+#[test]
+fn the_keeper_restarts_at_once_and_the_brain_records_it() {
+    let mut w = Ward::start("orders", QUICK);
+    let first = w.wait_event("quick", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    let log = w.state().join("logs").join("quick.0.log");
+    eventually("the first run's output", 10, || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains(&format!("run {first}")))
+    });
+    let (second, exited) = restart_with_the_brain_frozen(&mut w, first);
+    assert!(!alive(first));
+    let st = w.instance("quick", 0);
+    assert_eq!(
+        (st["state"].as_str(), st["pid"].as_u64(), st["restarts"].as_u64()),
+        (Some("running"), Some(second as u64), Some(1))
+    );
+
+    // The previous run's output is the first run's only, though the
+    // replacement wrote to the same file before the brain saw the exit.
+    eventually("the second run's output", 10, || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains(&format!("run {second}")))
+    });
+    let mut previous = String::new();
+    eventually("logs --previous", 10, || {
+        let out = w.cli(&["logs", "quick/0", "--previous"]);
+        previous = String::from_utf8_lossy(&out.stdout).into_owned();
+        previous.contains(&format!("run {first}"))
+    });
+    assert!(!previous.contains(&format!("run {second}")), "{previous}");
+    // So is the output in the crash's dossier.
+    let output = exited["dossier"]["output"].to_string();
+    assert!(
+        output.contains(&format!("run {first}")) && !output.contains(&format!("run {second}")),
+        "{output}"
+    );
+
+    // Again, after the brain itself was killed: the new brain gives its orders anew.
+    let brain = w.brain_pid().expect("a brain");
+    assert!(kill(brain as i32, libc::SIGKILL));
+    w.wait_new_brain(brain);
+    let (third, _) = restart_with_the_brain_frozen(&mut w, second);
+    assert_eq!(w.instance("quick", 0)["restarts"], 2);
+    assert_eq!(sleepers(&w, 0), vec![third], "nothing else runs");
+}
+
+#[test]
+fn a_stop_never_races_a_restart() {
+    let mut w = Ward::start("orders-stop", QUICK);
+    let mut pid = w.wait_event("quick", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    for round in 0..5 {
+        let out = w.cli(&["stop", "quick"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let ev =
+            w.wait_for("stopped, or a restart", 10, |e| e["kind"] == "stopped" || e["kind"] == "restarted");
+        assert_eq!(ev["kind"], "stopped", "round {round}: {ev}");
+        eventually("the process gone", 10, || !alive(pid));
+        assert_eq!(sleepers(&w, 0), Vec::<u32>::new(), "round {round}: nothing runs after a stop");
+        assert!(w.cli(&["start", "quick"]).status.success());
+        pid = w.wait_event("quick", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    }
+}
