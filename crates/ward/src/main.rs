@@ -17,6 +17,7 @@ mod cli;
 mod health;
 mod keeper;
 mod logs;
+mod memory;
 mod metrics;
 mod paths;
 mod runtime;

@@ -94,6 +94,8 @@ pub struct Supervisor<R: Runtime> {
     armed_generation: Option<u64>,
     /// The replacement that came with the exit being handled.
     respawned: Option<(InstanceId, crate::runtime::Respawned)>,
+    /// Gives memory back after a burst.
+    trimmer: crate::memory::Trimmer,
 }
 
 /// The inputs of the supervisor loop.
@@ -159,6 +161,7 @@ impl<R: Runtime> Supervisor<R> {
             rearm: BTreeSet::new(),
             armed_generation: None,
             respawned: None,
+            trimmer: crate::memory::Trimmer::default(),
         }
     }
 
@@ -189,6 +192,7 @@ impl<R: Runtime> Supervisor<R> {
             if let Some(at) = deadline {
                 sleep.as_mut().reset(self.clock.instant(at));
             }
+            self.trimmer.settled();
             tokio::select! {
                 exit = inputs.exits.recv() => match exit {
                     Some(exit) => {
@@ -301,6 +305,7 @@ impl<R: Runtime> Supervisor<R> {
     fn execute(&mut self, actions: Vec<DeployAction>) {
         let mut queue: VecDeque<DeployAction> = actions.into();
         while let Some(action) = queue.pop_front() {
+            self.trimmer.note(1);
             let (id, action) = match action {
                 DeployAction::WakeAt(at) => {
                     self.budget_wake = Some(self.budget_wake.map_or(at, |w| w.min(at)));
