@@ -68,23 +68,34 @@ impl Deployment {
         }
     }
 
-    /// True while some instance of a service that depends on `service` may still run.
-    fn has_live_dependents(&self, service: &ServiceName) -> bool {
-        self.instances.values().any(|i| {
-            i.is_alive()
-                && self.spec.services.get(&i.id().service).is_some_and(|s| s.depends_on.contains(service))
-        })
+    /// The services that some instance still alive depends on (one pass over
+    /// the instances, not one per candidate: `down` of 10,000 stays linear per step).
+    fn depended_on_by_the_living(&self) -> std::collections::BTreeSet<&ServiceName> {
+        let mut needed = std::collections::BTreeSet::new();
+        let mut seen: Option<&ServiceName> = None;
+        for i in self.instances.values().filter(|i| i.is_alive()) {
+            let service = &i.id().service;
+            if seen == Some(service) {
+                continue; // instances come by service: look its deps up once
+            }
+            seen = Some(service);
+            if let Some(spec) = self.spec.services.get(service) {
+                needed.extend(spec.depends_on.iter());
+            }
+        }
+        needed
     }
 
     /// One step of `down`: stop every service that nothing live depends on.
     pub(super) fn step_down(&mut self, code: i32, panic: bool, now: MonoTime, out: &mut Vec<DeployAction>) {
         let cmd = if panic { Command::Shutdown } else { Command::Stop };
+        let needed = self.depended_on_by_the_living();
         let candidates: Vec<InstanceId> = self
             .instances
             .values()
             .filter(|i| !matches!(i.state(), InstanceState::Stopping { .. }))
             .filter(|i| !i.state().is_at_rest() || i.is_alive())
-            .filter(|i| !self.has_live_dependents(&i.id().service))
+            .filter(|i| !needed.contains(&i.id().service))
             .map(|i| i.id().clone())
             .collect();
         for id in candidates {

@@ -31,7 +31,7 @@ pub mod protocol;
 mod respawn;
 
 use crate::paths::Paths;
-use crate::runtime::process::{ProcessRuntime, process_start_time};
+use crate::runtime::process::ProcessRuntime;
 use crate::runtime::{KnownChild, Launch, Respawned, Runtime, reaper};
 use anyhow::{Context, Result};
 use io::Input;
@@ -159,8 +159,11 @@ pub fn run(paths: &Paths) -> Result<i32> {
 
 impl Keeper {
     fn handle(&mut self, input: Input) {
-        if !matches!(input, Input::Exit(_)) {
-            self.settle(); // the brain's words may be about those exits
+        if matches!(input, Input::Connected(..)) {
+            // A new brain learns of every process and exit in its hello. The
+            // brain's messages need no settling: they can only be about
+            // pids it was told of, which were settled before.
+            self.settle();
         }
         match input {
             Input::Exit(exit) => self.on_exit(exit.pid, exit.status, exit.rusage),
@@ -217,7 +220,10 @@ impl Keeper {
             }
             _ => None,
         };
-        self.in_flight.push(respawn::InFlight { exit: p, replacement });
+        self.in_flight.push(respawn::InFlight::Exit { exit: p, replacement });
+        if self.in_flight.len() >= respawn::MAX_IN_FLIGHT {
+            self.settle();
+        }
     }
 
     fn attach(&mut self, id: u64, stream: UnixStream) {
@@ -245,10 +251,7 @@ impl Keeper {
 
     fn on_message(&mut self, msg: ToKeeper) {
         match msg {
-            ToKeeper::Spawn { req, launch } => {
-                let reply = self.spawn(req, launch);
-                self.send(&reply);
-            }
+            ToKeeper::Spawn { req, launch } => self.fork_requested(req, launch),
             ToKeeper::Signal { pid, sig } => {
                 // Also for groups it did not start (adopted by the brain after a crash).
                 let _ = self.runtime.signal_group(pid, sig);
@@ -275,20 +278,6 @@ impl Keeper {
             }
             ToKeeper::Ready => crate::cli::up::signal_ready(),
             ToKeeper::Done { code } => self.done = Some(code),
-        }
-    }
-
-    fn spawn(&mut self, req: u64, w: WireLaunch) -> ToBrain {
-        let Some(launch) = respawn::launch_of(&w) else {
-            return ToBrain::SpawnFailed { req, error: format!("bad instance {}", w.instance) };
-        };
-        match self.runtime.spawn(&launch) {
-            Ok(pid) => {
-                let child = Child { instance: w.instance, start_time: process_start_time(pid), order: None };
-                self.children.insert(pid, child);
-                ToBrain::Spawned { req, pid }
-            }
-            Err(e) => ToBrain::SpawnFailed { req, error: e.to_string() },
         }
     }
 

@@ -139,6 +139,13 @@ pub trait Runtime: Send {
     /// own new process group). Returns only once exec succeeded or failed.
     fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError>;
 
+    /// Starts several instances, in order; one result per launch. A runtime
+    /// may start them all before learning how each exec went (the keeper
+    /// does), so that they exec in parallel.
+    fn spawn_many(&mut self, launches: &[Launch]) -> Vec<Result<u32, SpawnError>> {
+        launches.iter().map(|l| self.spawn(l)).collect()
+    }
+
     /// Sends `signal` to instance `id` whose main process is `pid` (its
     /// process group, or its container). One already gone is not an error.
     fn signal(&mut self, id: &InstanceId, pid: u32, signal: i32) -> std::io::Result<()>;

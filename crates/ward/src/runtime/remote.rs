@@ -65,23 +65,55 @@ impl KeeperRuntime {
     fn send(&mut self, msg: &ToKeeper) -> io::Result<()> {
         self.writer.write_all(&encode(msg))
     }
+
+    /// The answers to the `n` requests from `first` on, in request order (the
+    /// keeper answers in order).
+    fn answers_for(&mut self, first: u64, n: usize) -> Vec<Result<u32, SpawnError>> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let want = first + out.len() as u64;
+            match self.answers.recv_timeout(SPAWN_TIMEOUT) {
+                Ok(ToBrain::Spawned { req, pid }) if req == want => out.push(Ok(pid)),
+                Ok(ToBrain::SpawnFailed { req, error }) if req == want => {
+                    out.push(Err(SpawnError::Keeper(error)))
+                }
+                Ok(_) => continue, // an answer to a request that timed out earlier
+                Err(_) => {
+                    while out.len() < n {
+                        out.push(Err(no_answer()));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn no_answer() -> SpawnError {
+    SpawnError::Keeper("the keeper did not answer".into())
 }
 
 impl Runtime for KeeperRuntime {
     fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError> {
-        let req = self.next_req;
-        self.next_req += 1;
-        self.send(&ToKeeper::Spawn { req, launch: WireLaunch::of(launch) })?;
-        loop {
-            match self.answers.recv_timeout(SPAWN_TIMEOUT) {
-                Ok(ToBrain::Spawned { req: r, pid }) if r == req => return Ok(pid),
-                Ok(ToBrain::SpawnFailed { req: r, error }) if r == req => {
-                    return Err(SpawnError::Keeper(error));
-                }
-                Ok(_) => continue, // an answer to a request that timed out earlier
-                Err(_) => return Err(SpawnError::Keeper("the keeper did not answer".into())),
+        self.spawn_many(std::slice::from_ref(launch)).pop().unwrap_or_else(|| Err(no_answer()))
+    }
+
+    fn spawn_many(&mut self, launches: &[Launch]) -> Vec<Result<u32, SpawnError>> {
+        let first = self.next_req;
+        self.next_req += launches.len() as u64;
+        let mut results: Vec<Result<u32, SpawnError>> = Vec::with_capacity(launches.len());
+        for (req, launch) in (first..).zip(launches) {
+            if let Err(e) = self.send(&ToKeeper::Spawn { req, launch: WireLaunch::of(launch) }) {
+                // Requests already sent are answered; the rest fail with the socket's error.
+                let sent = (req - first) as usize;
+                let mut done = self.answers_for(first, sent);
+                done.push(Err(SpawnError::Os(e)));
+                done.extend((sent + 1..launches.len()).map(|_| Err(no_answer())));
+                return done;
             }
         }
+        results.extend(self.answers_for(first, launches.len()));
+        results
     }
 
     fn signal(&mut self, _id: &InstanceId, pid: u32, sig: i32) -> io::Result<()> {

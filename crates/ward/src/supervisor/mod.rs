@@ -14,6 +14,7 @@
 //! - `watchers`: probes, sd_notify and hooks of live instances (see `crate::health`).
 //! - `endpoints`: the in-rotation instances of a service.
 //! - `persist`: writes to the store before effects; resuming after a crash of ward.
+//! - `spawning`: starting instances, in batches, or taking the keeper's replacement.
 //! - `orders`: standing orders, so that the keeper restarts at once what would be restarted at once.
 
 pub mod clock;
@@ -25,6 +26,7 @@ mod orders;
 mod persist;
 pub mod previous;
 pub mod requests;
+mod spawning;
 pub mod timers;
 mod watchers;
 mod why;
@@ -321,11 +323,24 @@ impl<R: Runtime> Supervisor<R> {
             self.rearm.insert(id.clone());
             match action {
                 Action::Spawn => {
-                    self.flush(); // what justifies the spawn is on disk first
-                    let obs = self.spawn(&id);
-                    let j = self.deployment.service(&id.service).map(|s| s.backoff.jitter).unwrap_or(0.0);
-                    let jitter = self.jitter.factor(j);
-                    queue.extend(self.deployment.observe(&id, obs, self.clock.now(), jitter));
+                    // The spawns next in line go together (`up`, a scale-up):
+                    // the keeper forks them back to back.
+                    let mut ids = vec![id];
+                    while ids.len() < spawning::BATCH {
+                        let Some(DeployAction::Instance(next, Action::Spawn)) = queue.front() else { break };
+                        let next = next.clone();
+                        queue.pop_front();
+                        self.trimmer.note(1);
+                        self.dirty.insert(next.clone());
+                        self.rearm.insert(next.clone());
+                        ids.push(next);
+                    }
+                    self.flush(); // what justifies the spawns is on disk first
+                    for (id, obs) in self.spawn_all(ids) {
+                        let j = self.deployment.service(&id.service).map(|s| s.backoff.jitter).unwrap_or(0.0);
+                        let jitter = self.jitter.factor(j);
+                        queue.extend(self.deployment.observe(&id, obs, self.clock.now(), jitter));
+                    }
                 }
                 Action::Signal(sig) => {
                     self.flush();
@@ -370,42 +385,6 @@ impl<R: Runtime> Supervisor<R> {
         self.dirty.insert(id.clone());
         tracing::info!("{}", events::describe(&ev));
         self.watch_event(id, &kind);
-    }
-
-    fn spawn(&mut self, id: &InstanceId) -> Observation {
-        if let Some(r) = self.take_respawned(id) {
-            // Started by the keeper the moment the last process exited.
-            self.metrics.observe_spawn(std::time::Duration::from_micros(r.spawn_us));
-            self.pids.entry(r.pid).or_default().push_back(id.clone());
-            self.run_starts.insert(id.clone(), r.log_len);
-            if let Some(st) = crate::runtime::process::process_start_time(r.pid) {
-                self.start_times.insert(id.clone(), st);
-            }
-            return Observation::Spawned { pid: r.pid };
-        }
-        let Some(spec) = self.deployment.service(&id.service) else {
-            return Observation::SpawnFailed { error: "service no longer in the spec".into() };
-        };
-        let dir = self.spec_path.parent().map(PathBuf::from).unwrap_or_default();
-        let mut launch = launch::launch(spec, id, &dir, self.logs.path(id), &self.state_dir);
-        launch.env.extend(self.health.launch_env(id, spec));
-        // Where the new run's output will start: measured before the
-        // process exists, as it may write before the spawn returns.
-        let log_len = self.log_len(id);
-        let watch = crate::metrics::Stopwatch::start();
-        let spawned = self.runtime.spawn(&launch);
-        self.metrics.observe_spawn(watch.elapsed());
-        match spawned {
-            Ok(pid) => {
-                self.pids.entry(pid).or_default().push_back(id.clone());
-                self.run_starts.insert(id.clone(), log_len);
-                if let Some(st) = crate::runtime::process::process_start_time(pid) {
-                    self.start_times.insert(id.clone(), st);
-                }
-                Observation::Spawned { pid }
-            }
-            Err(e) => Observation::SpawnFailed { error: e.to_string() },
-        }
     }
 
     fn signal(&mut self, id: &InstanceId, sig: i32) {

@@ -322,6 +322,14 @@ impl<R: Runtime> Runtime for OciRuntime<R> {
         self.inner.finish(code);
     }
 
+    fn spawn_many(&mut self, launches: &[Launch]) -> Vec<Result<u32, SpawnError>> {
+        if launches.iter().all(|l| l.image.is_none()) {
+            self.inner.spawn_many(launches)
+        } else {
+            launches.iter().map(|l| self.spawn(l)).collect()
+        }
+    }
+
     fn arm(&mut self, order: &ward_core::deployment::StandingOrder, launch: &Launch) {
         // A container's restart needs its old container deleted and a bundle
         // written first: only native processes get standing orders.
