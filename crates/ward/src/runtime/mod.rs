@@ -15,6 +15,7 @@ pub mod process;
 pub mod reaper;
 pub mod remote;
 mod spawn;
+mod vspawn;
 
 use std::path::PathBuf;
 use ward_core::deployment::StandingOrder;

@@ -63,17 +63,22 @@ struct ChildArgs<'a> {
     report: RawFd,
 }
 
-/// A forked child whose exec is still under way.
+/// A forked child whose exec is still under way (or already known).
 #[derive(Debug)]
-pub(super) struct Forked {
-    pid: u32,
-    report: OwnedFd,
+pub(super) enum Forked {
+    /// Its exec reports on this pipe.
+    Pending { pid: u32, report: OwnedFd },
+    /// Started by `posix_spawn`, which waited for the exec.
+    Known(Outcome),
 }
 
 impl Forked {
     /// Waits for the child's exec: started, or failed with an errno.
     pub(super) fn outcome(self) -> io::Result<Outcome> {
-        let Forked { pid, report } = self;
+        let (pid, report) = match self {
+            Forked::Known(outcome) => return Ok(outcome),
+            Forked::Pending { pid, report } => (pid, report),
+        };
         match read_report(report) {
             Ok(None) => Ok(Outcome::Started(pid)),
             Ok(Some(errno)) => Ok(Outcome::Failed { pid, errno }),
@@ -96,6 +101,17 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     // may sit there (possible if ward was started with one of them closed).
     let stdin = above_stdio(plan.stdin)?;
     let output = above_stdio(plan.output)?;
+    if plan.creds.is_none() {
+        let argv = null_terminated(&plan.argv);
+        let envp = null_terminated(&plan.envp);
+        let (input, out) = (stdin.as_raw_fd(), output.as_raw_fd());
+        let spawned = super::vspawn::spawn(&plan.program, &argv, &envp, plan.workdir.as_ref(), input, out);
+        reaper.children_may_exist();
+        return Ok(Forked::Known(match spawned {
+            Ok(pid) => Outcome::Started(pid),
+            Err(e) => Outcome::Failed { pid: 0, errno: e.raw_os_error().unwrap_or(libc::EINVAL) },
+        }));
+    }
     let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
     let report_write = above_stdio(report_write)?;
     let argv = null_terminated(&plan.argv);
@@ -134,7 +150,7 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     unsafe { libc::setpgid(pid as libc::pid_t, pid as libc::pid_t) };
     drop(report_write);
     drop((stdin, output));
-    Ok(Forked { pid, report: report_read })
+    Ok(Forked::Pending { pid, report: report_read })
 }
 
 /// Reads the child's report: EOF (exec succeeded) or a 4-byte errno.
