@@ -22,35 +22,55 @@ pub(super) enum InFlight {
     /// An exit, with its replacement if one was forked.
     Exit { exit: Pending, replacement: Option<Replacement> },
     /// The brain's spawn request `req`: forked, or already answered.
-    Spawn { req: u64, forked: Result<Replacement, String> },
+    Spawn { req: u64, forked: Result<Starting, String> },
 }
 
 /// At most this many execs are waited for at once (each holds a pipe).
 pub(super) const MAX_IN_FLIGHT: usize = 64;
 
-/// A replacement whose exec is under way.
-pub(super) struct Replacement {
+/// An instance process whose exec is under way.
+pub(super) struct Starting {
     launch: Launch,
     instance: String,
     forked: Forked,
+}
+
+/// A replacement under a standing order, whose exec is under way.
+pub(super) struct Replacement {
+    start: Starting,
+    /// Where its output starts in the shared log file.
     log_len: u64,
     /// When the keeper took the exit up.
     since: std::time::Instant,
 }
 
 impl Keeper {
+    /// Forks the process of `w`.
+    fn fork_launch(&mut self, w: WireLaunch) -> Result<Starting, String> {
+        let launch = launch_of(&w).ok_or_else(|| format!("bad instance {}", w.instance))?;
+        let forked = self.runtime.fork(&launch).map_err(|e| e.to_string())?;
+        Ok(Starting { launch, instance: w.instance, forked })
+    }
+
+    /// Waits for the exec of `s`; once it runs, it is one of the keeper's children.
+    fn finish(&mut self, s: Starting) -> Result<u32, String> {
+        let pid = ProcessRuntime::finish_fork(&s.launch, s.forked).map_err(|e| e.to_string())?;
+        let start_time = process_start_time(pid);
+        self.children.insert(pid, Child { instance: s.instance, start_time, order: None });
+        Ok(pid)
+    }
+
     /// Forks the replacement of `pid` under its standing order, first killing
     /// what the old process left in its group (as the brain's `Cleanup` would).
     pub(super) fn fork_replacement(&mut self, pid: u32, w: WireLaunch) -> Option<Replacement> {
         let since = super::now();
         let _ = self.runtime.signal_group(pid, libc::SIGKILL);
-        let launch = launch_of(&w)?;
-        // Where this run's output will start in the shared log file.
-        let log_len = std::fs::metadata(&launch.log).map(|m| m.len()).unwrap_or(0);
-        match self.runtime.fork(&launch) {
-            Ok(forked) => Some(Replacement { launch, instance: w.instance, forked, log_len, since }),
+        let log_len = std::fs::metadata(&w.log).map(|m| m.len()).unwrap_or(0);
+        let instance = w.instance.clone();
+        match self.fork_launch(w) {
+            Ok(start) => Some(Replacement { start, log_len, since }),
             Err(e) => {
-                tracing::warn!("keeper: cannot restart {} at once: {e}; the brain will", w.instance);
+                tracing::warn!("keeper: cannot restart {instance} at once: {e}; the brain will");
                 None
             }
         }
@@ -59,14 +79,7 @@ impl Keeper {
     /// Forks the process of the brain's spawn request `req`; the answer goes
     /// out once its exec is known (see [`Keeper::settle`]).
     pub(super) fn fork_requested(&mut self, req: u64, w: WireLaunch) {
-        let since = super::now();
-        let forked = match launch_of(&w) {
-            None => Err(format!("bad instance {}", w.instance)),
-            Some(launch) => match self.runtime.fork(&launch) {
-                Ok(forked) => Ok(Replacement { launch, instance: w.instance, forked, log_len: 0, since }),
-                Err(e) => Err(e.to_string()),
-            },
-        };
+        let forked = self.fork_launch(w);
         self.in_flight.push(InFlight::Spawn { req, forked });
         if self.in_flight.len() >= MAX_IN_FLIGHT {
             self.settle();
@@ -76,38 +89,31 @@ impl Keeper {
     /// Waits for the execs under way, then answers and reports, in order.
     pub(super) fn settle(&mut self) {
         for work in std::mem::take(&mut self.in_flight) {
-            let (mut exit, replacement) = match work {
-                InFlight::Exit { exit, replacement } => (exit, replacement),
+            match work {
                 InFlight::Spawn { req, forked } => {
-                    let answer = forked.and_then(|r| {
-                        let pid =
-                            ProcessRuntime::finish_fork(&r.launch, r.forked).map_err(|e| e.to_string())?;
-                        let start_time = process_start_time(pid);
-                        self.children.insert(pid, Child { instance: r.instance, start_time, order: None });
-                        Ok(pid)
-                    });
+                    let answer = forked.and_then(|s| self.finish(s));
                     self.send(&match answer {
                         Ok(pid) => ToBrain::Spawned { req, pid },
                         Err(error) => ToBrain::SpawnFailed { req, error },
                     });
-                    continue;
                 }
-            };
-            if let Some(r) = replacement {
-                match ProcessRuntime::finish_fork(&r.launch, r.forked) {
-                    Ok(pid) => {
-                        let start_time = process_start_time(pid);
-                        self.children.insert(pid, Child { instance: r.instance, start_time, order: None });
-                        let spawn_us = r.since.elapsed().as_micros() as u64;
-                        exit.respawned = Some(Respawned { pid, log_len: r.log_len, spawn_us });
+                InFlight::Exit { mut exit, replacement } => {
+                    if let Some(Replacement { start, log_len, since }) = replacement {
+                        let instance = start.instance.clone();
+                        match self.finish(start) {
+                            Ok(pid) => {
+                                let spawn_us = since.elapsed().as_micros() as u64;
+                                exit.respawned = Some(Respawned { pid, log_len, spawn_us });
+                            }
+                            Err(e) => tracing::warn!(
+                                "keeper: cannot restart {instance} at once: {e}; the brain will"
+                            ),
+                        }
                     }
-                    Err(e) => {
-                        tracing::warn!("keeper: cannot restart {} at once: {e}; the brain will", r.instance)
-                    }
+                    self.pending.push_back(exit);
+                    self.send(&exit.exit_message());
                 }
             }
-            self.pending.push_back(exit);
-            self.send(&exit.exit_message());
         }
     }
 }

@@ -101,7 +101,6 @@ impl Runtime for KeeperRuntime {
     fn spawn_many(&mut self, launches: &[Launch]) -> Vec<Result<u32, SpawnError>> {
         let first = self.next_req;
         self.next_req += launches.len() as u64;
-        let mut results: Vec<Result<u32, SpawnError>> = Vec::with_capacity(launches.len());
         for (req, launch) in (first..).zip(launches) {
             if let Err(e) = self.send(&ToKeeper::Spawn { req, launch: WireLaunch::of(launch) }) {
                 // Requests already sent are answered; the rest fail with the socket's error.
@@ -112,8 +111,7 @@ impl Runtime for KeeperRuntime {
                 return done;
             }
         }
-        results.extend(self.answers_for(first, launches.len()));
-        results
+        self.answers_for(first, launches.len())
     }
 
     fn signal(&mut self, _id: &InstanceId, pid: u32, sig: i32) -> io::Result<()> {
