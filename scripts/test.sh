@@ -41,6 +41,10 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # The benchmark must not rot: a quick run of every scenario (about 15 s).
+# The README's door: `cargo run` at the root must pick the `ward` binary
+# (the first command is `cargo run --release -- up -f examples/demo.yaml`).
+echo "== the README's first command resolves (cargo run -- check on the demo)"
+cargo run --quiet -- check -f examples/demo.yaml
 echo "== ward-bench --quick (smoke)"
 cargo build --quiet -p ward -p ward-bench
 target/debug/ward-bench --quick
