@@ -176,10 +176,11 @@ fn foreground(paths: &Paths, spec: Spec) -> Result<i32> {
     init_tracing();
     // Open (and migrate) the store once here, so that a store that cannot be
     // used stops `ward up` with its message instead of failing every brain.
-    drop(Store::open(&paths.store())?);
+    // It also gives this keeper its epoch: exit numbers never come from a clock.
+    let epoch = Store::open(&paths.store())?.take_keeper_epoch()?;
     drop(spec);
     reaper::become_subreaper().context("cannot become child subreaper")?;
-    let code = crate::keeper::run(paths)?;
+    let code = crate::keeper::run(paths, epoch)?;
     let _ = std::fs::remove_file(&paths.socket);
     Ok(code)
 }

@@ -99,7 +99,8 @@ struct Child {
 }
 
 /// Runs the keeper until everything is down; returns `ward up`'s exit code.
-pub fn run(paths: &Paths) -> Result<i32> {
+/// `epoch` is this keeper's, taken from the store (see [`exit_number`]).
+pub fn run(paths: &Paths, epoch: u64) -> Result<i32> {
     io::block_signals();
     let (tx, rx) = std::sync::mpsc::channel();
     let sink = tx.clone();
@@ -117,7 +118,7 @@ pub fn run(paths: &Paths) -> Result<i32> {
         conn: None,
         children: HashMap::new(),
         pending: VecDeque::new(),
-        next_seq: seq_base(),
+        next_seq: exit_number(epoch, 1),
         in_flight: Vec::new(),
         done: None,
         restart_at: Some(now()),
@@ -325,15 +326,14 @@ impl Keeper {
     }
 }
 
-/// The first exit sequence number of this keeper: microseconds since the Unix
-/// epoch, so that the numbers of a later keeper are always higher and a brain
-/// never takes a new exit for one it already recorded.
-#[allow(clippy::disallowed_methods)] // read once at start-up
-fn seq_base() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(1)
+/// The number of this keeper's `counter`-th exit: its epoch (taken from
+/// the store at its start, above every earlier keeper's) in the high 32 bits,
+/// the counter in the low ones. Numbers grow by construction, never from a
+/// clock, so a brain may skip an exit whose number it has recorded: it is
+/// that very exit (one keeper sends its exits in order; a dead keeper sends
+/// nothing more).
+pub fn exit_number(epoch: u64, counter: u64) -> u64 {
+    (epoch << 32) | (counter & 0xffff_ffff)
 }
 
 /// The keeper's one clock read (it only times brain restarts).

@@ -270,6 +270,23 @@ impl Store {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
+    /// Takes the next keeper epoch and commits it: the high 32 bits of every
+    /// exit number that keeper gives (see `keeper::ExitNumbers`). Strictly
+    /// above every epoch taken before and above the epoch of the last exit
+    /// recorded, so exit numbers only grow, whatever any clock says.
+    pub fn take_keeper_epoch(&mut self) -> Result<u64, StoreError> {
+        let read = |key: &str| -> Result<u64, StoreError> {
+            Ok(self.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+        };
+        let last = read("keeper_epoch")?;
+        // Stores written before epochs existed numbered exits by wall-clock µs.
+        let recorded = read("last_exit_seq")? >> 32;
+        let epoch = last.max(recorded).saturating_add(1).min(u64::from(u32::MAX));
+        self.set_meta("keeper_epoch", &epoch.to_string())?;
+        self.commit()?;
+        Ok(epoch)
+    }
+
     /// Sets a small fact (in the open transaction).
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         self.begin()?;

@@ -112,3 +112,21 @@ fn the_last_good_spec_and_an_unclean_end_survive_a_reopen() {
     assert!(!s.ended_uncleanly().unwrap());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn keeper_epochs_grow_past_every_recorded_exit_whatever_the_clock() {
+    let dir = temp("epoch");
+    let mut store = Store::open(&dir.join("ward.db")).unwrap();
+    assert_eq!(store.take_keeper_epoch().unwrap(), 1);
+    assert_eq!(store.take_keeper_epoch().unwrap(), 2);
+    // A store whose last exit was numbered by a clock (older wards), or by a later epoch.
+    store.set_meta("last_exit_seq", &((40_u64 << 32) | 7).to_string()).unwrap();
+    store.commit().unwrap();
+    let epoch = store.take_keeper_epoch().unwrap();
+    assert_eq!(epoch, 41);
+    drop(store);
+    let mut again = Store::open(&dir.join("ward.db")).unwrap();
+    assert_eq!(again.take_keeper_epoch().unwrap(), 42, "kept across opens");
+    assert!(crate::keeper::exit_number(42, 1) > ((40_u64 << 32) | 7));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -17,3 +17,4 @@ mod orders;
 mod policies;
 mod restart;
 mod stop;
+mod trust;

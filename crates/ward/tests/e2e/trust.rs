@@ -1,0 +1,47 @@
+//! The faults of the trust work, each pinned by a test that failed before its
+//! fix: exits trusted across clock steps, signals only to what is ours,
+//! `down` that always ends.
+
+use crate::harness::{Ward, alive, kill};
+
+const SPEC: &str = r#"version: 1
+services:
+  steady:
+    command: ["sleep", "600"]
+    backoff: { initial: 0s, jitter: 0 }
+    restart: always
+"#;
+
+/// Sets `key` in the store's `meta` table of a stopped ward.
+fn set_meta(w: &Ward, key: &str, value: &str) {
+    let db = rusqlite::Connection::open(w.state().join("ward.db")).unwrap();
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", [key, value]).unwrap();
+}
+
+/// After the wall clock steps back (the store last recorded an exit numbered
+/// "in the future"), exits still reach the brain: a killed service restarts,
+/// and `down` ends.
+#[test]
+fn exits_are_trusted_after_the_clock_steps_back() {
+    let mut w = Ward::start("clockstep", SPEC);
+    w.wait_event("steady", 0, "started", 10);
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(20), 0);
+    // What a keeper numbering exits by wall-clock µs left behind before the
+    // clock stepped back by an hour.
+    let now_us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros();
+    set_meta(&w, "last_exit_seq", &(now_us + 3_600_000_000).to_string());
+    w.rerun();
+    let first = w.wait_event("steady", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    kill(first as i32, libc::SIGKILL);
+    w.wait_event("steady", 0, "exited", 10);
+    let second = w.wait_event("steady", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    assert_ne!(first, second);
+    let st = w.instance("steady", 0);
+    assert_eq!(st["state"], "running");
+    assert_eq!(st["pid"].as_u64(), Some(u64::from(second)));
+    // The second keeper of the same store numbers its exits above the first's too.
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(20), 0);
+    assert!(!alive(second));
+}
