@@ -32,7 +32,7 @@ mod respawn;
 
 use crate::paths::Paths;
 use crate::runtime::process::ProcessRuntime;
-use crate::runtime::{KnownChild, Launch, Respawned, Runtime, reaper};
+use crate::runtime::{KnownChild, Launch, Respawned, reaper};
 use anyhow::{Context, Result};
 use io::Input;
 use protocol::{ToBrain, ToKeeper, WireLaunch, encode};

@@ -73,6 +73,21 @@ pub struct Exit {
     pub respawned: Option<Respawned>,
 }
 
+/// What a runtime reports, in the order it happened: exits, and the answers
+/// to spawns it could not answer at once (see [`Runtime::start`]).
+#[derive(Debug)]
+pub enum Report {
+    /// An instance process ended.
+    Exit(Exit),
+    /// The spawn named `req` started process `Ok(pid)`, or failed.
+    Answer {
+        /// The request, as given to [`Runtime::start`].
+        req: u64,
+        /// The pid, or why it failed.
+        result: Result<u32, String>,
+    },
+}
+
 /// A replacement started by the keeper the moment its predecessor exited,
 /// under the instance's [`StandingOrder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -126,9 +141,6 @@ pub enum SpawnError {
     /// The container could not be prepared (runtime binary, bundle, user, limits).
     #[error(transparent)]
     Container(#[from] oci::ContainerError),
-    /// The keeper could not spawn it (its words).
-    #[error("{0}")]
-    Keeper(String),
     /// Anything else from the OS (fork, pipe, a NUL byte in an argument…).
     #[error("spawn failed: {0}")]
     Os(#[from] std::io::Error),
@@ -136,16 +148,16 @@ pub enum SpawnError {
 
 /// Spawns and signals instances. Exits are reported separately, as [`Exit`]s.
 pub trait Runtime: Send {
-    /// Starts the instance; returns the pid of its process (the leader of its
-    /// own new process group). Returns only once exec succeeded or failed.
-    fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError>;
+    /// Starts each launch of `batch`, each named by a request number, and
+    /// never waits for a slow answer: returns the answers known at once (a
+    /// synchronous runtime answers all); the others arrive later as
+    /// [`Report::Answer`]s, before any exit of the process they name. A
+    /// started process leads a process group of its own.
+    fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)>;
 
-    /// Starts several instances, in order; one result per launch. A runtime
-    /// may start them all before learning how each exec went (the keeper
-    /// does), so that they exec in parallel.
-    fn spawn_many(&mut self, launches: &[Launch]) -> Vec<Result<u32, SpawnError>> {
-        launches.iter().map(|l| self.spawn(l)).collect()
-    }
+    /// A [`Report::Answer`] for `req` arrived (`pid` when it succeeded); the
+    /// runtime takes note before the supervisor acts on it.
+    fn answered(&mut self, _req: u64, _pid: Option<u32>) {}
 
     /// Sends `signal` to instance `id` whose main process is `pid` (its
     /// process group, or its container). One already gone is not an error.

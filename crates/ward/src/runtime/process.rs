@@ -111,14 +111,21 @@ impl ProcessRuntime {
     }
 }
 
-impl Runtime for ProcessRuntime {
-    fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError> {
+impl ProcessRuntime {
+    /// Starts `launch`; returns once its exec succeeded or failed.
+    pub fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError> {
         self.start(launch).map_err(|failed| {
             if let Some(pid) = failed.child {
                 tracing::debug!(instance = %launch.id, pid, error = %failed.error, "exec failed");
             }
             failed.error
         })
+    }
+}
+
+impl Runtime for ProcessRuntime {
+    fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
+        batch.into_iter().map(|(req, launch)| (req, self.spawn(&launch))).collect()
     }
 
     fn signal(&mut self, _id: &InstanceId, pid: u32, signal: i32) -> io::Result<()> {

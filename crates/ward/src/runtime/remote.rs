@@ -1,39 +1,37 @@
 //! The brain's side of the keeper: a [`Runtime`] whose spawns, signals and
 //! exits go through the keeper's socket (see `keeper::protocol`).
 //!
-//! Requests are written from the supervisor's thread; a reader thread sorts
-//! what comes back: spawn answers go to the waiting `spawn` call (the keeper
-//! answers a spawn before it can report that process's exit, so the pid is
-//! known before its exit is handled), exits go to the supervisor's channel.
-//! When the keeper goes away, the exit channel closes.
+//! Nothing here waits for the keeper: requests go to a writer thread through
+//! a channel, and a reader thread turns what comes back (exits, and the
+//! answers to spawns, in the order the keeper sent them: a spawn's answer
+//! before any exit of its process) into [`Report`]s on the supervisor's
+//! channel. When the keeper goes away, that channel closes.
 
-use super::{Exit, KnownChild, Launch, Runtime, SpawnError};
+use super::{Exit, KnownChild, Launch, Report, Runtime, SpawnError};
 use crate::keeper::protocol::{ToBrain, ToKeeper, WireLaunch, encode};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::mpsc as std_mpsc;
-use std::time::Duration;
 use tokio::sync::mpsc;
 use ward_core::InstanceId;
 use ward_core::deployment::StandingOrder;
 
-/// How long a spawn may wait for the keeper's answer.
-const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Spawns and signals through the keeper.
 pub struct KeeperRuntime {
-    writer: UnixStream,
-    answers: std_mpsc::Receiver<ToBrain>,
-    next_req: u64,
+    /// To the writer thread: one encoded message each.
+    writer: std_mpsc::Sender<Vec<u8>>,
+    /// The writer thread, joined once everything is said (`finish`).
+    written: Option<std::thread::JoinHandle<()>>,
     children: Vec<KnownChild>,
 }
 
 impl KeeperRuntime {
-    /// Attaches to the keeper at `path`; returns the runtime and the channel of exits.
-    pub fn connect(path: &Path) -> io::Result<(KeeperRuntime, mpsc::UnboundedReceiver<Exit>)> {
+    /// Attaches to the keeper at `path`; returns the runtime and the channel
+    /// of its reports (exits, spawn answers).
+    pub fn connect(path: &Path) -> io::Result<(KeeperRuntime, mpsc::UnboundedReceiver<Report>)> {
         let stream = UnixStream::connect(path)?;
-        let writer = stream.try_clone()?;
+        let mut out = stream.try_clone()?;
         let mut reader = BufReader::new(stream);
         let mut first = String::new();
         reader.read_line(&mut first)?;
@@ -41,105 +39,87 @@ impl KeeperRuntime {
             Ok(ToBrain::Hello { children, .. }) => children,
             _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "the keeper did not say hello")),
         };
-        let (answers_tx, answers) = std_mpsc::channel();
-        let (exits_tx, exits) = mpsc::unbounded_channel();
+        let (reports_tx, reports) = mpsc::unbounded_channel();
         std::thread::Builder::new().name("ward-brain-keeper".into()).spawn(move || {
             for line in reader.lines() {
                 let Ok(line) = line else { break };
-                match serde_json::from_str::<ToBrain>(&line) {
+                let report = match serde_json::from_str::<ToBrain>(&line) {
                     Ok(ToBrain::Exit { seq, pid, status, rusage, respawned }) => {
-                        let _ = exits_tx.send(Exit { seq, pid, status, rusage, respawned });
+                        Report::Exit(Exit { seq, pid, status, rusage, respawned })
                     }
-                    Ok(answer @ (ToBrain::Spawned { .. } | ToBrain::SpawnFailed { .. })) => {
-                        let _ = answers_tx.send(answer);
+                    Ok(ToBrain::Spawned { req, pid }) => Report::Answer { req, result: Ok(pid) },
+                    Ok(ToBrain::SpawnFailed { req, error }) => Report::Answer { req, result: Err(error) },
+                    Ok(ToBrain::Hello { .. }) => continue,
+                    Err(e) => {
+                        tracing::warn!("bad message from the keeper: {e}");
+                        continue;
                     }
-                    Ok(ToBrain::Hello { .. }) => {}
-                    Err(e) => tracing::warn!("bad message from the keeper: {e}"),
+                };
+                if reports_tx.send(report).is_err() {
+                    break;
                 }
             }
-            // Dropping the senders tells the supervisor that the keeper is gone.
+            // Dropping the sender tells the supervisor that the keeper is gone.
         })?;
-        Ok((KeeperRuntime { writer, answers, next_req: 1, children }, exits))
-    }
-
-    fn send(&mut self, msg: &ToKeeper) -> io::Result<()> {
-        self.writer.write_all(&encode(msg))
-    }
-
-    /// The answers to the `n` requests from `first` on, in request order (the
-    /// keeper answers in order).
-    fn answers_for(&mut self, first: u64, n: usize) -> Vec<Result<u32, SpawnError>> {
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            let want = first + out.len() as u64;
-            match self.answers.recv_timeout(SPAWN_TIMEOUT) {
-                Ok(ToBrain::Spawned { req, pid }) if req == want => out.push(Ok(pid)),
-                Ok(ToBrain::SpawnFailed { req, error }) if req == want => {
-                    out.push(Err(SpawnError::Keeper(error)))
-                }
-                Ok(_) => continue, // an answer to a request that timed out earlier
-                Err(_) => {
-                    while out.len() < n {
-                        out.push(Err(no_answer()));
-                    }
+        let (writer, queue) = std_mpsc::channel::<Vec<u8>>();
+        let written = std::thread::Builder::new().name("ward-brain-writer".into()).spawn(move || {
+            while let Ok(msg) = queue.recv() {
+                if let Err(e) = out.write_all(&msg) {
+                    tracing::warn!("cannot write to the keeper: {e}");
+                    break; // the reader sees the keeper go
                 }
             }
-        }
-        out
+        })?;
+        Ok((KeeperRuntime { writer, written: Some(written), children }, reports))
     }
-}
 
-fn no_answer() -> SpawnError {
-    SpawnError::Keeper("the keeper did not answer".into())
+    /// Queues `msg` for the keeper; never blocks.
+    fn send(&mut self, msg: &ToKeeper) {
+        let _ = self.writer.send(encode(msg));
+    }
 }
 
 impl Runtime for KeeperRuntime {
-    fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError> {
-        self.spawn_many(std::slice::from_ref(launch)).pop().unwrap_or_else(|| Err(no_answer()))
-    }
-
-    fn spawn_many(&mut self, launches: &[Launch]) -> Vec<Result<u32, SpawnError>> {
-        let first = self.next_req;
-        self.next_req += launches.len() as u64;
-        for (req, launch) in (first..).zip(launches) {
-            if let Err(e) = self.send(&ToKeeper::Spawn { req, launch: WireLaunch::of(launch) }) {
-                // Requests already sent are answered; the rest fail with the socket's error.
-                let sent = (req - first) as usize;
-                let mut done = self.answers_for(first, sent);
-                done.push(Err(SpawnError::Os(e)));
-                done.extend((sent + 1..launches.len()).map(|_| Err(no_answer())));
-                return done;
-            }
+    fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
+        for (req, launch) in &batch {
+            self.send(&ToKeeper::Spawn { req: *req, launch: WireLaunch::of(launch) });
         }
-        self.answers_for(first, launches.len())
+        Vec::new() // every answer comes as a report
     }
 
     fn signal(&mut self, _id: &InstanceId, pid: u32, sig: i32) -> io::Result<()> {
-        self.send(&ToKeeper::Signal { pid, sig })
+        self.send(&ToKeeper::Signal { pid, sig });
+        Ok(())
     }
 
     fn cleanup(&mut self, _id: &InstanceId, pid: u32) {
-        let _ = self.send(&ToKeeper::Cleanup { pid });
+        self.send(&ToKeeper::Cleanup { pid });
     }
 
     fn ack(&mut self, seq: u64) {
-        let _ = self.send(&ToKeeper::Ack { seq });
+        self.send(&ToKeeper::Ack { seq });
     }
 
     fn ready(&mut self) {
-        let _ = self.send(&ToKeeper::Ready);
+        self.send(&ToKeeper::Ready);
     }
 
     fn finish(&mut self, code: i32) {
-        let _ = self.send(&ToKeeper::Done { code });
+        self.send(&ToKeeper::Done { code });
+        // The brain exits next: let the writer say everything first (it ends
+        // once the queue is empty and its sender is gone).
+        self.writer = std_mpsc::channel().0;
+        if let Some(written) = self.written.take() {
+            let _ = written.join();
+        }
     }
 
     fn arm(&mut self, order: &StandingOrder, launch: &Launch) {
-        let _ = self.send(&ToKeeper::Arm { order: order.clone(), launch: WireLaunch::of(launch) });
+        self.send(&ToKeeper::Arm { order: order.clone(), launch: WireLaunch::of(launch) });
     }
 
     fn disarm(&mut self, pid: u32) {
-        let _ = self.send(&ToKeeper::Disarm { pid });
+        self.send(&ToKeeper::Disarm { pid });
     }
 
     fn known_children(&self) -> Vec<KnownChild> {

@@ -33,7 +33,7 @@ mod why;
 
 use crate::logs::Logs;
 use crate::runtime::adopt::Adopter;
-use crate::runtime::{Exit, Runtime};
+use crate::runtime::{Exit, Report, Runtime};
 use crate::store::Store;
 use clock::{Clock, Jitter};
 use events::EventLog;
@@ -98,14 +98,16 @@ pub struct Supervisor<R: Runtime> {
     respawned: Option<(InstanceId, crate::runtime::Respawned)>,
     /// Gives memory back after a burst.
     trimmer: crate::memory::Trimmer,
+    /// Spawns asked for and not yet answered.
+    spawns: spawning::Spawns,
 }
 
 /// The inputs of the supervisor loop.
 pub struct Inputs {
     /// API requests.
     pub requests: mpsc::Receiver<Request>,
-    /// Exits from the reaper.
-    pub exits: mpsc::UnboundedReceiver<Exit>,
+    /// Exits and spawn answers from the runtime (the keeper).
+    pub exits: mpsc::UnboundedReceiver<Report>,
     /// Exits of adopted processes.
     pub adopted: mpsc::UnboundedReceiver<Exit>,
 }
@@ -164,6 +166,7 @@ impl<R: Runtime> Supervisor<R> {
             armed_generation: None,
             respawned: None,
             trimmer: crate::memory::Trimmer::default(),
+            spawns: spawning::Spawns::default(),
         }
     }
 
@@ -187,20 +190,20 @@ impl<R: Runtime> Supervisor<R> {
         let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
         tokio::pin!(sleep);
         while self.exit_code.is_none() {
-            let deadline = match (self.timers.next_deadline(), self.budget_wake) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let deadline = [self.timers.next_deadline(), self.budget_wake, self.spawns.next_deadline()]
+                .into_iter()
+                .flatten()
+                .min();
             if let Some(at) = deadline {
                 sleep.as_mut().reset(self.clock.instant(at));
             }
             self.trimmer.settled();
             tokio::select! {
-                exit = inputs.exits.recv() => match exit {
-                    Some(exit) => {
-                        self.on_exit(exit);
-                        while let Ok(exit) = inputs.exits.try_recv() {
-                            self.on_exit(exit);
+                report = inputs.exits.recv() => match report {
+                    Some(report) => {
+                        self.on_report_of_runtime(report);
+                        while let Ok(report) = inputs.exits.try_recv() {
+                            self.on_report_of_runtime(report);
                         }
                     }
                     None => {
@@ -240,6 +243,13 @@ impl<R: Runtime> Supervisor<R> {
         tracing::info!("{why}: stopping every service");
         let actions = self.deployment.down(0, self.clock.now());
         self.execute(actions);
+    }
+
+    fn on_report_of_runtime(&mut self, report: Report) {
+        match report {
+            Report::Exit(exit) => self.on_exit(exit),
+            Report::Answer { req, result } => self.on_answer(req, result),
+        }
     }
 
     fn on_exit(&mut self, exit: Exit) {
@@ -286,6 +296,7 @@ impl<R: Runtime> Supervisor<R> {
 
     fn fire_timers(&mut self) {
         let now = self.clock.now();
+        self.expire_spawns(now);
         if self.budget_wake.is_some_and(|at| at <= now) {
             self.budget_wake = None;
             let actions = self.deployment.tick(now);

@@ -1,27 +1,57 @@
-//! Starting instances: the spawns the deployment asks for, in order, as one
-//! batch for the runtime (the keeper forks a batch back to back and its
-//! processes exec in parallel), or, for a restart the keeper already made
-//! under a standing order, taking that replacement.
+//! Starting instances: the spawns the deployment asks for go to the runtime
+//! as one batch (the keeper forks a batch back to back and its processes
+//! exec in parallel), or, for a restart the keeper already made under a
+//! standing order, that replacement is taken.
+//!
+//! The supervisor never waits for a spawn: each request has a number, the
+//! instance stays `starting`, and the answer comes back later as an input
+//! ([`Report::Answer`]). An answer that does not come within
+//! [`ANSWER_TIMEOUT`] is a failed spawn; should it come after all, its
+//! process is named by no instance and is killed.
 
 use super::{Supervisor, launch};
+use crate::metrics::Stopwatch;
 use crate::runtime::Runtime;
 use crate::runtime::process::process_start_time;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
-use ward_core::InstanceId;
 use ward_core::instance::Observation;
+use ward_core::{InstanceId, MonoTime};
 
 /// At most this many spawns go to the runtime at once.
 pub(super) const BATCH: usize = 256;
 
+/// How long a spawn may wait for its answer before it counts as failed.
+pub(super) const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Spawns asked for and not yet answered.
+#[derive(Default)]
+pub(super) struct Spawns {
+    next_req: u64,
+    /// By request: the instance, where its output will start, since when.
+    awaiting: HashMap<u64, (InstanceId, u64, Stopwatch)>,
+    /// Deadlines of the requests, in request order (so earliest first).
+    deadlines: VecDeque<(MonoTime, u64)>,
+    /// Requests given up on: a late success is a process to kill.
+    abandoned: HashSet<u64>,
+}
+
+impl Spawns {
+    /// When the oldest unanswered request times out.
+    pub(super) fn next_deadline(&self) -> Option<MonoTime> {
+        self.deadlines.front().map(|(at, _)| *at)
+    }
+}
+
 impl<R: Runtime> Supervisor<R> {
-    /// Starts each of `ids`; returns what became of each, in order.
+    /// Starts each of `ids`; returns the observations known at once, in
+    /// order. The others come later through [`Supervisor::on_answer`].
     pub(super) fn spawn_all(&mut self, ids: Vec<InstanceId>) -> Vec<(InstanceId, Observation)> {
         let mut out = Vec::with_capacity(ids.len());
-        let mut launches = Vec::new();
-        // For each launch: its place in `out`, and where its output will start.
-        let mut slots = Vec::new();
+        let mut batch = Vec::new();
         let dir = self.spec_path.parent().map(PathBuf::from).unwrap_or_default();
+        let deadline = self.clock.now() + ANSWER_TIMEOUT;
         for id in ids {
             if let Some(r) = self.take_respawned(&id) {
                 // Started by the keeper the moment the last process exited.
@@ -36,30 +66,82 @@ impl<R: Runtime> Supervisor<R> {
             };
             let mut launch = launch::launch(spec, &id, &dir, self.logs.path(&id), &self.state_dir);
             launch.env.extend(self.health.launch_env(&id, spec));
+            self.spawns.next_req += 1;
+            let req = self.spawns.next_req;
             // Measured before the process exists: it may write before the spawn returns.
-            slots.push((out.len(), self.log_len(&id)));
-            launches.push(launch);
-            out.push((id, Observation::SpawnFailed { error: String::new() }));
+            let log_len = self.log_len(&id);
+            self.spawns.awaiting.insert(req, (id, log_len, Stopwatch::start()));
+            self.spawns.deadlines.push_back((deadline, req));
+            batch.push((req, launch));
         }
-        if launches.is_empty() {
+        if batch.is_empty() {
             return out;
         }
-        let watch = crate::metrics::Stopwatch::start();
-        let results = self.runtime.spawn_many(&launches);
-        let each = watch.elapsed() / launches.len() as u32;
-        for ((slot, log_len), result) in slots.into_iter().zip(results) {
-            self.metrics.observe_spawn(each);
-            let obs = match result {
-                Ok(pid) => {
-                    let id = out[slot].0.clone();
-                    self.started(&id, pid, log_len);
-                    Observation::Spawned { pid }
-                }
-                Err(e) => Observation::SpawnFailed { error: e.to_string() },
-            };
-            out[slot].1 = obs;
+        for (req, result) in self.runtime.request(batch) {
+            let result = result.map_err(|e| e.to_string());
+            if let Some(obs) = self.answer(req, result) {
+                out.push(obs);
+            }
         }
         out
+    }
+
+    /// The runtime answered spawn `req`: the instance's observation.
+    pub(super) fn on_answer(&mut self, req: u64, result: Result<u32, String>) {
+        self.runtime.answered(req, result.as_ref().ok().copied());
+        if let Some((id, obs)) = self.answer(req, result) {
+            self.observe(&id, obs);
+        }
+    }
+
+    fn answer(&mut self, req: u64, result: Result<u32, String>) -> Option<(InstanceId, Observation)> {
+        let Some((id, log_len, since)) = self.spawns.awaiting.remove(&req) else {
+            if let (true, Ok(pid)) = (self.spawns.abandoned.remove(&req), &result) {
+                tracing::warn!("pid {pid} came after its spawn was given up on; stopping it");
+                self.kill_unnamed(*pid);
+            }
+            return None; // a helper's (containers), or given up on
+        };
+        self.metrics.observe_spawn(since.elapsed());
+        // Answered deadlines go, so that an idle ward does not wake for them.
+        while let Some(&(_, r)) = self.spawns.deadlines.front() {
+            if self.spawns.awaiting.contains_key(&r) {
+                break;
+            }
+            self.spawns.deadlines.pop_front();
+        }
+        Some(match result {
+            Ok(pid) => {
+                self.started(&id, pid, log_len);
+                (id, Observation::Spawned { pid })
+            }
+            Err(error) => (id, Observation::SpawnFailed { error }),
+        })
+    }
+
+    /// Spawns whose answer is overdue fail.
+    pub(super) fn expire_spawns(&mut self, now: MonoTime) {
+        while let Some(&(at, req)) = self.spawns.deadlines.front() {
+            if at > now {
+                break;
+            }
+            self.spawns.deadlines.pop_front();
+            if let Some((id, _, _)) = self.spawns.awaiting.remove(&req) {
+                self.spawns.abandoned.insert(req);
+                let error = format!("no answer from the keeper within {}s", ANSWER_TIMEOUT.as_secs());
+                tracing::error!("{id}: {error}");
+                self.observe(&id, Observation::SpawnFailed { error });
+            }
+        }
+    }
+
+    /// Kills process `pid`, which no instance names (its exit arrives as an orphan's).
+    fn kill_unnamed(&mut self, pid: u32) {
+        if let Ok(name) = ward_core::ServiceName::new("orphan") {
+            if let Err(e) = self.runtime.signal(&InstanceId::new(name, 0), pid, libc::SIGKILL) {
+                tracing::warn!("cannot stop pid {pid}: {e}");
+            }
+        }
     }
 
     /// Process `pid` of `id` runs; its output starts at `log_len` in its log.

@@ -45,3 +45,25 @@ fn exits_are_trusted_after_the_clock_steps_back() {
     assert_eq!(w.wait_exit(20), 0);
     assert!(!alive(second));
 }
+
+/// The supervisor never waits for the keeper: while the keeper is frozen, a
+/// start is accepted and `status` answers with the instance `starting`; once
+/// the keeper goes on, it starts.
+#[test]
+fn the_supervisor_answers_while_the_keeper_is_frozen() {
+    let mut w = Ward::start("frozen", SPEC);
+    w.wait_event("steady", 0, "started", 10);
+    assert!(w.cli(&["stop", "steady"]).status.success());
+    w.wait_event("steady", 0, "stopped", 10);
+    let keeper = w.up_pid() as i32;
+    kill(keeper, libc::SIGSTOP);
+    let start = w.cli(&["start", "steady"]);
+    let st = w.cli(&["status", "--json"]);
+    kill(keeper, libc::SIGCONT);
+    assert!(start.status.success(), "{}", String::from_utf8_lossy(&start.stderr));
+    let st: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(st["instances"][0]["state"], "starting", "{st}");
+    let pid = w.wait_event("steady", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    assert!(alive(pid));
+    assert_eq!(w.instance("steady", 0)["state"], "running");
+}

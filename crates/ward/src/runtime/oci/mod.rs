@@ -148,6 +148,10 @@ pub struct OciRuntime<R: Runtime> {
     containers: HashMap<InstanceId, Container>,
     /// Serial of the next container id (with ward's pid, unique per run).
     serial: u64,
+    /// Containers whose `runc run` was requested, by request, until its pid is known.
+    awaiting: HashMap<u64, (InstanceId, Container)>,
+    /// Request number of the next helper command (apart from the supervisor's).
+    helper_req: u64,
     /// The host's cgroup controllers, read at the first container with limits.
     controllers: Option<Controllers>,
 }
@@ -155,7 +159,14 @@ pub struct OciRuntime<R: Runtime> {
 impl<R: Runtime> OciRuntime<R> {
     /// Wraps `inner`, which runs the processes (containers' `runc run` too).
     pub fn new(inner: R) -> Self {
-        OciRuntime { inner, containers: HashMap::new(), serial: 0, controllers: None }
+        OciRuntime {
+            inner,
+            containers: HashMap::new(),
+            serial: 0,
+            awaiting: HashMap::new(),
+            helper_req: HELPER_REQS,
+            controllers: None,
+        }
     }
 
     /// Takes over container `state` of instance `id` found alive at start-up,
@@ -189,14 +200,22 @@ impl<R: Runtime> OciRuntime<R> {
             log: runner.log.clone(),
             image: None,
         };
-        match self.inner.spawn(&launch) {
-            Ok(pid) => tracing::debug!(pid, command = ?args, "oci runtime helper started"),
-            Err(error) => tracing::warn!(%error, command = ?args, "cannot run the oci runtime"),
+        self.helper_req += 1;
+        for (_, answer) in self.inner.request(vec![(self.helper_req, launch)]) {
+            match answer {
+                Ok(pid) => tracing::debug!(pid, command = ?args, "oci runtime helper started"),
+                Err(error) => tracing::warn!(%error, command = ?args, "cannot run the oci runtime"),
+            }
         }
     }
 
-    /// Prepares the bundle of `launch` and starts `runc run` on it.
-    fn spawn_container(&mut self, launch: &Launch, image: &ImageLaunch) -> Result<u32, SpawnError> {
+    /// Prepares the bundle of `launch`; returns the `runc run` launch that
+    /// starts it, and its container (whose pid is the run's, once known).
+    fn prepare_container(
+        &mut self,
+        launch: &Launch,
+        image: &ImageLaunch,
+    ) -> Result<(Launch, Container), SpawnError> {
         let euid = rustix::process::geteuid();
         if !euid.is_root() {
             return Err(ContainerError::NotRoot(euid.as_raw()).into());
@@ -224,11 +243,8 @@ impl<R: Runtime> OciRuntime<R> {
             image: None,
             ..launch.clone()
         };
-        let pid = self.inner.spawn(&run)?;
-        tracing::debug!(instance = %launch.id, pid, container = %name, "container started");
-        let container = Container { name, pid, runtime: runner, bundle: Some(dir) };
-        self.containers.insert(launch.id.clone(), container);
-        Ok(pid)
+        let container = Container { name, pid: 0, runtime: runner, bundle: Some(dir) };
+        Ok((run, container))
     }
 
     /// The container of `id` whose main process is `pid`: one this runtime
@@ -271,10 +287,35 @@ fn recognise(pid: u32, cmdline: &[u8]) -> Option<Container> {
 }
 
 impl<R: Runtime> Runtime for OciRuntime<R> {
-    fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError> {
-        match &launch.image {
-            None => self.inner.spawn(launch),
-            Some(image) => self.spawn_container(launch, image),
+    fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
+        let mut answers = Vec::new();
+        let mut runs = Vec::with_capacity(batch.len());
+        for (req, launch) in batch {
+            let Some(image) = launch.image.clone() else {
+                runs.push((req, launch));
+                continue;
+            };
+            match self.prepare_container(&launch, &image) {
+                Ok((run, container)) => {
+                    self.awaiting.insert(req, (launch.id.clone(), container));
+                    runs.push((req, run));
+                }
+                Err(e) => answers.push((req, Err(e))),
+            }
+        }
+        for (req, answer) in self.inner.request(runs) {
+            self.answered(req, answer.as_ref().ok().copied());
+            answers.push((req, answer));
+        }
+        answers
+    }
+
+    fn answered(&mut self, req: u64, pid: Option<u32>) {
+        self.inner.answered(req, pid);
+        if let (Some((id, mut container)), Some(pid)) = (self.awaiting.remove(&req), pid) {
+            tracing::debug!(instance = %id, pid, container = %container.name, "container started");
+            container.pid = pid;
+            self.containers.insert(id, container);
         }
     }
 
@@ -322,14 +363,6 @@ impl<R: Runtime> Runtime for OciRuntime<R> {
         self.inner.finish(code);
     }
 
-    fn spawn_many(&mut self, launches: &[Launch]) -> Vec<Result<u32, SpawnError>> {
-        if launches.iter().all(|l| l.image.is_none()) {
-            self.inner.spawn_many(launches)
-        } else {
-            launches.iter().map(|l| self.spawn(l)).collect()
-        }
-    }
-
     fn arm(&mut self, order: &ward_core::deployment::StandingOrder, launch: &Launch) {
         // A container's restart needs its old container deleted and a bundle
         // written first: only native processes get standing orders.
@@ -346,6 +379,9 @@ impl<R: Runtime> Runtime for OciRuntime<R> {
         self.inner.known_children()
     }
 }
+
+/// Request numbers of helper commands start here, far above the supervisor's.
+const HELPER_REQS: u64 = 1 << 62;
 
 /// The prefix of every container id of the deployment whose OCI state
 /// folder is `state_dir`: `ward-<8 hex digits of its hash>-`.

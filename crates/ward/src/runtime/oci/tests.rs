@@ -278,9 +278,13 @@ struct Recorder {
 }
 
 impl Runtime for Recorder {
-    fn spawn(&mut self, launch: &Launch) -> Result<u32, SpawnError> {
-        self.spawned.push(launch.clone());
-        Ok(1000 + self.spawned.len() as u32)
+    fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
+        let mut out = Vec::new();
+        for (req, launch) in batch {
+            self.spawned.push(launch);
+            out.push((req, Ok(1000 + self.spawned.len() as u32)));
+        }
+        out
     }
     fn signal(&mut self, _: &InstanceId, pid: u32, signal: i32) -> io::Result<()> {
         self.signals.push((pid, signal));
@@ -291,10 +295,18 @@ impl Runtime for Recorder {
     }
 }
 
+/// Spawns one launch through `rt`, which answers at once.
+fn spawn1(rt: &mut OciRuntime<Recorder>, launch: &Launch) -> Result<u32, SpawnError> {
+    match rt.request(vec![(1, launch.clone())]).pop() {
+        Some((_, answer)) => answer,
+        None => panic!("no answer"),
+    }
+}
+
 #[test]
 fn processes_pass_through_unchanged() {
     let mut rt = OciRuntime::new(Recorder::default());
-    let pid = rt.spawn(&launch(&["./api"], None)).expect("spawn");
+    let pid = spawn1(&mut rt, &launch(&["./api"], None)).expect("spawn");
     rt.signal(&id("web", 1), pid, 15).expect("signal");
     rt.cleanup(&id("web", 1), pid);
     assert_eq!(rt.inner.spawned.len(), 1);
@@ -314,7 +326,7 @@ fn a_container_is_runc_run_and_is_signalled_and_deleted_through_runc() {
     let mut img = image(&rootfs, &scratch.0.join("oci"));
     img.runtime_path = Some(PathBuf::from("/bin/sh")); // never run: the recorder only records
     let mut rt = OciRuntime::new(Recorder::default());
-    let pid = rt.spawn(&launch(&["app"], Some(img.clone()))).expect("spawn");
+    let pid = spawn1(&mut rt, &launch(&["app"], Some(img.clone()))).expect("spawn");
     let run = rt.inner.spawned[0].clone();
     let bundle = scratch.0.join("oci/bundles/web.1");
     let root = scratch.0.join("oci/runc-root").display().to_string();
@@ -332,12 +344,9 @@ fn a_container_is_runc_run_and_is_signalled_and_deleted_through_runc() {
     // Once cleaned up, the pid is no container any more.
     rt.signal(&id("web", 1), pid, 15).expect("signal");
     assert_eq!(rt.inner.signals, [(pid, 15)]);
-    let second = rt
-        .spawn(&launch(
-            &["app"],
-            rt.inner.spawned[0].image.clone().or(Some(image(&rootfs, &scratch.0.join("oci")))),
-        ))
-        .map(|_| ());
+    let again =
+        launch(&["app"], rt.inner.spawned[0].image.clone().or(Some(image(&rootfs, &scratch.0.join("oci")))));
+    let second = spawn1(&mut rt, &again).map(|_| ());
     assert!(
         second.is_err() || rt.inner.spawned.last().is_some_and(|l| l.argv[6] != name),
         "a fresh id per spawn"
