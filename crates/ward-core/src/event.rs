@@ -61,6 +61,11 @@ pub enum EventKind {
         /// Why.
         error: String,
     },
+    /// Its process is gone but its exit never arrived (its exit is unknown).
+    Lost {
+        /// Why ward counts it as gone.
+        reason: String,
+    },
 }
 
 impl EventKind {
@@ -81,6 +86,7 @@ impl EventKind {
             EventKind::Stopped => "stopped",
             EventKind::Adopted { .. } => "adopted",
             EventKind::SpawnFailed { .. } => "spawn_failed",
+            EventKind::Lost { .. } => "lost",
         }
     }
 }

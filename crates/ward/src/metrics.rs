@@ -155,6 +155,7 @@ impl Metrics {
                 }
             }
             EventKind::Started { .. }
+            | EventKind::Lost { .. }
             | EventKind::Ready
             | EventKind::Backoff { .. }
             | EventKind::Unblocked

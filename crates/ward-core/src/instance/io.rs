@@ -39,6 +39,11 @@ pub enum Observation {
     },
     /// The dependencies it waits for are ready.
     DependenciesReady,
+    /// The answer to [`Action::CheckGone`]: does its process still live?
+    Checked {
+        /// True while the process (same pid, same start) lives.
+        alive: bool,
+    },
 }
 
 /// What an operator (or the deployment) asks of an instance.
@@ -82,7 +87,14 @@ pub enum TimerKind {
     Restart,
     /// The stop timeout: SIGKILL the group.
     StopTimeout,
+    /// [`KILL_GRACE`] after a SIGKILL: is the process gone though its exit never came?
+    KillTimeout,
 }
+
+/// How long after a SIGKILL a stopping instance whose exit has not arrived is
+/// checked: if its process is gone, it is `lost` (its exit unknown) and the
+/// stop completes; if it lives (uninterruptible sleep), it is killed again.
+pub const KILL_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// What the shell must do, in order.
 #[derive(Clone, Debug, PartialEq)]
@@ -115,4 +127,6 @@ pub enum Action {
     Replace,
     /// Forget this instance: it is down and removed.
     Removed,
+    /// Look whether its process still lives; answer with [`Observation::Checked`].
+    CheckGone,
 }

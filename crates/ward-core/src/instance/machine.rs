@@ -34,6 +34,7 @@ impl Instance {
                     self.spawn(&mut out);
                 }
             }
+            Observation::Checked { alive } => self.on_checked(alive, now, jitter, &mut out),
         }
         out
     }
@@ -141,8 +142,9 @@ impl Instance {
                 self.gate.expire(now);
                 self.restart_now(out);
             }
-            (S::Stopping { .. }, TimerKind::StopTimeout) => out.push(Action::Kill),
-            (S::Backoff { .. } | S::CrashLoop { .. }, TimerKind::StopTimeout)
+            (S::Stopping { .. }, TimerKind::StopTimeout) => self.kill(now, out),
+            (S::Stopping { .. }, TimerKind::KillTimeout) => out.push(Action::CheckGone),
+            (S::Backoff { .. } | S::CrashLoop { .. }, TimerKind::StopTimeout | TimerKind::KillTimeout)
             | (S::Stopping { .. }, TimerKind::Restart)
             | (
                 S::Waiting
@@ -272,6 +274,30 @@ impl Instance {
                 self.after_exit(failed, decision, now, jitter, out);
             }
         }
+    }
+
+    /// SIGKILL now, and a look [`KILL_GRACE`](super::io::KILL_GRACE) later
+    /// in case the exit never arrives.
+    fn kill(&mut self, now: MonoTime, out: &mut Vec<Action>) {
+        out.push(Action::Kill);
+        let at = now + super::io::KILL_GRACE;
+        out.push(Action::ArmTimer { at, kind: TimerKind::KillTimeout, generation: self.generation });
+    }
+
+    /// The answer to a [`Action::CheckGone`]: a stopping instance whose
+    /// process is gone is `lost` and its stop completes with an unknown
+    /// exit; one that lives is killed again. `down` never waits for a
+    /// message that will not come.
+    fn on_checked(&mut self, alive: bool, now: MonoTime, jitter: f64, out: &mut Vec<Action>) {
+        if !matches!(self.state, S::Stopping { .. }) || self.pid.is_none() {
+            return; // its exit came meanwhile
+        }
+        if alive {
+            return self.kill(now, out);
+        }
+        let reason = "its process is gone after SIGKILL, but its exit never arrived".to_string();
+        out.push(Action::Emit(EventKind::Lost { reason }));
+        self.on_exited(ExitStatus::Unknown, now, jitter, out);
     }
 
     /// Asks the process to stop: stop signal now, SIGKILL at the timeout.

@@ -15,7 +15,7 @@ mod machine;
 mod snapshot;
 mod state;
 
-pub use io::{Action, Command, Observation, Rejection, TimerKind};
+pub use io::{Action, Command, KILL_GRACE, Observation, Rejection, TimerKind};
 pub use snapshot::Snapshot;
 pub use state::{AfterStop, InstanceState};
 

@@ -146,6 +146,15 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
     parse_start_time(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
+/// True while process `pid` exists and is not a zombie (a zombie has ended:
+/// only its exit status waits to be collected).
+pub fn process_alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rfind(')').is_some_and(|i| !stat[i + 1..].trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
 /// Field 22 of a `/proc/PID/stat` line. The command name (field 2) may hold
 /// spaces and `)`, so fields are counted from the last `)`, after which
 /// field 3 comes.

@@ -68,7 +68,9 @@ impl EventLog {
             }
             EventKind::Restarted { restarts } => ev.restarts = Some(*restarts),
             EventKind::SpawnFailed { error } => ev.error = Some(error.clone()),
-            EventKind::HealthFailed { reason } => ev.error = Some(reason.clone()),
+            EventKind::HealthFailed { reason } | EventKind::Lost { reason } => {
+                ev.error = Some(reason.clone())
+            }
             EventKind::Ready
             | EventKind::Unblocked
             | EventKind::Isolated

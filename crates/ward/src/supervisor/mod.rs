@@ -372,6 +372,17 @@ impl<R: Runtime> Supervisor<R> {
                     self.run_hook(crate::health::hooks::Hook::Shutdown, &id);
                 }
                 Action::Replace => tracing::info!("{id} isolated: starting a replacement"),
+                Action::CheckGone => {
+                    let alive = self.still_alive(&id);
+                    let j = self.deployment.service(&id.service).map(|s| s.backoff.jitter).unwrap_or(0.0);
+                    let jitter = self.jitter.factor(j);
+                    queue.extend(self.deployment.observe(
+                        &id,
+                        Observation::Checked { alive },
+                        self.clock.now(),
+                        jitter,
+                    ));
+                }
                 Action::Removed => {
                     self.start_times.remove(&id);
                     self.health.removed(&id);

@@ -144,6 +144,28 @@ impl<R: Runtime> Supervisor<R> {
         }
     }
 
+    /// Does the process of `id` (same pid, same start time, not a zombie)
+    /// still live? When it does not, it is forgotten: a late exit of its pid
+    /// is an orphan's.
+    pub(super) fn still_alive(&mut self, id: &InstanceId) -> bool {
+        let Some(pid) = self.deployment.instance(id).and_then(|i| i.pid()) else { return false };
+        let known = self.start_times.get(id).copied();
+        let alive = crate::runtime::process::process_alive(pid)
+            && (known.is_none() || process_start_time(pid) == known);
+        if alive {
+            tracing::warn!("{id}: pid {pid} still lives after SIGKILL; killing it again");
+        } else {
+            tracing::warn!("{id}: pid {pid} is gone but its exit never arrived; counting it as lost");
+            if let Some(queue) = self.pids.get_mut(&pid) {
+                queue.retain(|other| other != id);
+                if queue.is_empty() {
+                    self.pids.remove(&pid);
+                }
+            }
+        }
+        alive
+    }
+
     /// Process `pid` of `id` runs; its output starts at `log_len` in its log.
     fn started(&mut self, id: &InstanceId, pid: u32, log_len: u64) {
         self.pids.entry(pid).or_default().push_back(id.clone());

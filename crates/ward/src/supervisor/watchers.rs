@@ -42,7 +42,8 @@ impl<R: Runtime> Supervisor<R> {
             | EventKind::Completed
             | EventKind::HealthFailed { .. }
             | EventKind::Stopped
-            | EventKind::SpawnFailed { .. } => {}
+            | EventKind::SpawnFailed { .. }
+            | EventKind::Lost { .. } => {}
         }
     }
 

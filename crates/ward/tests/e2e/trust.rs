@@ -67,3 +67,37 @@ fn the_supervisor_answers_while_the_keeper_is_frozen() {
     assert!(alive(pid));
     assert_eq!(w.instance("steady", 0)["state"], "running");
 }
+
+/// `down` always ends: a process that is gone but whose exit never reaches
+/// the supervisor (here the keeper, its parent, is frozen) is reported
+/// `lost` after the stop timeout and the kill grace, and `down` completes.
+#[test]
+fn down_ends_when_an_exit_never_arrives() {
+    let spec = r#"version: 1
+services:
+  steady:
+    command: ["sleep", "600"]
+    stop: { timeout: 1s }
+"#;
+    let mut w = Ward::start("lost", spec);
+    let pid = w.wait_event("steady", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    let keeper = w.up_pid() as i32;
+    kill(keeper, libc::SIGSTOP);
+    kill(pid as i32, libc::SIGKILL); // a zombie of the frozen keeper: its exit cannot come
+    let mut down = std::process::Command::new(crate::harness::ward_bin())
+        .arg("--file")
+        .arg(&w.spec)
+        .arg("down")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lost = w.wait_event("steady", 0, "lost", 15);
+    assert!(lost["error"].as_str().unwrap().contains("never arrived"), "{lost}");
+    let exited = w.wait_event("steady", 0, "exited", 5);
+    assert_eq!(exited["exit"]["unknown"], true, "{exited}");
+    w.wait_event("steady", 0, "stopped", 5);
+    w.wait_log("the brain's end", 10, |l| l.contains("everything is down"));
+    kill(keeper, libc::SIGCONT);
+    assert_eq!(w.wait_exit(20), 0);
+    let _ = down.wait();
+}

@@ -18,7 +18,7 @@ use InstanceState as S;
 const NOW: u64 = 400_000;
 
 /// The columns: observations, then commands.
-const INPUTS: [&str; 19] = [
+const INPUTS: [&str; 22] = [
     "spawned",
     "spfail",
     "exit1",
@@ -38,37 +38,40 @@ const INPUTS: [&str; 19] = [
     "unblock",
     "shutdown",
     "remove",
+    "t:kill",
+    "gone",
+    "alive",
 ];
 
 #[rustfmt::skip]
 const TABLE: &[(&str, &str)] = &[
     //                  spawned        spfail   exit1     exit0     t:rst     t:stop         stale:r st:s ready  health         deps     start            swr+     swr-    stop           restart          unblock  shutdown           remove
-    ("waiting",        "!              !        !         !         =         =              =       =    =      =              starting starting         =        =       stopped        starting         409      shutdown           stopped"),
-    ("starting",       "running        backoff  backoff   completed =         =              =       =    =      =              =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove"),
-    ("running",        "!              !        backoff   completed =         =              =       =    ready  stopping:fail  =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove"),
-    ("ready",          "!              !        backoff   completed =         =              =       =    =      stopping:fail  =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove"),
-    ("stopping:stay",  "stopping:stay  -        stopped   stopped   =         stopping:stay  =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove"),
-    ("stopping:nopid", "stopping:stay  stopped  -         -         =         -              =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove"),
-    ("stopping:restart","stopping:restart - starting  starting  =         stopping:restart =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove"),
-    ("stopping:shutdown","stopping:shutdown - shutdown shutdown  =         stopping:shutdown =      =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove"),
-    ("stopping:remove","stopping:remove -       stopped   stopped   =         stopping:remove =      =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove"),
-    ("stopping:fail",  "stopping:fail  -        backoff   backoff   =         stopping:fail  =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove"),
-    ("stopped",        "!              !        !         !         =         =              =       =    =      =              =        starting         starting waiting stopped        starting         409      shutdown           stopped"),
-    ("backoff",        "!              !        !         !         starting  =              =       =    =      =              =        starting         =        =       stopped        starting         starting shutdown           stopped"),
-    ("crashloop",      "!              !        !         !         starting  =              =       =    =      =              =        starting         =        =       stopped        starting         starting shutdown           stopped"),
-    ("isolated:dead",  "!              !        -         -         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped"),
-    ("isolated:alive", "!              !        isolated  isolated  =         =              =       =    =      =              =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove"),
-    ("shutdown",       "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped"),
-    ("completed",      "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped"),
-    ("failed",         "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped"),
+    ("waiting",        "!              !        !         !         =         =              =       =    =      =              starting starting         =        =       stopped        starting         409      shutdown           stopped    = = ="),
+    ("starting",       "running        backoff  backoff   completed =         =              =       =    =      =              =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = ="),
+    ("running",        "!              !        backoff   completed =         =              =       =    ready  stopping:fail  =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = ="),
+    ("ready",          "!              !        backoff   completed =         =              =       =    =      stopping:fail  =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = ="),
+    ("stopping:stay",  "stopping:stay  -        stopped   stopped   =         stopping:stay  =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:stay stopped stopping:stay"),
+    ("stopping:nopid", "stopping:stay  stopped  -         -         =         -              =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    - = ="),
+    ("stopping:restart","stopping:restart - starting  starting  =         stopping:restart =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:restart starting stopping:restart"),
+    ("stopping:shutdown","stopping:shutdown - shutdown shutdown  =         stopping:shutdown =      =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:shutdown shutdown stopping:shutdown"),
+    ("stopping:remove","stopping:remove -       stopped   stopped   =         stopping:remove =      =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:remove stopped stopping:remove"),
+    ("stopping:fail",  "stopping:fail  -        backoff   backoff   =         stopping:fail  =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:fail backoff stopping:fail"),
+    ("stopped",        "!              !        !         !         =         =              =       =    =      =              =        starting         starting waiting stopped        starting         409      shutdown           stopped    = = ="),
+    ("backoff",        "!              !        !         !         starting  =              =       =    =      =              =        starting         =        =       stopped        starting         starting shutdown           stopped    = = ="),
+    ("crashloop",      "!              !        !         !         starting  =              =       =    =      =              =        starting         =        =       stopped        starting         starting shutdown           stopped    = = ="),
+    ("isolated:dead",  "!              !        -         -         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = ="),
+    ("isolated:alive", "!              !        isolated  isolated  =         =              =       =    =      =              =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = ="),
+    ("shutdown",       "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = ="),
+    ("completed",      "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = ="),
+    ("failed",         "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = ="),
 ];
 
 /// Pairs that cannot happen and that the machine accepts without a
 /// `debug_assert!`, so they are skipped:
 /// - `SpawnFailed` while stopping a process that is already running (no spawn is pending);
 /// - `Exited` while stopping before the spawn was confirmed (no process yet);
-/// - `StopTimeout` of the current generation while stopping before the spawn
-///   was confirmed (no stop timer is armed until the signal is sent);
+/// - `StopTimeout` or `KillTimeout` of the current generation while stopping
+///   before the spawn was confirmed (no stop timer is armed until the signal is sent);
 /// - `Exited` while isolated after the process already ended.
 const IMPOSSIBLE: &[(&str, &str)] = &[
     ("stopping:stay", "spfail"),
@@ -79,6 +82,7 @@ const IMPOSSIBLE: &[(&str, &str)] = &[
     ("stopping:nopid", "exit1"),
     ("stopping:nopid", "exit0"),
     ("stopping:nopid", "t:stop"),
+    ("stopping:nopid", "t:kill"),
     ("isolated:dead", "exit1"),
     ("isolated:dead", "exit0"),
 ];
@@ -178,6 +182,9 @@ fn input(name: &str, i: &Instance) -> Input {
         "unblock" => Input::Cmd(Command::Unblock),
         "shutdown" => Input::Cmd(Command::Shutdown),
         "remove" => Input::Cmd(Command::Remove),
+        "t:kill" => timer(TimerKind::KillTimeout, i.generation()),
+        "gone" => Input::Obs(Observation::Checked { alive: false }),
+        "alive" => Input::Obs(Observation::Checked { alive: true }),
         other => panic!("no input {other}"),
     }
 }
@@ -220,6 +227,9 @@ fn check_invariants(before: &Instance, after: &Instance, out: &[Action], pair: &
             Action::Removed => assert_eq!(state, S::Stopped, "{pair}: removed while {state:?}"),
             Action::Panic { .. } => assert_eq!(state, S::Shutdown, "{pair}: panic while {state:?}"),
             Action::Replace => assert_eq!(state, S::Isolated, "{pair}: replace while {state:?}"),
+            Action::CheckGone => {
+                assert!(matches!(state, S::Stopping { .. }), "{pair}: check while {state:?}")
+            }
             Action::Spawn | Action::Emit(_) => {}
         }
     }

@@ -2,6 +2,7 @@
 //! and the bugs found (ignored until fixed).
 
 use super::*;
+use crate::instance::KILL_GRACE;
 
 use InstanceState as S;
 
@@ -14,7 +15,9 @@ fn stop_signals_then_kills_at_the_timeout_and_the_exit_stays_stopped() {
     assert_eq!(out, vec![Action::Signal(15), timeout]);
     assert_eq!(i.state(), S::Stopping { then: AfterStop::Stay });
     let fire = Observation::Timer { kind: TimerKind::StopTimeout, generation: i.generation() };
-    assert_eq!(obs(&mut i, fire.clone(), at), vec![Action::Kill]);
+    let look =
+        Action::ArmTimer { at: at + KILL_GRACE, kind: TimerKind::KillTimeout, generation: i.generation() };
+    assert_eq!(obs(&mut i, fire.clone(), at), vec![Action::Kill, look]);
     assert_eq!(i.state(), S::Stopping { then: AfterStop::Stay });
     let out = obs(&mut i, Observation::Exited { status: ExitStatus::Signal(9) }, at);
     let exit = EventKind::Exited { status: ExitStatus::Signal(9), run_ms: 11_000 };
@@ -192,4 +195,30 @@ fn a_pending_spawn_counts_as_alive_while_stopping() {
     assert!(i.is_alive(), "starting");
     cmd(&mut i, Command::Stop, t(10));
     assert!(i.is_alive(), "the spawn is still pending: a process may appear");
+}
+
+#[test]
+fn a_stop_whose_exit_never_arrives_ends_lost_once_the_process_is_gone() {
+    let mut i = running(&spec(), t(0));
+    cmd(&mut i, Command::Stop, t(1000));
+    let generation = i.generation();
+    let out = obs(&mut i, Observation::Timer { kind: TimerKind::StopTimeout, generation }, t(11_000));
+    assert!(out.contains(&Action::Kill));
+    // KILL_GRACE later the exit has not come: look.
+    let look = Observation::Timer { kind: TimerKind::KillTimeout, generation };
+    assert_eq!(obs(&mut i, look.clone(), t(14_000)), vec![Action::CheckGone]);
+    // Still alive (uninterruptible sleep): killed again, looked at again.
+    let again = Action::ArmTimer { at: t(17_000), kind: TimerKind::KillTimeout, generation };
+    assert_eq!(obs(&mut i, Observation::Checked { alive: true }, t(14_000)), vec![Action::Kill, again]);
+    assert_eq!(i.state(), S::Stopping { then: AfterStop::Stay });
+    // Gone without an exit: lost, and the stop completes with an unknown exit.
+    let out = obs(&mut i, Observation::Checked { alive: false }, t(17_000));
+    let lost =
+        EventKind::Lost { reason: "its process is gone after SIGKILL, but its exit never arrived".into() };
+    assert_eq!(out[0], Action::Emit(lost));
+    assert!(out.contains(&Action::Emit(EventKind::Stopped)), "{out:?}");
+    assert_eq!((i.state(), i.pid(), i.last_exit()), (S::Stopped, None, Some(ExitStatus::Unknown)));
+    // A late exit or answer changes nothing.
+    assert_eq!(obs(&mut i, Observation::Checked { alive: false }, t(18_000)), vec![]);
+    assert_eq!(obs(&mut i, look, t(18_000)), vec![]);
 }
