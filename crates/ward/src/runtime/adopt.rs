@@ -2,9 +2,19 @@
 //! run that outlived it, adopted after a crash of ward. They are not our
 //! children, so no wait reports their end; a pidfd becomes readable when the
 //! process exits, and that is turned into an [`Exit`] of unknown status.
+//!
+//! Signals to an adopted instance go through its pidfd (the keeper refuses to
+//! signal what it did not fork): the leader gets it exactly, and its group
+//! gets it only when the leader took it, i.e. was alive a moment ago, so its
+//! group id was still reserved. (The leader could in principle die and its pid
+//! be reused by a new group leader between those two calls; a moment that
+//! narrow is the one thing a process that is not our child leaves open.)
 
 use super::Exit;
+use std::collections::HashMap;
 use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
@@ -14,13 +24,15 @@ use ward_core::ExitStatus;
 #[derive(Clone, Debug)]
 pub struct Adopter {
     exits: mpsc::UnboundedSender<Exit>,
+    /// A pidfd of each adopted process still alive, for signals.
+    fds: Arc<Mutex<HashMap<u32, OwnedFd>>>,
 }
 
 impl Adopter {
     /// An adopter and the receiver of its exits.
     pub fn new() -> (Adopter, mpsc::UnboundedReceiver<Exit>) {
         let (exits, rx) = mpsc::unbounded_channel();
-        (Adopter { exits }, rx)
+        (Adopter { exits, fds: Arc::default() }, rx)
     }
 
     /// Reports `pid`'s exit once it happens (call inside the tokio runtime).
@@ -28,6 +40,8 @@ impl Adopter {
         let raw = rustix::process::Pid::from_raw(pid as i32)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "pid 0"))?;
         let fd = rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty())?;
+        self.fds.lock().unwrap_or_else(PoisonError::into_inner).insert(pid, fd.try_clone()?);
+        let fds = self.fds.clone();
         // SAFETY: the OwnedFd is moved into the AsyncFd, which owns it (open,
         // the same descriptor) until it is dropped.
         let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE)? };
@@ -36,9 +50,27 @@ impl Adopter {
             // Readable means the process has exited; an error means the same
             // for our purpose: nothing more can be learned about it.
             let _ = fd.readable().await;
+            fds.lock().unwrap_or_else(PoisonError::into_inner).remove(&pid);
             let _ =
                 exits.send(Exit { seq: 0, pid, status: ExitStatus::Unknown, rusage: None, respawned: None });
         });
         Ok(())
+    }
+
+    /// Sends `signal` to adopted process `pid` and its group; `None` when
+    /// `pid` is not an adopted process still alive.
+    pub fn signal_group(&self, pid: u32, signal: i32) -> Option<io::Result<()>> {
+        let fds = self.fds.lock().unwrap_or_else(PoisonError::into_inner);
+        let fd = fds.get(&pid)?;
+        let sig = rustix::process::Signal::from_named_raw(signal)?;
+        Some(match rustix::process::pidfd_send_signal(fd, sig) {
+            Ok(()) => {
+                // SAFETY: kill takes plain integers; pid > 1 (an adopted instance).
+                unsafe { libc::kill(-(pid as libc::pid_t), signal) };
+                Ok(())
+            }
+            Err(rustix::io::Errno::SRCH) => Ok(()), // gone: its exit is on its way
+            Err(e) => Err(e.into()),
+        })
     }
 }

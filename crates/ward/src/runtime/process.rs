@@ -92,22 +92,14 @@ impl ProcessRuntime {
 }
 
 impl ProcessRuntime {
-    /// Sends `signal` to the process group led by `pid`; a group already gone is fine.
+    /// Sends `signal` to the process group led by `pid`, only while that
+    /// leader is a child of ours not yet reaped (see [`super::reaper::Leaders`]):
+    /// a group already gone, or a number that is no longer ours, is left alone.
     pub fn signal_group(&mut self, pid: u32, signal: i32) -> io::Result<()> {
-        // kill(-0) would hit ward's own group and kill(-1) every process.
-        let pgid = libc::pid_t::try_from(pid)
-            .ok()
-            .filter(|&p| p > 1)
-            .ok_or_else(|| invalid(format!("no process group {pid}")))?;
-        // SAFETY: kill takes plain integers.
-        if unsafe { libc::kill(-pgid, signal) } == 0 {
-            return Ok(());
+        if !self.reaper.signal_group(pid, signal)? {
+            tracing::debug!(pid, signal, "not signalled: no unreaped child of ours leads that group");
         }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::ESRCH) => Ok(()),
-            _ => Err(err),
-        }
+        Ok(())
     }
 }
 
@@ -354,11 +346,11 @@ mod tests {
     }
 
     #[test]
-    fn refuses_to_signal_groups_zero_and_one() {
-        let (mut rt, _) = runtime();
-        assert!(rt.signal_group(0, 0).is_err());
-        assert!(rt.signal_group(1, 0).is_err());
-        assert!(rt.signal_group(u32::MAX, 0).is_err());
+    fn never_signals_groups_zero_and_one() {
+        let (rt, _) = runtime();
+        for pid in [0, 1, u32::MAX] {
+            assert!(!rt.reaper.signal_group(pid, 0).expect("refused quietly"), "{pid}");
+        }
     }
 
     #[test]
@@ -461,7 +453,11 @@ mod tests {
     fn orphaned_grandchildren_are_reaped() {
         let (mut rt, reaper) = runtime();
         let scratch = Scratch::new("orphan");
-        let l = launch(&["sh", "-c", "sleep 0.2 & echo $!; exit 0"], &scratch);
+        // In a session of its own, so that the kill of its parent's group spares it.
+        // (The parent waits until it is: field 5 of /proc/PID/stat is the group.)
+        let script = r#"setsid sleep 0.2 & p=$!
+            while [ "$(cut -d' ' -f5 /proc/$p/stat)" != "$p" ]; do :; done; echo $p; exit 0"#;
+        let l = launch(&["sh", "-c", script], &scratch);
         let pid = rt.spawn(&l).expect("spawn");
         assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(0)));
         let grandchild: u32 = scratch.read_log().trim().parse().expect("grandchild pid");
@@ -499,5 +495,55 @@ mod tests {
         assert_eq!(parse_start_time("42 (no close"), None);
         assert!(process_start_time(std::process::id()).is_some());
         assert_eq!(process_start_time(u32::MAX), None);
+    }
+
+    /// Waits (bounded) until `pid` is gone or a zombie.
+    fn gone_soon(pid: u32) -> bool {
+        (0..250).any(|_| {
+            let gone = !process_alive(pid);
+            if !gone {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            gone
+        })
+    }
+
+    #[test]
+    fn signals_reach_only_groups_whose_leader_is_an_unreaped_child() {
+        let (mut rt, reaper) = runtime();
+        let scratch = Scratch::new("stranger");
+        // A process in a session and group of its own that the runtime did
+        // not fork (as a stranger that reused a pid would be).
+        let argv = ["sh", "-c", "setsid sleep 30 & echo $!; wait"];
+        let pid = rt.spawn(&launch(&argv, &scratch)).expect("spawn");
+        let stranger: u32 = (0..250)
+            .find_map(|_| {
+                let line = scratch.read_log();
+                let parsed = line.trim().parse().ok();
+                if parsed.is_none() {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                parsed
+            })
+            .expect("the stranger's pid");
+        rt.signal_group(stranger, libc::SIGKILL).expect("refused quietly");
+        assert!(process_alive(stranger), "a group we did not fork is never signalled");
+        rt.signal_group(pid, libc::SIGKILL).expect("kill");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Signal(libc::SIGKILL)));
+        // Once reaped, the leader's number is no longer ours.
+        assert!(!rt.reaper.signal_group(pid, 0).expect("check"));
+        // SAFETY: kill takes plain integers; `stranger` is the sleep started above.
+        unsafe { libc::kill(stranger as libc::pid_t, libc::SIGKILL) };
+        assert!(gone_soon(stranger));
+    }
+
+    #[test]
+    fn what_a_leader_leaves_in_its_group_is_killed_before_it_is_reaped() {
+        let (mut rt, reaper) = runtime();
+        let scratch = Scratch::new("leftover");
+        let pid = rt.spawn(&launch(&["sh", "-c", "sleep 30 & echo $!; exit 0"], &scratch)).expect("spawn");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(0)));
+        let left: u32 = scratch.read_log().trim().parse().expect("the background pid");
+        assert!(gone_soon(left), "the leftover of the group was killed at the reap");
     }
 }

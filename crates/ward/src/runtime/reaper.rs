@@ -13,7 +13,9 @@
 //! `std::process::Command` must not spawn supervised children (it waits
 //! internally when exec fails). The process runtime forks on its own.
 
+use std::collections::HashSet;
 use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, Thread};
 
 use ward_core::ExitStatus;
@@ -36,10 +38,28 @@ pub struct Reaper {
     handle: ReaperHandle,
 }
 
-/// What a runtime keeps to wake the reaper after a fork. Cheap to clone.
+/// What a runtime keeps to wake the reaper after a fork, and to signal the
+/// process groups of its children. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct ReaperHandle {
     thread: Thread,
+    leaders: Arc<Mutex<HashSet<u32>>>,
+}
+
+/// The group leaders a runtime forked that the reaper has not reaped yet.
+///
+/// A pid cannot be reused while its process is unreaped (a zombie holds it),
+/// and neither can a process group id while its leader is. So a group is
+/// signalled only while its leader is in this set, under the same lock the
+/// reaper takes to remove the leader and reap it: a signal never reaches a
+/// stranger that reused the number.
+pub struct Leaders<'a>(MutexGuard<'a, HashSet<u32>>);
+
+impl Leaders<'_> {
+    /// Records `pid`, just forked, as the leader of a group of ours.
+    pub fn insert(&mut self, pid: u32) {
+        self.0.insert(pid);
+    }
 }
 
 impl Reaper {
@@ -48,8 +68,11 @@ impl Reaper {
     /// runs on the reaper thread: it must not block for long, since nothing
     /// is reaped meanwhile.
     pub fn start_with(sink: impl FnMut(Exit) + Send + 'static) -> io::Result<Reaper> {
-        let thread = thread::Builder::new().name("ward-reaper".into()).spawn(move || reap_forever(sink))?;
-        Ok(Reaper { handle: ReaperHandle { thread: thread.thread().clone() } })
+        let leaders = Arc::new(Mutex::new(HashSet::new()));
+        let theirs = leaders.clone();
+        let thread =
+            thread::Builder::new().name("ward-reaper".into()).spawn(move || reap_forever(&theirs, sink))?;
+        Ok(Reaper { handle: ReaperHandle { thread: thread.thread().clone(), leaders } })
     }
 
     /// A handle for the runtimes that fork children.
@@ -63,6 +86,31 @@ impl ReaperHandle {
     /// it wakes the thread if it parked for lack of children.
     pub fn children_may_exist(&self) {
         self.thread.unpark();
+    }
+
+    /// Locks the set of unreaped group leaders: fork while holding it, then
+    /// [`Leaders::insert`] the child, so the reaper cannot reap it unseen.
+    pub fn leaders(&self) -> Leaders<'_> {
+        Leaders(self.leaders.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Sends `signal` to the process group led by `pid` if that leader is a
+    /// child of ours not yet reaped; returns false (nothing sent) otherwise.
+    pub fn signal_group(&self, pid: u32, signal: i32) -> io::Result<bool> {
+        let leaders = self.leaders();
+        if !leaders.0.contains(&pid) {
+            return Ok(false);
+        }
+        let pgid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        // SAFETY: kill takes plain integers; pgid > 1 since it is a child's pid.
+        if unsafe { libc::kill(-pgid, signal) } == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::ESRCH) => Ok(true),
+            _ => Err(err),
+        }
     }
 }
 
@@ -79,13 +127,35 @@ impl From<&Reaper> for ReaperHandle {
 }
 
 /// The body of the reaper thread. Never returns.
-fn reap_forever(mut sink: impl FnMut(Exit)) {
+///
+/// It learns of an exit without reaping (`waitid(WNOWAIT)`), then, holding
+/// the leaders' lock, kills what the leader left in its group (the pgid is
+/// still reserved by the zombie, so this reaches only that group) and reaps.
+fn reap_forever(leaders: &Mutex<HashSet<u32>>, mut sink: impl FnMut(Exit)) {
     loop {
+        // SAFETY: zeroed siginfo is a valid value of a plain C struct.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `info` is valid and writable for the whole call.
+        let peeked = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        let mut pid = if peeked == 0 {
+            // SAFETY: waitid filled `info` for a child that changed state.
+            unsafe { info.si_pid() }
+        } else {
+            -1
+        };
         let mut raw: libc::c_int = 0;
         // SAFETY: zeroed rusage is a valid value of a plain C struct.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: `raw` and `usage` are valid and writable for the whole call.
-        let pid = unsafe { libc::wait4(-1, &mut raw, 0, &mut usage) };
+        if pid > 0 {
+            let mut leaders = leaders.lock().unwrap_or_else(PoisonError::into_inner);
+            if leaders.remove(&pid.unsigned_abs()) {
+                // SAFETY: kill takes plain integers; pid > 1 is a zombie child of ours.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+            }
+            // SAFETY: `raw` and `usage` are valid and writable for the whole call.
+            pid = unsafe { libc::wait4(pid, &mut raw, 0, &mut usage) };
+            drop(leaders);
+        }
         if pid > 0 {
             let cpu = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
             let rusage = Rusage {

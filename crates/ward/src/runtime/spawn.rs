@@ -105,7 +105,12 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
         let argv = null_terminated(&plan.argv);
         let envp = null_terminated(&plan.envp);
         let (input, out) = (stdin.as_raw_fd(), output.as_raw_fd());
+        let mut leaders = reaper.leaders();
         let spawned = super::vspawn::spawn(&plan.program, &argv, &envp, plan.workdir.as_ref(), input, out);
+        if let Ok(pid) = spawned {
+            leaders.insert(pid);
+        }
+        drop(leaders);
         reaper.children_may_exist();
         return Ok(Forked::Known(match spawned {
             Ok(pid) => Outcome::Started(pid),
@@ -130,6 +135,7 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     // Block every signal across the fork, so that none of ward's handlers
     // runs in the child before it resets them; the child unblocks them.
     let saved = block_all_signals();
+    let mut leaders = reaper.leaders();
     // SAFETY: the child branch runs only `child_main`, which calls
     // async-signal-safe functions on memory prepared above and never returns.
     let pid = unsafe { libc::fork() };
@@ -137,6 +143,10 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
         child_main(&args);
     }
     let fork_error = io::Error::last_os_error();
+    if pid > 0 {
+        leaders.insert(pid.unsigned_abs());
+    }
+    drop(leaders);
     restore_signals(&saved);
     if pid < 0 {
         return Err(fork_error);

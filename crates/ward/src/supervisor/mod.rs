@@ -411,6 +411,14 @@ impl<R: Runtime> Supervisor<R> {
 
     fn signal(&mut self, id: &InstanceId, sig: i32) {
         if let Some(pid) = self.deployment.instance(id).and_then(|i| i.pid()) {
+            let native = self.deployment.service(&id.service).is_some_and(|s| s.image.is_none());
+            let adopted = if native { self.adopter.signal_group(pid, sig) } else { None };
+            if let Some(Err(e)) = &adopted {
+                tracing::warn!("{id}: cannot signal adopted process {pid}: {e}");
+            }
+            if adopted.is_some() {
+                return;
+            }
             if let Err(e) = self.runtime.signal(id, pid, sig) {
                 tracing::warn!("{id}: cannot signal process group {pid}: {e}");
             }
