@@ -497,39 +497,32 @@ mod tests {
         assert_eq!(process_start_time(u32::MAX), None);
     }
 
-    /// Waits (bounded) until `pid` is gone or a zombie.
+    /// Waits (bounded, on its pidfd) until `pid` has ended.
     fn gone_soon(pid: u32) -> bool {
-        (0..250).any(|_| {
-            let gone = !process_alive(pid);
-            if !gone {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            gone
-        })
+        let Some(raw) = rustix::process::Pid::from_raw(pid as i32) else { return true };
+        let Ok(fd) = rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty()) else {
+            return true; // ESRCH: gone already
+        };
+        let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+        let timeout = rustix::event::Timespec { tv_sec: 5, tv_nsec: 0 };
+        matches!(rustix::event::poll(&mut fds, Some(&timeout)), Ok(n) if n > 0)
     }
+
+    /// A script that starts `sleep 30` in a session of its own, waits until
+    /// it is (field 5 of /proc/PID/stat is the group), prints its pid, exits.
+    const STRANGER: &str = r#"setsid sleep 30 & p=$!
+        while [ "$(cut -d' ' -f5 /proc/$p/stat)" != "$p" ]; do :; done; echo $p; exit 0"#;
 
     #[test]
     fn signals_reach_only_groups_whose_leader_is_an_unreaped_child() {
         let (mut rt, reaper) = runtime();
         let scratch = Scratch::new("stranger");
-        // A process in a session and group of its own that the runtime did
-        // not fork (as a stranger that reused a pid would be).
-        let argv = ["sh", "-c", "setsid sleep 30 & echo $!; wait"];
-        let pid = rt.spawn(&launch(&argv, &scratch)).expect("spawn");
-        let stranger: u32 = (0..250)
-            .find_map(|_| {
-                let line = scratch.read_log();
-                let parsed = line.trim().parse().ok();
-                if parsed.is_none() {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                parsed
-            })
-            .expect("the stranger's pid");
+        // A group leader the runtime did not fork (as a stranger that reused a pid would be).
+        let pid = rt.spawn(&launch(&["sh", "-c", STRANGER], &scratch)).expect("spawn");
+        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Code(0)));
+        let stranger: u32 = scratch.read_log().trim().parse().expect("the stranger's pid");
         rt.signal_group(stranger, libc::SIGKILL).expect("refused quietly");
         assert!(process_alive(stranger), "a group we did not fork is never signalled");
-        rt.signal_group(pid, libc::SIGKILL).expect("kill");
-        assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Signal(libc::SIGKILL)));
         // Once reaped, the leader's number is no longer ours.
         assert!(!rt.reaper.signal_group(pid, 0).expect("check"));
         // SAFETY: kill takes plain integers; `stranger` is the sleep started above.
