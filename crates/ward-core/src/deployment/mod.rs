@@ -11,6 +11,7 @@
 mod budget;
 mod order;
 mod reconcile;
+pub mod recovery;
 mod respawn;
 
 pub use budget::Budget;

@@ -25,8 +25,10 @@
 //! - `protocol`: the messages between keeper and brain.
 //! - `io`: the threads that turn sockets, exits and signals into inputs.
 //! - `respawn`: restarts under the brain's standing orders, the moment of the exit.
+//! - `journal`: which processes it started, so that a crash of the keeper loses none.
 
 mod io;
+pub mod journal;
 pub mod protocol;
 mod respawn;
 
@@ -79,6 +81,11 @@ struct Keeper {
     done: Option<i32>,
     /// When to start the next brain, if none runs.
     restart_at: Option<Instant>,
+    /// Every instance process it starts, before it starts it.
+    journal: journal::Journal,
+    /// Processes an earlier keeper started that still run, for the brain to
+    /// adopt or discard.
+    strays: Vec<journal::Stray>,
 }
 
 struct Brain {
@@ -92,6 +99,8 @@ struct Child {
     instance: String,
     /// Its start time, to tell a reused pid.
     start_time: Option<u64>,
+    /// Its token in the journal.
+    token: Box<str>,
     /// Its standing order, if the brain gave one: which exits restart it at
     /// once, and with what (the launch as its JSON text: one allocation, a
     /// third of the parsed form's memory, at 10,000 instances it counts).
@@ -109,6 +118,15 @@ pub fn run(paths: &Paths, epoch: u64) -> Result<i32> {
     })
     .context("cannot start the reaper")?;
     let runtime = ProcessRuntime::new(reaper);
+    let (journal, strays) = journal::Journal::open(&paths.state.join("keeper.journal"), epoch)
+        .context("cannot open the keeper's journal")?;
+    for s in &strays {
+        tracing::warn!(
+            "keeper: {} (pid {}) was started by an earlier keeper and still runs",
+            s.instance,
+            s.pid
+        );
+    }
     io::listen(&paths.keeper_socket(), tx.clone()).context("cannot listen for the brain")?;
     io::wait_signals(tx);
     let mut keeper = Keeper {
@@ -122,6 +140,8 @@ pub fn run(paths: &Paths, epoch: u64) -> Result<i32> {
         in_flight: Vec::new(),
         done: None,
         restart_at: Some(now()),
+        journal,
+        strays,
     };
     let mut trimmer = crate::memory::Trimmer::default();
     loop {
@@ -210,6 +230,9 @@ impl Keeper {
         let Some(child) = self.children.remove(&pid) else {
             return; // an orphan, reaped
         };
+        self.journal.ended(&child.token);
+        let live = self.children.values().map(|c| (&*c.token, c.instance.as_str()));
+        self.journal.compact_if_large(live);
         let p = Pending { seq: self.next_seq, pid, status, rusage, respawned: None };
         self.next_seq += 1;
         let replacement = match child.order {
@@ -243,7 +266,17 @@ impl Keeper {
             children.push(KnownChild { pid: p.pid, instance: String::new(), start_time: None });
         }
         tracing::debug!("keeper: a brain attached; {} instance processes held", children.len());
-        self.send(&ToBrain::Hello { keeper_pid: std::process::id(), children });
+        let strays = self
+            .strays
+            .iter()
+            .filter(|s| crate::runtime::process::process_alive(s.pid))
+            .map(|s| KnownChild {
+                pid: s.pid,
+                instance: s.instance.clone(),
+                start_time: crate::runtime::process::process_start_time(s.pid),
+            })
+            .collect();
+        self.send(&ToBrain::Hello { keeper_pid: std::process::id(), children, strays });
         let pending: Vec<Pending> = self.pending.iter().copied().collect();
         for p in pending {
             self.send(&p.exit_message());

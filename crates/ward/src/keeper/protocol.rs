@@ -110,6 +110,10 @@ pub enum ToBrain {
         keeper_pid: u32,
         /// Instance processes alive, or exited with the exit not yet acknowledged.
         children: Vec<KnownChild>,
+        /// Instance processes an earlier keeper started that still run (from
+        /// its journal): the brain adopts or discards each.
+        #[serde(default)]
+        strays: Vec<KnownChild>,
     },
     /// A spawn succeeded.
     Spawned {

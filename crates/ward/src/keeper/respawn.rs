@@ -32,6 +32,7 @@ pub(super) const MAX_IN_FLIGHT: usize = 64;
 pub(super) struct Starting {
     launch: Launch,
     instance: String,
+    token: String,
     forked: Forked,
 }
 
@@ -47,24 +48,36 @@ pub(super) struct Replacement {
 impl Keeper {
     /// Forks the process of `w`.
     fn fork_launch(&mut self, w: WireLaunch) -> Result<Starting, String> {
-        let launch = launch_of(&w).ok_or_else(|| format!("bad instance {}", w.instance))?;
-        let forked = self.runtime.fork(&launch).map_err(|e| e.to_string())?;
-        Ok(Starting { launch, instance: w.instance, forked })
+        let mut launch = launch_of(&w).ok_or_else(|| format!("bad instance {}", w.instance))?;
+        // In the journal before it exists: a crash right after the fork cannot hide it.
+        let token = self.journal.starting(&w.instance);
+        launch.env.push((super::journal::VAR.into(), token.clone()));
+        let forked = self.runtime.fork(&launch).map_err(|e| e.to_string());
+        if forked.is_err() {
+            self.journal.ended(&token);
+        }
+        Ok(Starting { launch, instance: w.instance, token, forked: forked? })
     }
 
     /// Waits for the exec of `s`; once it runs, it is one of the keeper's children.
     fn finish(&mut self, s: Starting) -> Result<u32, String> {
-        let pid = ProcessRuntime::finish_fork(&s.launch, s.forked).map_err(|e| e.to_string())?;
+        let pid = match ProcessRuntime::finish_fork(&s.launch, s.forked) {
+            Ok(pid) => pid,
+            Err(e) => {
+                self.journal.ended(&s.token); // it exits with 127, if it was forked at all
+                return Err(e.to_string());
+            }
+        };
         let start_time = process_start_time(pid);
-        self.children.insert(pid, Child { instance: s.instance, start_time, order: None });
+        let token = s.token.into_boxed_str();
+        self.children.insert(pid, Child { instance: s.instance, start_time, token, order: None });
         Ok(pid)
     }
 
-    /// Forks the replacement of `pid` under its standing order, first killing
-    /// what the old process left in its group (as the brain's `Cleanup` would).
-    pub(super) fn fork_replacement(&mut self, pid: u32, w: WireLaunch) -> Option<Replacement> {
+    /// Forks the replacement of `pid` under its standing order (what the old
+    /// process left in its group was killed when it was reaped).
+    pub(super) fn fork_replacement(&mut self, _pid: u32, w: WireLaunch) -> Option<Replacement> {
         let since = super::now();
-        let _ = self.runtime.signal_group(pid, libc::SIGKILL);
         let log_len = std::fs::metadata(&w.log).map(|m| m.len()).unwrap_or(0);
         let instance = w.instance.clone();
         match self.fork_launch(w) {

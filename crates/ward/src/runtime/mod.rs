@@ -190,6 +190,12 @@ pub trait Runtime: Send {
     fn known_children(&self) -> Vec<KnownChild> {
         Vec::new()
     }
+
+    /// Instance processes an earlier keeper started that still run (not the
+    /// keeper's children: it crashed), for the brain to adopt or discard.
+    fn strays(&self) -> Vec<KnownChild> {
+        Vec::new()
+    }
 }
 
 /// A process the keeper started for an instance.

@@ -24,6 +24,7 @@ pub struct KeeperRuntime {
     /// The writer thread, joined once everything is said (`finish`).
     written: Option<std::thread::JoinHandle<()>>,
     children: Vec<KnownChild>,
+    strays: Vec<KnownChild>,
 }
 
 impl KeeperRuntime {
@@ -35,8 +36,8 @@ impl KeeperRuntime {
         let mut reader = BufReader::new(stream);
         let mut first = String::new();
         reader.read_line(&mut first)?;
-        let children = match serde_json::from_str::<ToBrain>(&first) {
-            Ok(ToBrain::Hello { children, .. }) => children,
+        let (children, strays) = match serde_json::from_str::<ToBrain>(&first) {
+            Ok(ToBrain::Hello { children, strays, .. }) => (children, strays),
             _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "the keeper did not say hello")),
         };
         let (reports_tx, reports) = mpsc::unbounded_channel();
@@ -70,7 +71,7 @@ impl KeeperRuntime {
                 }
             }
         })?;
-        Ok((KeeperRuntime { writer, written: Some(written), children }, reports))
+        Ok((KeeperRuntime { writer, written: Some(written), children, strays }, reports))
     }
 
     /// Queues `msg` for the keeper; never blocks.
@@ -124,5 +125,9 @@ impl Runtime for KeeperRuntime {
 
     fn known_children(&self) -> Vec<KnownChild> {
         self.children.clone()
+    }
+
+    fn strays(&self) -> Vec<KnownChild> {
+        self.strays.clone()
     }
 }

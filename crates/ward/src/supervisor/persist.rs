@@ -7,6 +7,11 @@
 //! same pid *and* start time is adopted (watched through a pidfd; its exit
 //! code will be unknown), a process that is gone counts as an exit of unknown
 //! status, and gates keep their state, delays and crash history.
+//!
+//! What the keeper started and the store does not name (a restart or spawn
+//! the last brain did not live to record; strays of a keeper that crashed,
+//! found through its journal) is adopted or discarded as ward-core's
+//! `recovery` decides: at most one process per instance, none unnamed.
 
 use super::Supervisor;
 use crate::api::types::ExitJson;
@@ -14,6 +19,7 @@ use crate::runtime::process::process_start_time;
 use crate::runtime::{KnownChild, Runtime};
 use crate::store::InstanceRow;
 use std::time::Duration;
+use ward_core::deployment::recovery::{Found, adopt_or_discard};
 use ward_core::event::EventKind;
 use ward_core::gate::GateState;
 use ward_core::instance::{Instance, InstanceState, Observation, Snapshot};
@@ -71,6 +77,10 @@ impl<R: Runtime> Supervisor<R> {
         });
         if clean || rows.is_empty() {
             let _ = self.store.clear_instances();
+            // Nothing is resumed, so nothing an earlier keeper left may run on.
+            for stray in self.runtime.strays() {
+                self.discard(&stray.instance, stray.pid, false);
+            }
         } else {
             self.resume_rows(rows);
         }
@@ -80,20 +90,75 @@ impl<R: Runtime> Supervisor<R> {
         self.flush();
     }
 
+    /// Stops `pid`, a process of `instance` that no instance will name: a
+    /// child of the keeper, or a stray of an earlier one.
+    fn discard(&mut self, instance: &str, pid: u32, keeper_child: bool) {
+        tracing::warn!("{instance}: pid {pid} is a second copy (started before a crash); stopping it");
+        if keeper_child {
+            if let Ok(target) = instance.parse::<ward_core::Target>() {
+                let id = InstanceId::new(target.service, target.replica.unwrap_or(0));
+                let _ = self.runtime.signal(&id, pid, libc::SIGKILL);
+            }
+            return;
+        }
+        // Not a child of this keeper: watched and killed through its pidfd.
+        match self.adopter.watch(pid) {
+            Ok(()) => {
+                if let Some(Err(e)) = self.adopter.signal_group(pid, libc::SIGKILL) {
+                    tracing::warn!("cannot stop pid {pid}: {e}");
+                }
+            }
+            Err(e) => tracing::warn!("cannot stop pid {pid}: {e}"),
+        }
+    }
+
     fn resume_rows(&mut self, mut rows: Vec<InstanceRow>) {
-        // Processes the keeper holds are ours still: the keeper reports their exits.
+        // Processes the keeper holds are ours still: the keeper reports their
+        // exits. Strays are what an earlier keeper started and still runs.
         let known: std::collections::HashMap<u32, KnownChild> =
             self.runtime.known_children().into_iter().map(|c| (c.pid, c)).collect();
-        for child in known.values().filter(|c| !c.instance.is_empty()) {
-            // A spawn the last brain made but did not live to record.
-            if let Some(row) =
-                rows.iter_mut().find(|r| format!("{}/{}", r.service, r.replica) == child.instance)
-            {
-                if row.pid.is_none_or(|p| !known.contains_key(&p)) {
-                    row.pid = Some(child.pid);
-                    row.start_time = child.start_time;
-                    row.state = "running".into();
+        // Oldest first: an earlier keeper's strays, then this keeper's children.
+        let mut mine: Vec<KnownChild> = known.values().cloned().collect();
+        mine.sort_by_key(|c| c.pid);
+        let mut started: Vec<(KnownChild, bool)> =
+            self.runtime.strays().into_iter().map(|c| (c, false)).collect();
+        started.extend(mine.into_iter().map(|c| (c, true)));
+        let mut adopted_strays = std::collections::HashSet::new();
+        for row in &mut rows {
+            let name = format!("{}/{}", row.service, row.replica);
+            let recorded = row.pid.map(|pid| Found {
+                pid,
+                alive: known.contains_key(&pid)
+                    || (row.start_time.is_some() && process_start_time(pid) == row.start_time),
+            });
+            let mine: Vec<&(KnownChild, bool)> = started.iter().filter(|(c, _)| c.instance == name).collect();
+            let found: Vec<Found> = mine.iter().map(|(c, _)| Found { pid: c.pid, alive: true }).collect();
+            let verdict = adopt_or_discard(recorded, &found);
+            for pid in &verdict.discard {
+                let keeper_child = known.contains_key(pid);
+                self.discard(&name, *pid, keeper_child);
+            }
+            if let (Some(pid), true) = (verdict.adopt, verdict.unrecorded) {
+                // A restart or spawn the last brain did not live to record.
+                let child = mine.iter().find(|(c, _)| c.pid == pid).map(|(c, _)| c.clone());
+                tracing::info!("{name}: taking pid {pid}, started before the crash and not yet recorded");
+                if row.pid.is_some() {
+                    row.restarts += 1;
                 }
+                row.pid = Some(pid);
+                row.start_time = child.and_then(|c| c.start_time).or_else(|| process_start_time(pid));
+                row.state = "running".into();
+                if !known.contains_key(&pid) {
+                    adopted_strays.insert(pid);
+                }
+            }
+        }
+        // Strays of instances with no record: nothing names them.
+        let named: std::collections::HashSet<String> =
+            rows.iter().map(|r| format!("{}/{}", r.service, r.replica)).collect();
+        for (c, keeper_child) in &started {
+            if !named.contains(&c.instance) && !c.instance.is_empty() {
+                self.discard(&c.instance, c.pid, *keeper_child);
             }
         }
         let (now, wall_now) = (self.clock.now().as_millis() as i128, self.clock.wall_ms() as i128);
@@ -112,9 +177,10 @@ impl<R: Runtime> Supervisor<R> {
                 snapshots.push((id, snap, false));
                 continue;
             }
-            let alive = row
-                .pid
-                .is_some_and(|pid| row.start_time.is_some() && process_start_time(pid) == row.start_time);
+            let alive = row.pid.is_some_and(|pid| {
+                adopted_strays.contains(&pid)
+                    || (row.start_time.is_some() && process_start_time(pid) == row.start_time)
+            });
             if row.pid.is_some() && !alive {
                 gone.push(id.clone());
             }

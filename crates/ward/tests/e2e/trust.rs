@@ -101,3 +101,42 @@ services:
     assert_eq!(w.wait_exit(20), 0);
     let _ = down.wait();
 }
+
+/// A restart the keeper made under a standing order that the brain never
+/// recorded (the brain frozen, then keeper and brain killed) is found again
+/// by the next `ward up` through the keeper's journal and adopted: one
+/// process for the replica, never a second copy.
+#[test]
+fn an_unrecorded_fast_restart_is_adopted_after_a_crash_of_keeper_and_brain() {
+    let mut w = Ward::start("unrecorded", SPEC);
+    let first = w.wait_event("steady", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    let keeper = w.up_pid();
+    let brain = w.brain_pid().expect("a brain");
+    kill(brain as i32, libc::SIGSTOP);
+    kill(first as i32, libc::SIGKILL);
+    // The keeper restarts it at once, on its own; the frozen brain records nothing.
+    let mut replacement = 0;
+    crate::harness::eventually("the keeper's replacement", 10, || {
+        replacement = crate::harness::children(keeper).into_iter().find(|&p| p != brain).unwrap_or(0);
+        replacement != 0 && replacement != first
+    });
+    w.track(replacement);
+    kill(keeper as i32, libc::SIGKILL);
+    kill(brain as i32, libc::SIGKILL);
+    let _ = w.up.take().map(|mut up| up.wait());
+    assert!(alive(replacement));
+    w.rerun();
+    let adopted = w.wait_event("steady", 0, "adopted", 10);
+    assert_eq!(adopted["pid"].as_u64(), Some(u64::from(replacement)), "{adopted}");
+    let st = w.instance("steady", 0);
+    assert_eq!((st["state"].as_str(), st["pid"].as_u64()), (Some("running"), Some(u64::from(replacement))));
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(20), 0);
+    assert!(!alive(replacement), "down stopped the adopted replacement");
+    let restarts_after_rerun = w
+        .seen
+        .iter()
+        .filter(|e| e["kind"] == "started" && e["pid"].as_u64() != Some(u64::from(first)))
+        .count();
+    assert_eq!(restarts_after_rerun, 0, "no second copy was started: {:#?}", w.seen);
+}

@@ -378,6 +378,10 @@ impl<R: Runtime> Runtime for OciRuntime<R> {
     fn known_children(&self) -> Vec<super::KnownChild> {
         self.inner.known_children()
     }
+
+    fn strays(&self) -> Vec<super::KnownChild> {
+        self.inner.strays()
+    }
 }
 
 /// Request numbers of helper commands start here, far above the supervisor's.

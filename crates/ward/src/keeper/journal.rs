@@ -1,0 +1,212 @@
+//! The keeper's journal: which instance processes it started, so that after
+//! a crash of the keeper (or of keeper and brain together) every one of them
+//! is found again, also a restart the brain never heard of.
+//!
+//! Before each fork the keeper appends `+ TOKEN service/N` and gives the
+//! process `WARD_RUN=TOKEN` in its environment; when it reaps the process it
+//! appends `- TOKEN`. The tokens are unique (the keeper's epoch, a counter).
+//! Plain appends, no fsync: a crashed process loses nothing it wrote (only a
+//! crash of the machine does, and that ends the processes too). A new keeper
+//! reads what the last one left: every token started and not ended names a
+//! process that may still run, found by its token in `/proc/PID/environ`
+//! (one scan of /proc, only when there is such a token). Those are handed to
+//! the brain, which adopts or discards each (ward-core's `recovery`), and the
+//! new journal names them until they end.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// The environment variable that carries a process's token.
+pub const VAR: &str = "WARD_RUN";
+
+/// Past this size the journal is rewritten with only the live entries.
+const COMPACT_AT: u64 = 4 << 20;
+
+/// A process an earlier keeper started that still runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stray {
+    /// Its token.
+    pub token: String,
+    /// Its pid, found by its token.
+    pub pid: u32,
+    /// Its instance, `service/N`.
+    pub instance: String,
+}
+
+/// The journal of this keeper.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    epoch: u64,
+    counter: u64,
+    written: u64,
+    /// Processes of earlier keepers still named, until they end.
+    strays: Vec<Stray>,
+}
+
+impl Journal {
+    /// Reads what an earlier keeper left at `path`, finds its processes that
+    /// still run, and starts this keeper's journal (epoch `epoch`) naming them.
+    pub fn open(path: &Path, epoch: u64) -> io::Result<(Journal, Vec<Stray>)> {
+        let open = match fs::read_to_string(path) {
+            Ok(text) => unended(&text),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => HashMap::new(),
+            Err(e) => return Err(e),
+        };
+        let strays = if open.is_empty() { Vec::new() } else { find(&open) };
+        let mut journal = Journal {
+            path: path.to_path_buf(),
+            file: File::open("/dev/null")?,
+            epoch,
+            counter: 0,
+            written: 0,
+            strays: strays.clone(),
+        };
+        journal.rewrite(std::iter::empty())?;
+        Ok((journal, strays))
+    }
+
+    /// Records that a process of `instance` is about to be started; returns
+    /// its token, for its environment ([`VAR`]).
+    pub fn starting(&mut self, instance: &str) -> String {
+        self.counter += 1;
+        let token = format!("{}.{}", self.epoch, self.counter);
+        self.append(&format!("+ {token} {instance}\n"));
+        token
+    }
+
+    /// Records that the process with `token` ended (was reaped).
+    pub fn ended(&mut self, token: &str) {
+        self.append(&format!("- {token}\n"));
+    }
+
+    /// When the journal has grown, rewrites it with `live` (token, instance)
+    /// and the strays still running.
+    pub fn compact_if_large<'a>(&mut self, live: impl Iterator<Item = (&'a str, &'a str)>) {
+        if self.written < COMPACT_AT {
+            return;
+        }
+        self.strays.retain(|s| carries(s.pid, &s.token));
+        if let Err(e) = self.rewrite(live) {
+            tracing::error!("keeper: cannot compact {}: {e}", self.path.display());
+        }
+    }
+
+    fn rewrite<'a>(&mut self, live: impl Iterator<Item = (&'a str, &'a str)>) -> io::Result<()> {
+        let mut text = String::new();
+        for s in &self.strays {
+            text.push_str(&format!("+ {} {}\n", s.token, s.instance));
+        }
+        for (token, instance) in live {
+            text.push_str(&format!("+ {token} {instance}\n"));
+        }
+        let tmp = self.path.with_extension("journal.new");
+        let mut file = OpenOptions::new().create(true).write(true).truncate(true).open(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        fs::rename(&tmp, &self.path)?;
+        self.file = OpenOptions::new().append(true).open(&self.path)?;
+        self.written = text.len() as u64;
+        Ok(())
+    }
+
+    fn append(&mut self, line: &str) {
+        // One write(2) of one line on an O_APPEND file.
+        match self.file.write_all(line.as_bytes()) {
+            Ok(()) => self.written += line.len() as u64,
+            Err(e) => tracing::error!("keeper: cannot write {}: {e}", self.path.display()),
+        }
+    }
+}
+
+/// The tokens started and not ended in a journal's text, with their instance.
+fn unended(text: &str) -> HashMap<String, String> {
+    let mut open = HashMap::new();
+    for line in text.lines() {
+        let mut words = line.split(' ');
+        match (words.next(), words.next(), words.next()) {
+            (Some("+"), Some(token), Some(instance)) => {
+                open.insert(token.to_owned(), instance.to_owned());
+            }
+            (Some("-"), Some(token), None) => {
+                open.remove(token);
+            }
+            _ => {} // a line cut short by a crash
+        }
+    }
+    open
+}
+
+/// The running processes that carry one of the `open` tokens.
+fn find(open: &HashMap<String, String>) -> Vec<Stray> {
+    let Ok(procs) = fs::read_dir("/proc") else { return Vec::new() };
+    let mut found = Vec::new();
+    for entry in procs.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Some(token) = token_of(pid) else { continue };
+        if let Some(instance) = open.get(&token) {
+            if crate::runtime::process::process_alive(pid) {
+                found.push(Stray { token, pid, instance: instance.clone() });
+            }
+        }
+    }
+    // Oldest first: tokens count up.
+    found.sort_by_key(|s| token_order(&s.token));
+    found
+}
+
+/// The token in the environment of `pid`, if it has one.
+fn token_of(pid: u32) -> Option<String> {
+    let environ = fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let prefix = format!("{VAR}=");
+    environ
+        .split(|&b| b == 0)
+        .find_map(|kv| kv.strip_prefix(prefix.as_bytes()))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// True while `pid` runs and carries `token`.
+fn carries(pid: u32, token: &str) -> bool {
+    token_of(pid).as_deref() == Some(token) && crate::runtime::process::process_alive(pid)
+}
+
+/// (epoch, counter) of a token, for ordering.
+fn token_order(token: &str) -> (u64, u64) {
+    let (e, c) = token.split_once('.').unwrap_or((token, "0"));
+    (e.parse().unwrap_or(0), c.parse().unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unended_tokens_are_those_started_and_not_ended() {
+        let text = "+ 1.1 api/0\n+ 1.2 api/1\n- 1.1\n+ 1.3 web/0\n+ 1.4 cut";
+        let open = unended(text);
+        let mut keys: Vec<&str> = open.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["1.2", "1.3", "1.4"]);
+        assert_eq!(open["1.2"], "api/1");
+        assert_eq!(token_order("3.10"), (3, 10));
+        assert!(token_order("3.9") < token_order("3.10"));
+    }
+
+    #[test]
+    fn a_new_journal_names_the_strays_and_appends_after_them() {
+        let dir = std::env::temp_dir().join(format!("ward-journal-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keeper.journal");
+        // A journal whose processes are all gone.
+        fs::write(&path, "+ 1.1 api/0\n+ 1.2 api/0\n").unwrap();
+        let (mut j, strays) = Journal::open(&path, 2).unwrap();
+        assert!(strays.is_empty(), "no process carries those tokens");
+        let t = j.starting("api/0");
+        assert_eq!(t, "2.1");
+        j.ended(&t);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "+ 2.1 api/0\n- 2.1\n");
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
