@@ -43,7 +43,15 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         }
         Verb::Why { target, json, .. } => why(client, &target, json).await,
         Verb::Events { follow, json } => events(client, follow, json).await,
-        Verb::Check { .. } | Verb::Up { .. } | Verb::Brain => Ok(()),
+        // Verbs that cli::main runs itself.
+        Verb::Check { .. }
+        | Verb::Up { .. }
+        | Verb::Brain
+        | Verb::Top { .. }
+        | Verb::Signal { .. }
+        | Verb::Init { .. }
+        | Verb::Completions { .. }
+        | Verb::Man { .. } => Ok(()),
     }
 }
 
