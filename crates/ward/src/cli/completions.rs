@@ -6,9 +6,23 @@ use clap::CommandFactory;
 use std::io::Write;
 use std::path::Path;
 
+/// The command line without its hidden verbs (bash's generator would offer them).
+fn offered() -> clap::Command {
+    let full = Cli::command();
+    let visible = full.get_subcommands().filter(|s| !s.is_hide_set()).cloned().collect::<Vec<_>>();
+    let mut cmd = clap::Command::new("ward")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(full.get_arguments().cloned())
+        .subcommands(visible);
+    if let Some(about) = full.get_about() {
+        cmd = cmd.about(about.clone());
+    }
+    cmd
+}
+
 /// `ward completions SHELL`: prints the completion script.
 pub fn completions(shell: clap_complete::Shell) -> i32 {
-    let mut cmd = Cli::command();
+    let mut cmd = offered();
     let mut out = std::io::stdout().lock();
     clap_complete::generate(shell, &mut cmd, "ward", &mut out);
     i32::from(out.flush().is_err())
