@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/stop", post(|s, b| command(s, b, Command::Stop)))
         .route("/v1/restart", post(|s, b| command(s, b, Command::Restart)))
         .route("/v1/unblock", post(|s, b| command(s, b, Command::Unblock)))
+        .route("/v1/isolate", post(|s, b| command(s, b, Command::Isolate)))
         .route("/v1/signal", post(signal))
         .route("/v1/reload", post(reload))
         .route("/v1/down", post(down))

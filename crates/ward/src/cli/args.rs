@@ -125,6 +125,17 @@ pub enum Verb {
         /// SERVICE or SERVICE/N.
         target: String,
     },
+    /// Take an instance out of rotation and keep it as it is, for debugging.
+    #[command(
+        after_help = "Example:\n  ward isolate api/1    # its process is kept; `ward stop api/1` or `restart` when done"
+    )]
+    Isolate {
+        /// The spec file.
+        #[command(flatten)]
+        spec: SpecFlag,
+        /// SERVICE or SERVICE/N.
+        target: String,
+    },
     /// Print service output.
     #[command(
         after_help = "Examples:\n  ward logs -f api/0\n  ward logs -n 20 api   # every replica, lines prefixed `api/N | `\n  ward logs --previous api/0"

@@ -37,6 +37,7 @@ pub fn main() -> i32 {
         | Verb::Stop { spec, .. }
         | Verb::Restart { spec, .. }
         | Verb::Unblock { spec, .. }
+        | Verb::Isolate { spec, .. }
         | Verb::Why { spec, .. }
         | Verb::Reload { spec }
         | Verb::Down { spec }

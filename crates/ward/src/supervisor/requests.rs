@@ -187,6 +187,7 @@ impl<R: Runtime> Supervisor<R> {
             Command::Stop => "stopping",
             Command::Restart => "restarting",
             Command::Unblock => "unblocked",
+            Command::Isolate => "isolated",
             Command::Shutdown => "shutting down",
             Command::Remove => "removing",
         };

@@ -29,6 +29,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("x", "stop it and keep it down (asks first)"),
     ("s", "start it"),
     ("u", "unblock: release its backoff or crash-loop gate now"),
+    ("i", "isolate: out of rotation, process kept (asks first)"),
     ("R", "reload the spec file"),
     ("f", "follow its output live (again: stop following)"),
     ("/", "filter by service name (Enter keeps, Esc clears)"),
@@ -101,9 +102,10 @@ impl App {
             }
             (Key::Char('r'), Some(target)) => self.confirm("restart", target),
             (Key::Char('x'), Some(target)) => self.confirm("stop", target),
+            (Key::Char('i'), Some(target)) => self.confirm("isolate", target),
             (Key::Char('s'), Some(target)) => vec![Effect::Command { verb: "start", target }],
             (Key::Char('u'), Some(target)) => vec![Effect::Command { verb: "unblock", target }],
-            (Key::Char('r' | 'x' | 's' | 'u'), None) => {
+            (Key::Char('r' | 'x' | 's' | 'u' | 'i'), None) => {
                 self.message = Some("no instance selected".into());
                 vec![]
             }

@@ -144,6 +144,12 @@ fn destructive_keys_ask_first() {
     assert_eq!(a.update(Msg::Key(Key::Char('n'))), vec![]);
     assert_eq!(a.message.as_deref(), Some("stop web/0: cancelled"));
 
+    assert_eq!(a.update(Msg::Key(Key::Char('i'))), vec![]);
+    assert_eq!(
+        a.update(Msg::Key(Key::Enter)),
+        vec![Effect::Command { verb: "isolate", target: "web/0".into() }]
+    );
+
     // Start and unblock act at once; reload too.
     assert_eq!(
         a.update(Msg::Key(Key::Char('s'))),

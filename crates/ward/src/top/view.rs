@@ -75,7 +75,7 @@ fn footer_line<'a>(app: &'a App, pal: &Palette) -> Paragraph<'a> {
         Mode::Normal | Mode::Help => match &app.message {
             Some(m) => Line::from(m.as_str()),
             None => Line::from(Span::styled(
-                "r restart  x stop  s start  u unblock  R reload  f follow  / filter",
+                "r restart  x stop  s start  u unblock  i isolate  R reload  f follow  / filter",
                 pal.fg(Color::DarkGray),
             )),
         },

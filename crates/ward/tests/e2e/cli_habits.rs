@@ -156,3 +156,36 @@ fn signal_reaches_the_instance_and_bad_signals_are_refused() {
     let ev = w.wait_event("web", 0, "exited", 20);
     assert_eq!(ev["exit"]["signal"], 15, "{ev}");
 }
+
+const FAST: &str = r#"version: 1
+services:
+  web:
+    command: ["sh", "-c", "exec sleep 600"]
+    backoff: { initial: 0s }
+"#;
+
+#[test]
+fn isolate_keeps_the_process_out_of_rotation_and_never_restarts_it() {
+    // `initial: 0s`: the keeper holds a standing order to restart at once; isolate withdraws it.
+    let mut w = Ward::start("isolate", FAST);
+    let started = w.wait_event("web", 0, "started", 20);
+    let pid = started["pid"].as_u64().unwrap();
+    let out = w.cli(&["isolate", "web/0"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    w.wait_event("web", 0, "isolated", 20);
+    let i = w.instance("web", 0);
+    assert_eq!((i["state"].as_str(), i["pid"].as_u64()), (Some("isolated"), Some(pid)), "{i}");
+    let endpoints = text(&w.cli(&["endpoints", "web"]).stdout);
+    assert!(endpoints.contains("no instance of web in rotation"), "{endpoints}");
+    let out = w.cli(&["isolate", "web/0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("already isolated"), "{}", text(&out.stderr));
+
+    crate::harness::kill(pid as i32, libc::SIGKILL);
+    w.wait_event("web", 0, "exited", 20);
+    let i = w.instance("web", 0);
+    assert_eq!((i["state"].as_str(), i["pid"].as_u64()), (Some("isolated"), None), "not restarted: {i}");
+    let out = w.cli(&["start", "web/0"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    w.wait_event("web", 0, "started", 20);
+}
