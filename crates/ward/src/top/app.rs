@@ -178,9 +178,12 @@ impl App {
         vec![Effect::FetchStatus]
     }
 
-    /// The instances that pass the filter, in order.
+    /// The instances whose `SERVICE/N` contains the filter, in order.
     pub fn visible(&self) -> Vec<&InstanceStatus> {
-        self.instances.iter().filter(|i| self.filter.is_empty() || i.service.contains(&self.filter)).collect()
+        let shown = |i: &&InstanceStatus| {
+            self.filter.is_empty() || format!("{}/{}", i.service, i.replica).contains(&self.filter)
+        };
+        self.instances.iter().filter(shown).collect()
     }
 
     /// The index of the selected instance in [`App::visible`].

@@ -3,9 +3,10 @@
 //! event of the live stream, an API answer, or the one-second redraw tick —
 //! and runs the effects the app answers with. The API is asked again only
 //! after an event or a command, never on a timer; the tick only advances
-//! uptimes and countdowns and samples /proc for CPU and memory.
+//! uptimes and countdowns and samples /proc for CPU and memory. SIGTERM and
+//! SIGHUP quit as `q` does.
 
-use super::app::{App, Effect, LOG_TAIL, Msg};
+use super::app::{App, Effect, Key, LOG_TAIL, Msg};
 use super::{input, procstat, view};
 use crate::api::client::{Client, encode, next_chunk};
 use crate::api::types::{EventJson, OkReply, StatusReply};
@@ -14,6 +15,7 @@ use ratatui::DefaultTerminal;
 use ratatui::crossterm::event;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -29,6 +31,10 @@ pub async fn run(client: Client, terminal: &mut DefaultTerminal, app: &mut App) 
     spawn_keys(tx.clone());
     tokio::spawn(follow_events(client.clone(), tx.clone()));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // SIGTERM or SIGHUP (the terminal went away) end top like `q`, so the
+    // terminal is given back.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
     let mut logs: Option<JoinHandle<()>> = None;
     let mut effects = app.start();
     loop {
@@ -45,6 +51,8 @@ pub async fn run(client: Client, terminal: &mut DefaultTerminal, app: &mut App) 
         let msg = tokio::select! {
             Some(m) = rx.recv() => m,
             _ = tick.tick() => Msg::Tick { now_ms: now_ms(), samples: sample(app) },
+            _ = term.recv() => Msg::Key(Key::Interrupt),
+            _ = hup.recv() => Msg::Key(Key::Interrupt),
         };
         app.now_ms = now_ms();
         effects = app.update(msg);

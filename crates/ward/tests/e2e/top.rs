@@ -65,9 +65,9 @@ fn top_shows_the_instances_restarts_on_a_confirmed_key_and_quits_cleanly() {
     let other = w.instance("web", 1);
     let mut tmux = Tmux { socket: format!("ward-e2e-top-{}", std::process::id()), pane_pid: None };
     let cmd = format!(
-        "'{}' --file '{}' top; echo ward-top-exited=$?; exec sleep 600",
-        ward_bin().display(),
-        w.spec.display()
+        "'{bin}' --file '{spec}' top; echo ward-top-exited=$?; '{bin}' --file '{spec}' top; echo again-exited=$?; exec sleep 600",
+        bin = ward_bin().display(),
+        spec = w.spec.display()
     );
     let started = tmux.run(&["new-session", "-d", "-s", "top", "-x", "80", "-y", "24", &cmd]);
     assert!(started.status.success(), "tmux: {}", String::from_utf8_lossy(&started.stderr));
@@ -99,4 +99,17 @@ fn top_shows_the_instances_restarts_on_a_confirmed_key_and_quits_cleanly() {
     tmux.keys("q");
     let screen = tmux.wait_screen("top to exit", &["ward-top-exited=0"]);
     assert!(!screen.contains("instances ("), "the alternate screen is gone: {screen}");
+
+    // A second top (the pane's shell runs it next) ends on SIGTERM the same way.
+    tmux.wait_screen("the second top", &["web/0", "web/1"]);
+    let shell = tmux.pane_pid.expect("the pane's pid");
+    let top = children(shell).into_iter().next().expect("the shell runs ward top");
+    kill(top as i32, libc::SIGTERM);
+    let screen = tmux.wait_screen("top to exit on SIGTERM", &["again-exited=0"]);
+    assert!(!screen.contains("instances ("), "the alternate screen is gone: {screen}");
+}
+
+fn children(pid: u32) -> Vec<u32> {
+    let list = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    list.split_whitespace().filter_map(|p| p.parse().ok()).collect()
 }
