@@ -35,6 +35,8 @@ fi
 # The metrics test checks /metrics with the real `promtool check metrics`
 # (Debian's prometheus package; --no-install-recommends keeps it to ~100 MB).
 need promtool || apt_install --no-install-recommends prometheus
+# `ward top` is driven in a real terminal, a detached tmux session (tests/e2e/top.rs).
+need tmux || apt_install tmux
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -9,6 +9,7 @@
 //! - `logs`: service output files: rotation, tail, follow.
 //! - `metrics`: Prometheus counters and histograms for `/metrics`.
 //! - `paths`: the state folder and what is in it.
+//! - `top`: `ward top`, the live terminal view.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -23,6 +24,7 @@ mod paths;
 mod runtime;
 mod store;
 mod supervisor;
+mod top;
 
 fn main() {
     std::process::exit(cli::main());

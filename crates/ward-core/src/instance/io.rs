@@ -62,6 +62,10 @@ pub enum Command {
     Restart,
     /// Release its gate now and start it.
     Unblock,
+    /// Take it out of rotation and keep it as it is, for debugging: a live
+    /// process is kept (ward never kills it until an operator does), a
+    /// pending restart is cancelled.
+    Isolate,
     /// Stop it and mark it `shutdown` (a panic policy of its service).
     Shutdown,
     /// Stop it and remove it (scale down, removed service).

@@ -362,11 +362,12 @@ impl Instance {
             Command::Remove => self.cmd_stop(AfterStop::Remove, now, &mut out),
             Command::Restart => self.cmd_restart(now, &mut out),
             Command::Unblock => self.cmd_unblock(&mut out)?,
+            Command::Isolate => self.cmd_isolate(&mut out)?,
         }
         Ok(out)
     }
 
-    fn reject(&self, why: &'static str) -> Rejection {
+    pub(super) fn reject(&self, why: &'static str) -> Rejection {
         Rejection { instance: self.id.to_string(), state: self.state.word(), why }
     }
 

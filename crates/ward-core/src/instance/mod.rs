@@ -11,6 +11,7 @@
 //! - `snapshot`: what the store keeps, and resuming from it.
 
 mod io;
+mod isolate;
 mod machine;
 mod snapshot;
 mod state;

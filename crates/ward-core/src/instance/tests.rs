@@ -5,6 +5,7 @@
 //! - `matrix`: every (state, input) pair, against a table of legal successors.
 
 mod flows;
+mod isolate;
 mod matrix;
 mod stops;
 

@@ -6,7 +6,8 @@
 //! | GET  | `/v1/info` | version, pid, spec file, state folder |
 //! | GET  | `/v1/status[?service=S]` | `{"instances":[…]}` |
 //! | GET  | `/v1/endpoints?service=S` | the in-rotation instances and their addresses |
-//! | POST | `/v1/start`, `/v1/stop`, `/v1/restart`, `/v1/unblock` | body `{"target":"api/0"}` |
+//! | POST | `/v1/start`, `/v1/stop`, `/v1/restart`, `/v1/unblock`, `/v1/isolate` | body `{"target":"api/0"}` |
+//! | POST | `/v1/signal` | body `{"target":"api/0","signal":1}`: signal the live processes |
 //! | POST | `/v1/reload` | re-read the spec; 422 with every error when invalid |
 //! | POST | `/v1/down` | stop everything in dependency order, then exit |
 //! | GET  | `/v1/events?since=N[&follow=1]` | NDJSON; with `follow`, server-sent events |

@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/stop", post(|s, b| command(s, b, Command::Stop)))
         .route("/v1/restart", post(|s, b| command(s, b, Command::Restart)))
         .route("/v1/unblock", post(|s, b| command(s, b, Command::Unblock)))
+        .route("/v1/isolate", post(|s, b| command(s, b, Command::Isolate)))
+        .route("/v1/signal", post(signal))
         .route("/v1/reload", post(reload))
         .route("/v1/down", post(down))
         .route("/v1/events", get(events))
@@ -114,6 +116,21 @@ async fn command(State(s): State<AppState>, body: Bytes, command: Command) -> Re
     };
     let target = req.target;
     match ask(&s, |reply| Request::Command { command, target, reply }).await {
+        Ok(Ok(message)) => axum::Json(OkReply { message }).into_response(),
+        Ok(Err(e)) => request_error(e),
+        Err(r) => r,
+    }
+}
+
+async fn signal(State(s): State<AppState>, body: Bytes) -> Response {
+    let Ok(req) = serde_json::from_slice::<super::types::SignalRequest>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "expected a JSON body {\"target\": \"SERVICE[/N]\", \"signal\": N}",
+        );
+    };
+    let (target, signal) = (req.target, req.signal);
+    match ask(&s, |reply| Request::Signal { target, signal, reply }).await {
         Ok(Ok(message)) => axum::Json(OkReply { message }).into_response(),
         Ok(Err(e)) => request_error(e),
         Err(r) => r,

@@ -164,6 +164,15 @@ pub struct TargetRequest {
     pub target: String,
 }
 
+/// `POST /v1/signal`: a signal for the live processes of a target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignalRequest {
+    /// `SERVICE` or `SERVICE/N`.
+    pub target: String,
+    /// The signal number (1 to 64).
+    pub signal: i32,
+}
+
 /// A successful command.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OkReply {

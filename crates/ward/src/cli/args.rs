@@ -42,11 +42,17 @@ pub struct SpecFlag {
 #[derive(Debug, Subcommand)]
 pub enum Verb {
     /// Validate the spec: every error with file:line:col; exit 2 on error.
+    #[command(
+        after_help = "Examples:\n  ward check -f ward.yaml\n  ward check            # ./ward.yaml, or $WARD_FILE"
+    )]
     Check {
         #[command(flatten)]
         spec: SpecFlag,
     },
     /// Run the supervisor (foreground, or detached with -d).
+    #[command(
+        after_help = "Examples:\n  ward up -f ward.yaml  # foreground; Ctrl-C stops everything\n  ward up -d            # in the background; its log is .ward/ward.log"
+    )]
     Up {
         /// The spec file.
         #[command(flatten)]
@@ -56,6 +62,7 @@ pub enum Verb {
         detach: bool,
     },
     /// One row per instance.
+    #[command(after_help = "Examples:\n  ward status\n  ward status api --json")]
     Status {
         /// The spec file.
         #[command(flatten)]
@@ -67,6 +74,7 @@ pub enum Verb {
         json: bool,
     },
     /// The instances of a service in rotation, and their addresses.
+    #[command(after_help = "Example:\n  ward endpoints api --json")]
     Endpoints {
         /// The spec file.
         #[command(flatten)]
@@ -78,6 +86,9 @@ pub enum Verb {
         json: bool,
     },
     /// Start a service or one instance (SERVICE or SERVICE/N).
+    #[command(
+        after_help = "Examples:\n  ward start api        # every replica\n  ward start api/1      # one instance"
+    )]
     Start {
         /// The spec file.
         #[command(flatten)]
@@ -86,6 +97,9 @@ pub enum Verb {
         target: String,
     },
     /// Stop a service or one instance and keep it down.
+    #[command(
+        after_help = "Examples:\n  ward stop api/0\n  ward stop worker      # every replica, kept down until `ward start`"
+    )]
     Stop {
         /// The spec file.
         #[command(flatten)]
@@ -94,6 +108,7 @@ pub enum Verb {
         target: String,
     },
     /// Stop, then start again.
+    #[command(after_help = "Example:\n  ward restart api/0")]
     Restart {
         /// The spec file.
         #[command(flatten)]
@@ -102,6 +117,7 @@ pub enum Verb {
         target: String,
     },
     /// Release a backoff or crash-loop gate now and reset its history.
+    #[command(after_help = "Example:\n  ward unblock flaky    # release its backoff or crash-loop gate now")]
     Unblock {
         /// The spec file.
         #[command(flatten)]
@@ -109,7 +125,21 @@ pub enum Verb {
         /// SERVICE or SERVICE/N.
         target: String,
     },
+    /// Take an instance out of rotation and keep it as it is, for debugging.
+    #[command(
+        after_help = "Example:\n  ward isolate api/1    # its process is kept; `ward stop api/1` or `restart` when done"
+    )]
+    Isolate {
+        /// The spec file.
+        #[command(flatten)]
+        spec: SpecFlag,
+        /// SERVICE or SERVICE/N.
+        target: String,
+    },
     /// Print service output.
+    #[command(
+        after_help = "Examples:\n  ward logs -f api/0\n  ward logs -n 20 api   # every replica, lines prefixed `api/N | `\n  ward logs --previous api/0"
+    )]
     Logs {
         /// SERVICE or SERVICE/N.
         target: String,
@@ -124,6 +154,7 @@ pub enum Verb {
         previous: bool,
     },
     /// Explain why an instance is in its state, and what you can do.
+    #[command(after_help = "Example:\n  ward why flaky/0")]
     Why {
         /// The spec file.
         #[command(flatten)]
@@ -135,6 +166,7 @@ pub enum Verb {
         json: bool,
     },
     /// Lifecycle events, oldest first (then live, with -f).
+    #[command(after_help = "Examples:\n  ward events -f\n  ward events --json | tail -n 5")]
     Events {
         /// Keep printing new events.
         #[arg(short = 'f', long)]
@@ -144,6 +176,7 @@ pub enum Verb {
         json: bool,
     },
     /// Apply the changed spec; an invalid spec changes nothing.
+    #[command(after_help = "Example:\n  ward reload           # after editing ward.yaml")]
     Reload {
         #[command(flatten)]
         spec: SpecFlag,
@@ -151,7 +184,51 @@ pub enum Verb {
     /// The supervisor process that `ward up` starts (not for people).
     #[command(name = "__brain", hide = true)]
     Brain,
+    /// A live full-screen view of every instance, with keys to steer them.
+    #[command(
+        after_help = "Example:\n  ward top -f ward.yaml # keys: r restart, x stop, s start, u unblock, ? help, q quit"
+    )]
+    Top {
+        #[command(flatten)]
+        spec: SpecFlag,
+    },
+    /// Send a signal to a service's instances or one instance.
+    #[command(
+        after_help = "Examples:\n  ward signal api HUP   # every replica of api\n  ward signal api/0 SIGUSR1\n  ward signal api/1 10"
+    )]
+    Signal {
+        #[command(flatten)]
+        spec: SpecFlag,
+        /// SERVICE or SERVICE/N.
+        target: String,
+        /// A signal name (HUP, SIGHUP) or number (1).
+        signal: String,
+    },
+    /// Write a commented starter ward.yaml (from a Procfile in the folder, if any).
+    #[command(
+        after_help = "Examples:\n  ward init             # writes ./ward.yaml; refuses to overwrite\n  ward init -f srv/ward.yaml"
+    )]
+    Init {
+        #[command(flatten)]
+        spec: SpecFlag,
+    },
+    /// Print a shell completion script (bash, zsh, fish, …).
+    #[command(
+        after_help = "Examples:\n  ward completions bash > ~/.local/share/bash-completion/completions/ward\n  ward completions zsh > ~/.zfunc/_ward\n  ward completions fish > ~/.config/fish/completions/ward.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per verb with -o.
+    #[command(after_help = "Examples:\n  ward man | man -l -\n  ward man -o /usr/local/share/man/man1")]
+    Man {
+        /// Write ward.1 and ward-VERB.1 for every verb into this folder.
+        #[arg(short = 'o', long = "out", value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Stop everything in dependency order, then exit.
+    #[command(after_help = "Example:\n  ward down")]
     Down {
         #[command(flatten)]
         spec: SpecFlag,

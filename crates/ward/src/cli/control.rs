@@ -36,6 +36,7 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         Verb::Stop { target, .. } => command(client, "stop", &target).await,
         Verb::Restart { target, .. } => command(client, "restart", &target).await,
         Verb::Unblock { target, .. } => command(client, "unblock", &target).await,
+        Verb::Isolate { target, .. } => command(client, "isolate", &target).await,
         Verb::Reload { .. } => simple(client, "/v1/reload").await,
         Verb::Down { .. } => simple(client, "/v1/down").await,
         Verb::Logs { target, follow, lines, previous } => {
@@ -43,7 +44,15 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         }
         Verb::Why { target, json, .. } => why(client, &target, json).await,
         Verb::Events { follow, json } => events(client, follow, json).await,
-        Verb::Check { .. } | Verb::Up { .. } | Verb::Brain => Ok(()),
+        // Verbs that cli::main runs itself.
+        Verb::Check { .. }
+        | Verb::Up { .. }
+        | Verb::Brain
+        | Verb::Top { .. }
+        | Verb::Signal { .. }
+        | Verb::Init { .. }
+        | Verb::Completions { .. }
+        | Verb::Man { .. } => Ok(()),
     }
 }
 

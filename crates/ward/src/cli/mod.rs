@@ -9,10 +9,16 @@
 //! - `up`: `check` and `up` (foreground and detached).
 //! - `control`: the verbs that talk to a running ward.
 //! - `render`: tables and human text.
+//! - `completions`: shell completions and man pages from the clap definition.
+//! - `init`: a starter `ward.yaml`, from a Procfile when there is one.
+//! - `signal`: `ward signal SERVICE[/N] SIGNAL`.
 
 pub mod args;
+pub mod completions;
 pub mod control;
+pub mod init;
 pub mod render;
+pub mod signal;
 pub mod up;
 
 use crate::paths::Paths;
@@ -31,10 +37,18 @@ pub fn main() -> i32 {
         | Verb::Stop { spec, .. }
         | Verb::Restart { spec, .. }
         | Verb::Unblock { spec, .. }
+        | Verb::Isolate { spec, .. }
         | Verb::Why { spec, .. }
         | Verb::Reload { spec }
-        | Verb::Down { spec } => spec.file.clone(),
-        Verb::Logs { .. } | Verb::Events { .. } | Verb::Brain => None,
+        | Verb::Down { spec }
+        | Verb::Top { spec }
+        | Verb::Signal { spec, .. }
+        | Verb::Init { spec } => spec.file.clone(),
+        Verb::Logs { .. }
+        | Verb::Events { .. }
+        | Verb::Brain
+        | Verb::Completions { .. }
+        | Verb::Man { .. } => None,
     };
     let file = spec_flag.or(cli.place.file.clone()).unwrap_or_else(|| PathBuf::from("ward.yaml"));
     let paths = Paths::resolve(&file, cli.place.state_dir.as_deref(), cli.place.socket.as_deref());
@@ -42,6 +56,11 @@ pub fn main() -> i32 {
         Verb::Check { .. } => up::check(&paths),
         Verb::Up { detach, .. } => up::up(&paths, detach),
         Verb::Brain => up::brain(&paths),
+        Verb::Top { .. } => crate::top::run(&paths),
+        Verb::Signal { target, signal, .. } => signal::run(&paths, &target, &signal),
+        Verb::Init { .. } => init::run(&paths),
+        Verb::Completions { shell } => completions::completions(shell),
+        Verb::Man { out } => completions::man(out.as_deref()),
         verb => control::run(&paths, verb),
     }
 }

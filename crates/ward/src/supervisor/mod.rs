@@ -16,6 +16,7 @@
 //! - `persist`: writes to the store before effects; resuming after a crash of ward.
 //! - `spawning`: starting instances, in batches, or taking the keeper's replacement.
 //! - `orders`: standing orders, so that the keeper restarts at once what would be restarted at once.
+//! - `signals`: an operator's signal to the processes of a target (`ward signal`).
 
 pub mod clock;
 pub mod dossier;
@@ -26,6 +27,7 @@ mod orders;
 mod persist;
 pub mod previous;
 pub mod requests;
+pub mod signals;
 mod spawning;
 pub mod timers;
 mod watchers;

@@ -55,6 +55,15 @@ pub enum Request {
         /// Answer: what happened, in words.
         reply: Reply<Result<String, RequestError>>,
     },
+    /// Send a signal to the live processes of a target (`ward signal`).
+    Signal {
+        /// `SERVICE` or `SERVICE/N`.
+        target: String,
+        /// The signal number.
+        signal: i32,
+        /// Answer: which processes got it.
+        reply: Reply<Result<String, RequestError>>,
+    },
     /// Re-read the spec file and apply it.
     Reload {
         /// Answer: a summary, or every error of the spec.
@@ -95,6 +104,9 @@ impl<R: Runtime> Supervisor<R> {
             }
             Request::Command { command, target, reply } => {
                 let _ = reply.send(self.command(command, &target));
+            }
+            Request::Signal { target, signal, reply } => {
+                let _ = reply.send(self.operator_signal(&target, signal));
             }
             Request::Why { target, reply } => {
                 let _ = reply.send(self.why(&target));
@@ -175,6 +187,7 @@ impl<R: Runtime> Supervisor<R> {
             Command::Stop => "stopping",
             Command::Restart => "restarting",
             Command::Unblock => "unblocked",
+            Command::Isolate => "isolated",
             Command::Shutdown => "shutting down",
             Command::Remove => "removing",
         };

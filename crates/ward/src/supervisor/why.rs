@@ -145,7 +145,7 @@ fn rule(
             (why, format!("fix the cause, then `ward start {id}`"))
         }
         InstanceState::Isolated => (
-            "on_panic: isolate took it out of rotation and keeps it for debugging".into(),
+            "on_panic: isolate (or `ward isolate`) took it out of rotation and keeps it for debugging".into(),
             format!("inspect it, then `ward stop {id}` or `ward start {id}`"),
         ),
         InstanceState::Shutdown => {
