@@ -16,7 +16,7 @@ impl Deployment {
     /// True when every dependency of `service` has an instance that is ready.
     pub fn dependencies_ready(&self, service: &ServiceName) -> bool {
         let Some(spec) = self.spec.services.get(service) else { return false };
-        spec.depends_on.iter().all(|dep| self.service_ready(dep))
+        spec.depends_on.iter().all(|dep| self.service_ready(&dep.service))
     }
 
     /// True when `service` has an instance that is ready (or running, without readiness checks).
@@ -80,7 +80,7 @@ impl Deployment {
             }
             seen = Some(service);
             if let Some(spec) = self.spec.services.get(service) {
-                needed.extend(spec.depends_on.iter());
+                needed.extend(spec.depends_on.iter().map(|d| &d.service));
             }
         }
         needed

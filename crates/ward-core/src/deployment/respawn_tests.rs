@@ -151,7 +151,12 @@ fn the_crash_that_would_trip_the_gate_has_no_order_until_the_window_forgets() {
 #[test]
 fn no_order_while_a_dependency_is_down_or_the_deployment_goes_down() {
     let mut d = deployment(
-        vec![svc("db", |_| {}), svc("api", |s| s.depends_on = vec![ServiceName::new("db").unwrap()])],
+        vec![
+            svc("db", |_| {}),
+            svc("api", |s| {
+                s.depends_on = vec![crate::spec::Dependency::ready(ServiceName::new("db").unwrap())]
+            }),
+        ],
         None,
     );
     assert!(d.standing_order(&id("api"), t(10)).is_some());

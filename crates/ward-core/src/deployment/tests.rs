@@ -25,7 +25,7 @@ fn plain(name: &str) -> ServiceSpec {
 }
 
 fn needs(name: &str, dep: &str) -> ServiceSpec {
-    svc(name, |s| s.depends_on = vec![ServiceName::new(dep).unwrap()])
+    svc(name, |s| s.depends_on = vec![crate::spec::Dependency::ready(ServiceName::new(dep).unwrap())])
 }
 
 fn spec_of(services: Vec<ServiceSpec>) -> Spec {
@@ -463,7 +463,7 @@ fn a_restart_whose_dependency_is_down_waits_without_spending_the_budget() {
         svc("db", |s| s.backoff.initial = Duration::from_secs(5)),
         svc("api", |s| {
             zero_backoff(s);
-            s.depends_on = vec![ServiceName::new("db").unwrap()];
+            s.depends_on = vec![crate::spec::Dependency::ready(ServiceName::new("db").unwrap())];
         }),
     ]);
     spec.restart_budget = Some(crate::spec::RestartBudgetSpec { rate: 1.0, burst: 1 });

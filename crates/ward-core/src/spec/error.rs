@@ -39,6 +39,13 @@ impl fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
+impl SpecError {
+    /// An error at a position of `file` (which may be an env file, not the spec).
+    pub(super) fn at_file(file: &str, line: u32, column: u32, path: &str, message: String) -> SpecError {
+        SpecError { file: file.to_string(), line, column, path: path.to_string(), message, help: None }
+    }
+}
+
 /// Every problem found in one spec file, sorted by position; never empty when returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpecErrors(pub Vec<SpecError>);

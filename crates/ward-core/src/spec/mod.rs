@@ -10,8 +10,16 @@
 //! - `validate`: the rules parsing cannot check (ranges, references, cycles).
 //! - `error`: [`SpecError`] and its rendering.
 //! - `units`: durations and byte sizes as human strings.
+//! - `interpolate`: `${VAR}` in values, from variables the shell passes in.
+//! - `env_file`: the dotenv format of `.env` and `env_file:`.
+//! - `inputs`: what the shell read for a spec (variables, env files).
+//! - `depends`: `depends_on` and its conditions.
 
+mod depends;
+mod env_file;
 mod error;
+mod inputs;
+mod interpolate;
 mod parse;
 mod raw;
 mod units;
@@ -20,8 +28,10 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use env_file::{EnvFileError, EnvFileText, SpecInputs, parse_env_file};
 pub use error::{SpecError, SpecErrors};
-pub use parse::parse;
+pub use inputs::env_file_paths;
+pub use parse::{parse, parse_with};
 pub use units::{parse_duration, parse_size};
 
 use crate::name::ServiceName;
@@ -91,7 +101,8 @@ pub struct ServiceSpec {
     pub image: Option<ImageSpec>,
     /// How many instances to keep (default 1).
     pub replicas: u32,
-    /// Extra environment variables (values may use `${PORT}`-style port names).
+    /// Extra environment variables (values may use `${PORT}`-style port names):
+    /// the `env_file:` variables, then `env:` over them.
     pub env: BTreeMap<String, String>,
     /// Working directory, relative to the spec file's folder unless absolute.
     pub workdir: Option<String>,
@@ -122,8 +133,8 @@ pub struct ServiceSpec {
     pub health: Option<ProbeSpec>,
     /// Readiness: sd_notify or a probe.
     pub ready: Option<ReadySpec>,
-    /// Services that must be ready before this one starts.
-    pub depends_on: Vec<ServiceName>,
+    /// Services that must be ready (or started, or completed) before this one starts.
+    pub depends_on: Vec<Dependency>,
     /// Stop this service when a dependency goes down (default false).
     pub binds_to: bool,
     /// Commands run on lifecycle events.
@@ -160,6 +171,44 @@ impl ServiceSpec {
             depends_on: Vec::new(),
             binds_to: false,
             hooks: HooksSpec { timeout: Duration::from_secs(30), ..HooksSpec::default() },
+        }
+    }
+}
+
+/// A service that another waits for, and what it waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    /// The service waited for.
+    pub service: ServiceName,
+    /// What must hold of it.
+    pub condition: Condition,
+}
+
+impl Dependency {
+    /// A dependency with today's default condition, `ready`.
+    pub fn ready(service: ServiceName) -> Self {
+        Dependency { service, condition: Condition::Ready }
+    }
+}
+
+/// What a dependency must reach before its dependents start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// An instance runs.
+    Started,
+    /// An instance is ready (or runs, when the service declares no `ready:`); the default.
+    Ready,
+    /// Every instance exited with success (a one-shot setup step).
+    Completed,
+}
+
+impl Condition {
+    /// The word in the spec: `started`, `ready`, `completed`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Condition::Started => "started",
+            Condition::Ready => "ready",
+            Condition::Completed => "completed",
         }
     }
 }

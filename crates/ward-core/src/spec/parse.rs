@@ -5,11 +5,13 @@
 //! reading goes on; `validate` then checks the rules that span values, and
 //! all errors come back together, sorted by position.
 
+use super::env_file::SpecInputs;
+use super::inputs::{read_env_files, redact, variables};
 use super::raw::{self, Fields, Kind, Node, Reader, join};
 use super::{
     BackoffSpec, CrashLoopSpec, ExitCodesSpec, HooksSpec, ImageSpec, LogSpec, OnPanic, PanicAction,
     PanicScope, ProbeCheck, ProbeSpec, ReadySpec, ResourcesSpec, RestartBudgetSpec, RestartPolicy,
-    ServiceSpec, Spec, SpecErrors, StopSpec, error, validate,
+    ServiceSpec, Spec, SpecErrors, StopSpec, depends, error, interpolate, validate,
 };
 use crate::exit::signal_number;
 use crate::name::ServiceName;
@@ -21,7 +23,7 @@ const TOP: &str = "version services logs restart_budget";
 const BUDGET: &str = "rate burst";
 const EXIT_CODES: &str = "success no_restart";
 const LOGS: &str = "max_size keep";
-const SERVICE: &str = "command image replicas env workdir user resources ports restart on_panic backoff success_backoff exit_codes crash_loop stable_after stop health ready depends_on binds_to hooks";
+const SERVICE: &str = "command image replicas env env_file workdir user resources ports restart on_panic backoff success_backoff exit_codes crash_loop stable_after stop health ready depends_on binds_to hooks";
 const IMAGE: &str = "rootfs writable runtime runtime_path";
 const RESOURCES: &str = "memory pids cpu";
 const ON_PANIC: &str = "action scope replace";
@@ -47,23 +49,35 @@ const RUNTIMES: &[(&str, &str)] = &[("runc", "runc"), ("crun", "crun"), ("youki"
 const DEFAULT_ON_PANIC: OnPanic =
     OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false };
 
-/// Parses and validates a spec; `file` is only used in error messages.
-///
-/// On failure every error found is returned, sorted by line and column.
+/// Parses and validates a spec with no variables and no env files (a
+/// `${VAR}` without a default is an error); `file` is only used in messages.
 pub fn parse(source: &str, file: &str) -> Result<Spec, SpecErrors> {
-    let root = raw::load(source).map_err(|e| SpecErrors(vec![error::from_yaml(&e, source, file)]))?;
+    parse_with(source, file, &SpecInputs::default())
+}
+
+/// Parses and validates a spec with what the shell read for it: variables
+/// for `${VAR}` (the environment over `.env`) and the env files it names
+/// (see [`env_file_paths`]). On failure every error found is returned,
+/// sorted by line and column; no message shows a variable's value.
+pub fn parse_with(source: &str, file: &str, inputs: &SpecInputs) -> Result<Spec, SpecErrors> {
+    let mut root = raw::load(source).map_err(|e| SpecErrors(vec![error::from_yaml(&e, source, file)]))?;
     let mut reader = Reader::new(file);
-    let spec = read_spec(&mut reader, &root);
+    let vars = variables(&mut reader, inputs);
+    interpolate::tree(&mut reader, &mut root, &vars);
+    let spec = read_spec(&mut reader, &root, inputs);
     let mut errors = reader.errors;
     errors.extend(validate::check(&spec, &root, &reader.failed, file));
     if errors.is_empty() {
         return Ok(spec);
     }
+    for e in &mut errors {
+        redact(e, &root);
+    }
     errors.sort_by_key(|e| (e.line, e.column));
     Err(SpecErrors(errors))
 }
 
-fn read_spec(r: &mut Reader<'_>, root: &Node) -> Spec {
+fn read_spec(r: &mut Reader<'_>, root: &Node, inputs: &SpecInputs) -> Spec {
     let mut spec =
         Spec { version: 1, logs: LogSpec::default(), restart_budget: None, services: BTreeMap::new() };
     if matches!(root.kind, Kind::Null) {
@@ -80,7 +94,7 @@ fn read_spec(r: &mut Reader<'_>, root: &Node) -> Spec {
     spec.logs = r.or(&top, "logs", read_logs, spec.logs);
     spec.restart_budget = r.field(&top, "restart_budget", read_budget);
     if let Some(node) = r.required(&top, "services") {
-        spec.services = read_services(r, node).unwrap_or_default();
+        spec.services = read_services(r, node, inputs).unwrap_or_default();
     }
     spec
 }
@@ -94,7 +108,11 @@ fn read_logs(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<LogSpec> {
     })
 }
 
-fn read_services(r: &mut Reader<'_>, node: &Node) -> Option<BTreeMap<ServiceName, ServiceSpec>> {
+fn read_services(
+    r: &mut Reader<'_>,
+    node: &Node,
+    inputs: &SpecInputs,
+) -> Option<BTreeMap<ServiceName, ServiceSpec>> {
     let entries = r.entries(node, "services", "a mapping of services")?;
     if entries.is_empty() {
         let help = Some("add a service, like `api: { command: [\"./api\"] }`");
@@ -104,7 +122,7 @@ fn read_services(r: &mut Reader<'_>, node: &Node) -> Option<BTreeMap<ServiceName
     for (key, value) in entries {
         match ServiceName::new(key) {
             Ok(name) => {
-                let service = read_service(r, name.clone(), value);
+                let service = read_service(r, name.clone(), value, inputs);
                 services.insert(name, service);
             }
             Err(e) => {
@@ -116,7 +134,7 @@ fn read_services(r: &mut Reader<'_>, node: &Node) -> Option<BTreeMap<ServiceName
     Some(services)
 }
 
-fn read_service(r: &mut Reader<'_>, name: ServiceName, node: &Node) -> ServiceSpec {
+fn read_service(r: &mut Reader<'_>, name: ServiceName, node: &Node, inputs: &SpecInputs) -> ServiceSpec {
     let path = join("services", name.as_str());
     let mut s = default_service(name);
     let Some(f) = r.mapping(node, &path, SERVICE) else {
@@ -127,7 +145,8 @@ fn read_service(r: &mut Reader<'_>, name: ServiceName, node: &Node) -> ServiceSp
     }
     s.image = r.field(&f, "image", read_image);
     s.replicas = r.or(&f, "replicas", Reader::u32, 1);
-    s.env = r.or(&f, "env", read_env, BTreeMap::new());
+    s.env = f.get("env_file").map(|n| read_env_files(r, n, &f.path("env_file"), inputs)).unwrap_or_default();
+    s.env.extend(r.or(&f, "env", read_env, BTreeMap::new()));
     s.workdir = r.field(&f, "workdir", Reader::string);
     s.user = r.field(&f, "user", read_user);
     s.resources = r.or(&f, "resources", read_resources, s.resources);
@@ -142,7 +161,7 @@ fn read_service(r: &mut Reader<'_>, name: ServiceName, node: &Node) -> ServiceSp
     s.stop = r.or(&f, "stop", read_stop, s.stop);
     s.health = r.field(&f, "health", read_probe);
     s.ready = r.field(&f, "ready", read_ready);
-    s.depends_on = r.or(&f, "depends_on", read_names, Vec::new());
+    s.depends_on = r.or(&f, "depends_on", depends::read, Vec::new());
     s.binds_to = r.or(&f, "binds_to", Reader::bool, false);
     s.hooks = r.or(&f, "hooks", read_hooks, s.hooks);
     s
@@ -340,24 +359,6 @@ fn read_ready(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<ReadySpec> 
         return r.reject(notify, &f.path("notify"), "expected `notify: true` or a probe", help);
     }
     Some(ReadySpec::Notify { watchdog })
-}
-
-fn read_names(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<Vec<ServiceName>> {
-    let Kind::Seq(items) = &node.kind else {
-        return r.expected(node, path, "a list of service names");
-    };
-    let mut names = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let item_path = format!("{path}[{i}]");
-        let Some(text) = r.string(item, &item_path) else {
-            continue;
-        };
-        match ServiceName::new(&text) {
-            Ok(name) => names.push(name),
-            Err(e) => r.fail(item, &item_path, format!("invalid service name `{text}`, {}", e.why), None),
-        }
-    }
-    Some(names)
 }
 
 fn read_hooks(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<HooksSpec> {

@@ -34,6 +34,11 @@ pub(super) struct Node {
     /// Where the key that holds this value starts, for mapping values.
     pub key_at: Option<Pos>,
     pub kind: Kind,
+    /// A plain (unquoted) scalar in the source, typed by its text.
+    pub plain: bool,
+    /// The value as written, when interpolation replaced it (messages show
+    /// this, never the value of a variable).
+    pub written: Option<String>,
 }
 
 /// What a node holds. Non-string scalars keep their literal source text, so
@@ -55,6 +60,15 @@ impl Node {
         self.key_at.unwrap_or(self.at)
     }
 
+    /// Replaces a string's value after interpolation, keeping how it was
+    /// written; a plain scalar is typed again by its new text (`replicas:
+    /// ${N}` with N=3 is the number 3), as YAML would type it.
+    pub fn interpolated(&mut self, value: String) {
+        let Kind::Str(written) = std::mem::replace(&mut self.kind, Kind::Null) else { return };
+        self.written = Some(written);
+        self.kind = if self.plain { retype(value) } else { Kind::Str(value) };
+    }
+
     /// A scalar's text (strings as they are, numbers and booleans as written).
     pub fn text(&self) -> Option<&str> {
         match &self.kind {
@@ -65,6 +79,9 @@ impl Node {
 
     /// What the node is, for "found ..." in messages.
     pub fn describe(&self) -> String {
+        if let Some(written) = &self.written {
+            return format!("`{written}` (after interpolation)");
+        }
         match &self.kind {
             Kind::Null => "nothing".to_string(),
             Kind::Bool(_, s) => format!("the boolean `{s}`"),
@@ -139,7 +156,25 @@ fn convert(tree: Spanned<Tree>, key_at: Option<Pos>, source: &str) -> Node {
                 .collect(),
         ),
     };
-    Node { at: Pos::of(&tree.referenced), key_at, kind }
+    let plain =
+        matches!(kind, Kind::Str(_)) && literal().is_some_and(|l| !l.starts_with(['"', '\'', '|', '>']));
+    Node { at: Pos::of(&tree.referenced), key_at, kind, plain, written: None }
+}
+
+/// A plain scalar's type from its text: a whole number, a number, a boolean, or a string.
+fn retype(text: String) -> Kind {
+    let numeric = !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || "+-.eE_".contains(c));
+    if let (true, Ok(n)) = (numeric, text.parse::<i128>()) {
+        return Kind::Int(n, text);
+    }
+    if let (true, Ok(x)) = (numeric, text.parse::<f64>()) {
+        return Kind::Float(x, text);
+    }
+    match text.as_str() {
+        "true" | "True" | "TRUE" => Kind::Bool(true, text),
+        "false" | "False" | "FALSE" => Kind::Bool(false, text),
+        _ => Kind::Str(text),
+    }
 }
 
 /// The serde shape: any YAML value, children with their spans.

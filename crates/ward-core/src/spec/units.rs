@@ -136,11 +136,16 @@ impl Reader<'_> {
                     items.iter().enumerate().map(|(i, n)| self.text(n, &format!("{path}[{i}]"))).collect();
                 read.into_iter().collect()
             }
-            Kind::Str(_) => {
-                let help = r#"write a list, like ["./api", "--port", "${PORT}"]; for a shell, use ["sh", "-c", "..."]"#;
-                let message = format!("expected a list of strings, found {}", node.describe());
-                self.reject(node, path, message, Some(help))
-            }
+            // One string is split into words as a shell would (quotes,
+            // escapes), but no shell runs it.
+            Kind::Str(s) => match shell_words::split(s) {
+                Ok(words) => Some(words),
+                Err(e) => {
+                    let help = r#"close the quote, or write a list, like ["./api", "--port", "${PORT}"]"#;
+                    let message = format!("cannot split {} into words: {e}", node.describe());
+                    self.reject(node, path, message, Some(help))
+                }
+            },
             _ => self.expected(node, path, "a list of strings"),
         }
     }

@@ -6,7 +6,10 @@
 //! default) are skipped, so one mistake is not reported twice.
 
 use super::raw::{Kind, Node, join};
-use super::{BackoffSpec, ProbeCheck, ProbeSpec, ReadySpec, ResourcesSpec, ServiceSpec, Spec, SpecError};
+use super::{
+    BackoffSpec, Condition, ProbeCheck, ProbeSpec, ReadySpec, ResourcesSpec, RestartPolicy, ServiceSpec,
+    Spec, SpecError,
+};
 use crate::name::ServiceName;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -204,22 +207,32 @@ fn is_host_port(address: &str) -> bool {
 fn check_dependencies(c: &mut Checker<'_>, spec: &Spec, s: &ServiceSpec) {
     let known: Vec<&str> = spec.services.keys().map(ServiceName::as_str).collect();
     for dep in &s.depends_on {
-        let path = dep_path(c, &s.name, dep);
-        if *dep == s.name {
-            c.report(&path, format!("`{dep}` depends on itself"), None);
-        } else if !spec.services.contains_key(dep) {
-            let help = Some(format!("known services: {}", known.join(", ")));
-            c.report(&path, format!("unknown service `{dep}`"), help.as_deref());
+        let path = dep_path(c, &s.name, &dep.service);
+        let name = &dep.service;
+        match spec.services.get(name) {
+            _ if *name == s.name => c.report(&path, format!("`{name}` depends on itself"), None),
+            None => {
+                let help = Some(format!("known services: {}", known.join(", ")));
+                c.report(&path, format!("unknown service `{name}`"), help.as_deref());
+            }
+            Some(d) if dep.condition == Condition::Completed && d.restart == RestartPolicy::Always => {
+                let message = format!("`{name}` has `restart: always`, so it never completes");
+                let help = format!("give {name} `restart: never` (a one-shot), or wait for it to be `ready`");
+                c.report(&path, message, Some(&help));
+            }
+            Some(_) => {}
         }
     }
 }
 
-/// The path of `dep` in the `depends_on` list of `service`, by its index in
-/// the file (rejected names are not in the typed list, so indices may differ).
+/// The path of `dep` in the `depends_on` of `service`: `depends_on.db` in
+/// the mapping form, else by its index in the file's list (rejected names
+/// are not in the typed list, so indices may differ).
 fn dep_path(c: &Checker<'_>, service: &ServiceName, dep: &ServiceName) -> String {
     let list = format!("services.{service}.depends_on");
     let index = match c.root.find(&list).map(|n| &n.kind) {
         Ok(Kind::Seq(items)) => items.iter().position(|n| n.text() == Some(dep.as_str())),
+        Ok(Kind::Map(_)) => return format!("{list}.{dep}"),
         _ => None,
     };
     format!("{list}[{}]", index.unwrap_or(0))
@@ -256,7 +269,7 @@ fn visit<'s>(
     state.insert(name, false);
     stack.push(name);
     for dep in &spec.services[name].depends_on {
-        let Some((dep, _)) = spec.services.get_key_value(dep) else {
+        let Some((dep, _)) = spec.services.get_key_value(&dep.service) else {
             continue;
         };
         match state.get(dep) {

@@ -125,7 +125,7 @@ impl<R: Runtime> Supervisor<R> {
         let changed: BTreeSet<_> = ids.iter().map(|id| &id.service).collect();
         spec.services
             .values()
-            .filter(|s| s.depends_on.iter().any(|d| changed.contains(d)))
+            .filter(|s| s.depends_on.iter().any(|d| changed.contains(&d.service)))
             .flat_map(|s| self.deployment.of_service(&s.name).map(|i| i.id().clone()))
             .collect()
     }

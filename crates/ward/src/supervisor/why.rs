@@ -46,7 +46,12 @@ impl<R: Runtime> Supervisor<R> {
         let budget_position = self.deployment.budget().and_then(|b| b.position(id));
         let last_exit = i.last_exit().map(|e| e.to_string()).unwrap_or_else(|| "none yet".into());
         let unready: Vec<String> = spec
-            .map(|s| s.depends_on.iter().filter(|d| !self.deployment.service_ready(d)).map(|d| d.to_string()))
+            .map(|s| {
+                s.depends_on
+                    .iter()
+                    .filter(|d| !self.deployment.service_ready(&d.service))
+                    .map(|d| d.service.to_string())
+            })
             .into_iter()
             .flatten()
             .collect();
