@@ -5,16 +5,19 @@
 //!
 //! - `reconcile`: creating, scaling, reloading.
 //! - `order`: dependency readiness and the order of `down`.
+//! - `conditions`: `started`/`ready`/`completed` dependencies, blocked dependents, `wait` verdicts.
 //! - `budget`: the node's restart budget, and parking restarts whose dependencies are down.
 //! - `respawn`: standing orders, the exits that restart an instance at once.
 
 mod budget;
+mod conditions;
 mod order;
 mod reconcile;
 pub mod recovery;
 mod respawn;
 
 pub use budget::Budget;
+pub use conditions::{Verdict, WaitFor};
 pub use respawn::StandingOrder;
 
 use crate::instance::{Action, Command, Instance, Observation, Rejection};

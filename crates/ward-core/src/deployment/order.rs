@@ -13,10 +13,10 @@ use crate::name::{InstanceId, ServiceName};
 use crate::time::MonoTime;
 
 impl Deployment {
-    /// True when every dependency of `service` has an instance that is ready.
+    /// True when the condition of every dependency of `service` holds (see `conditions`).
     pub fn dependencies_ready(&self, service: &ServiceName) -> bool {
         let Some(spec) = self.spec.services.get(service) else { return false };
-        spec.depends_on.iter().all(|dep| self.service_ready(&dep.service))
+        spec.depends_on.iter().all(|dep| self.dependency_met(dep))
     }
 
     /// True when `service` has an instance that is ready (or running, without readiness checks).

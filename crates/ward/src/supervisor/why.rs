@@ -108,7 +108,7 @@ impl<R: Runtime> Supervisor<R> {
 }
 
 /// The rule that put the instance in its state, and what the operator can do;
-/// `unready` names the dependencies of its service that are not ready.
+/// `unready` says what its service waits for ("waits for db to be ready").
 fn rule(
     i: &Instance,
     budget: Option<usize>,
@@ -173,9 +173,11 @@ fn rule(
 
 /// Why a waiting instance waits, and what can be done: with `binds_to` a
 /// start does not hold while a dependency is down (it stops again at once).
+/// `unready` holds a reason per unmet dependency, "waits for db to be ready".
 fn waiting(id: &ward_core::InstanceId, binds_to: bool, unready: &[String]) -> (String, String) {
-    let names = if unready.is_empty() { String::new() } else { format!(" ({})", unready.join(", ")) };
-    let why_deps = match unready {
+    let names: Vec<&str> =
+        unready.iter().filter_map(|r| r.strip_prefix("waits for ")?.split(' ').next()).collect();
+    let why_deps = match names.as_slice() {
         [one] => format!("`ward why {one}`"),
         _ => "`ward why` on its dependencies".into(),
     };
@@ -184,7 +186,12 @@ fn waiting(id: &ward_core::InstanceId, binds_to: bool, unready: &[String]) -> (S
     } else {
         format!("{why_deps}; `ward start {id}` starts it anyway")
     };
-    (format!("a service it depends on is not ready{names}; it starts when that one is"), can_do)
+    let rule = if unready.is_empty() {
+        "it waits for its dependencies; it starts when they are met".to_string()
+    } else {
+        format!("it {}; it starts when that holds", unready.join(", and "))
+    };
+    (rule, can_do)
 }
 
 /// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`…
@@ -211,10 +218,18 @@ mod tests {
     #[test]
     fn a_bound_waiting_instance_is_not_told_that_a_start_gets_it_going() {
         let id = ward_core::InstanceId::new(ward_core::ServiceName::new("api").unwrap(), 0);
-        let (rule, can_do) = super::waiting(&id, false, &["db".into()]);
-        assert_eq!(rule, "a service it depends on is not ready (db); it starts when that one is");
+        let (rule, can_do) = super::waiting(&id, false, &["waits for db to be ready".into()]);
+        assert_eq!(rule, "it waits for db to be ready; it starts when that holds");
         assert_eq!(can_do, "`ward why db`; `ward start api/0` starts it anyway");
-        let (_, can_do) = super::waiting(&id, true, &["db".into(), "cache".into()]);
+        let reasons = [
+            "waits for db to be ready".into(),
+            "waits for migrate to complete; migrate failed with code 3".into(),
+        ];
+        let (rule, can_do) = super::waiting(&id, true, &reasons);
+        assert_eq!(
+            rule,
+            "it waits for db to be ready, and waits for migrate to complete; migrate failed with code 3; it starts when that holds"
+        );
         assert_eq!(
             can_do,
             "`ward why` on its dependencies; with `binds_to: true`, `ward start api/0` would stop it again at once"

@@ -152,7 +152,7 @@ services:
     w.wait_event("api", 0, "exited", 10);
     eventually("api parked", 10, || w.instance("api", 0)["state"] == "waiting");
     let y = why(&w, "api/0");
-    assert!(y["rule"].as_str().unwrap().contains("depends on is not ready"), "{y}");
+    assert!(y["rule"].as_str().unwrap().contains("waits for db to be ready"), "{y}");
     std::fs::write(w.dir.0.join("db-ok"), "").unwrap();
     assert!(w.cli(&["unblock", "db"]).status.success());
     w.wait_event("db", 0, "started", 10);
