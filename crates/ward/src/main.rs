@@ -10,6 +10,7 @@
 //! - `metrics`: Prometheus counters and histograms for `/metrics`.
 //! - `paths`: the state folder and what is in it.
 //! - `top`: `ward top`, the live terminal view.
+//! - `specfile`: reading a spec with its environment, `.env` and env files.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
@@ -22,6 +23,7 @@ mod memory;
 mod metrics;
 mod paths;
 mod runtime;
+mod specfile;
 mod store;
 mod supervisor;
 mod top;

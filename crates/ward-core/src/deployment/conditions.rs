@@ -33,6 +33,34 @@ pub enum WaitFor {
     Settled,
 }
 
+impl WaitFor {
+    /// The words `ward wait --for` takes (`settled` is `ward up --wait`'s).
+    pub const WORDS: [&'static str; 5] = ["ready", "running", "completed", "stopped", "settled"];
+
+    /// The condition named by a word of [`WaitFor::WORDS`].
+    pub fn from_word(word: &str) -> Option<WaitFor> {
+        match word {
+            "ready" => Some(WaitFor::Ready),
+            "running" => Some(WaitFor::Running),
+            "completed" => Some(WaitFor::Completed),
+            "stopped" => Some(WaitFor::Stopped),
+            "settled" => Some(WaitFor::Settled),
+            _ => None,
+        }
+    }
+
+    /// Its word.
+    pub fn word(self) -> &'static str {
+        match self {
+            WaitFor::Ready => "ready",
+            WaitFor::Running => "running",
+            WaitFor::Completed => "completed",
+            WaitFor::Stopped => "stopped",
+            WaitFor::Settled => "settled",
+        }
+    }
+}
+
 /// Whether what is waited for holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {

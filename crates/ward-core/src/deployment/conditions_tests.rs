@@ -141,3 +141,11 @@ fn wait_verdicts_follow_the_states() {
         Verdict::Failed { instance: id("migrate"), reason: "migrate completed and does not run".into() };
     assert_eq!(d.wait_verdict(&name("migrate"), None, WaitFor::Running), failed);
 }
+
+#[test]
+fn wait_words_round_trip() {
+    for word in WaitFor::WORDS {
+        assert_eq!(WaitFor::from_word(word).map(WaitFor::word), Some(word));
+    }
+    assert_eq!(WaitFor::from_word("healthy"), None);
+}

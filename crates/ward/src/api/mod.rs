@@ -12,6 +12,7 @@
 //! | POST | `/v1/down` | stop everything in dependency order, then exit |
 //! | GET  | `/v1/events?since=N[&follow=1]` | NDJSON; with `follow`, server-sent events |
 //! | GET  | `/v1/logs?target=T&n=N[&follow=1]` | service output, then live bytes |
+//! | GET  | `/v1/wait?for=W[&target=T]` | `{"verdict":"holds"\|"pending"\|"failed",…}` (ward wait) |
 //! | GET  | `/metrics` | Prometheus text (OpenMetrics) |
 //!
 //! - `types`: the JSON shapes.
@@ -24,5 +25,6 @@ pub mod client;
 pub mod listener;
 pub mod server;
 mod server_logs;
+mod server_wait;
 pub mod stream;
 pub mod types;

@@ -47,15 +47,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", get(events))
         .route("/v1/logs", get(logs))
         .route("/v1/why", get(why))
+        .route("/v1/wait", get(super::server_wait::wait))
         .route("/metrics", get(metrics))
         .with_state(state)
 }
 
-fn error(code: StatusCode, msg: impl Into<String>) -> Response {
+pub(super) fn error(code: StatusCode, msg: impl Into<String>) -> Response {
     (code, axum::Json(ErrorReply { error: msg.into() })).into_response()
 }
 
-fn request_error(e: RequestError) -> Response {
+pub(super) fn request_error(e: RequestError) -> Response {
     let code = match e {
         RequestError::NotFound(_) => StatusCode::NOT_FOUND,
         RequestError::Conflict(_) => StatusCode::CONFLICT,
@@ -65,7 +66,10 @@ fn request_error(e: RequestError) -> Response {
 }
 
 /// Sends a request to the supervisor and waits for its answer.
-async fn ask<T>(s: &AppState, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Result<T, Response> {
+pub(super) async fn ask<T>(
+    s: &AppState,
+    make: impl FnOnce(oneshot::Sender<T>) -> Request,
+) -> Result<T, Response> {
     let (tx, rx) = oneshot::channel();
     let gone = || error(StatusCode::SERVICE_UNAVAILABLE, "the supervisor is shutting down");
     s.requests.send(make(tx)).await.map_err(|_| gone())?;

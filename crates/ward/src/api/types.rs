@@ -265,3 +265,19 @@ pub struct Endpoint {
     /// `127.0.0.1:PORT` for each port.
     pub addresses: Vec<String>,
 }
+
+/// `GET /v1/wait?for=W[&target=T]`: whether a target (or everything) reached a condition.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WaitReply {
+    /// `holds`, `pending` or `failed`.
+    pub verdict: String,
+    /// When failed: the instance that cannot get there (`api/0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// When failed: why, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The instances that do not hold yet.
+    #[serde(default)]
+    pub pending: Vec<String>,
+}

@@ -60,6 +60,27 @@ pub enum Verb {
         /// Detach: run in the background, logging to ward.log in the state folder.
         #[arg(short = 'd', long)]
         detach: bool,
+        /// With -d: return once every instance is ready, running or completed
+        /// (exit 0), or something failed or timed out (exit 1, with its `why`).
+        #[arg(long, requires = "detach")]
+        wait: bool,
+        /// How long `--wait` waits.
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = super::wait::duration)]
+        wait_timeout: std::time::Duration,
+    },
+    /// Block until SERVICE[/N] is ready, running, completed or stopped.
+    Wait {
+        /// The spec file.
+        #[command(flatten)]
+        spec: SpecFlag,
+        /// SERVICE or SERVICE/N.
+        target: String,
+        /// What to wait for: ready, running, completed or stopped.
+        #[arg(long = "for", value_name = "CONDITION", default_value = "ready", value_parser = super::wait::condition)]
+        what: ward_core::deployment::WaitFor,
+        /// Give up after this long (exit 1); default: wait as long as it takes.
+        #[arg(long, value_name = "DURATION", value_parser = super::wait::duration)]
+        timeout: Option<std::time::Duration>,
     },
     /// One row per instance.
     #[command(after_help = "Examples:\n  ward status\n  ward status api --json")]

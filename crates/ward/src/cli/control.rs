@@ -47,6 +47,7 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         // Verbs that cli::main runs itself.
         Verb::Check { .. }
         | Verb::Up { .. }
+        | Verb::Wait { .. }
         | Verb::Brain
         | Verb::Top { .. }
         | Verb::Signal { .. }

@@ -12,6 +12,7 @@
 //! - `completions`: shell completions and man pages from the clap definition.
 //! - `init`: a starter `ward.yaml`, from a Procfile when there is one.
 //! - `signal`: `ward signal SERVICE[/N] SIGNAL`.
+//! - `wait`: `ward wait` and `ward up -d --wait`, on the event stream.
 
 pub mod args;
 pub mod completions;
@@ -20,6 +21,7 @@ pub mod init;
 pub mod render;
 pub mod signal;
 pub mod up;
+pub mod wait;
 
 use crate::paths::Paths;
 use args::{Cli, Verb};
@@ -39,6 +41,7 @@ pub fn main() -> i32 {
         | Verb::Unblock { spec, .. }
         | Verb::Isolate { spec, .. }
         | Verb::Why { spec, .. }
+        | Verb::Wait { spec, .. }
         | Verb::Reload { spec }
         | Verb::Down { spec }
         | Verb::Top { spec }
@@ -54,7 +57,12 @@ pub fn main() -> i32 {
     let paths = Paths::resolve(&file, cli.place.state_dir.as_deref(), cli.place.socket.as_deref());
     match cli.command {
         Verb::Check { .. } => up::check(&paths),
+        Verb::Up { detach, wait: true, wait_timeout, .. } => match up::up(&paths, detach) {
+            0 => wait::run(&paths, None, ward_core::deployment::WaitFor::Settled, Some(wait_timeout)),
+            code => code,
+        },
         Verb::Up { detach, .. } => up::up(&paths, detach),
+        Verb::Wait { target, what, timeout, .. } => wait::run(&paths, Some(&target), what, timeout),
         Verb::Brain => up::brain(&paths),
         Verb::Top { .. } => crate::top::run(&paths),
         Verb::Signal { target, signal, .. } => signal::run(&paths, &target, &signal),

@@ -41,14 +41,13 @@ pub fn load(paths: &Paths) -> Result<Spec, i32> {
 /// that says why it cannot be used (each error with file:line:col, then a count).
 fn read_spec(paths: &Paths) -> Result<(String, Spec), String> {
     let name = paths.spec.display().to_string();
-    let text =
-        std::fs::read_to_string(&paths.spec).map_err(|e| format!("ward: cannot read spec {name}: {e}"))?;
-    match ward_core::spec::parse(&text, &name) {
-        Ok(spec) => Ok((text, spec)),
-        Err(errors) => {
+    match crate::specfile::read(&paths.spec) {
+        Ok(read) => Ok(read),
+        Err(crate::specfile::SpecFileError::Invalid(errors)) => {
             let n = errors.0.len();
             Err(format!("{errors}\nward: {name}: {n} error{}", if n == 1 { "" } else { "s" }))
         }
+        Err(e) => Err(format!("ward: {e}")),
     }
 }
 
@@ -86,7 +85,7 @@ fn last_good(store: &Store, file: &str) -> Result<Spec, i32> {
             return Err(2);
         }
     };
-    match ward_core::spec::parse(&kept.source, file) {
+    match crate::specfile::parse(&kept.source, std::path::Path::new(file)) {
         Ok(spec) => {
             tracing::error!(
                 "{file} is invalid (see above): ward runs on the last good spec kept in the store; \

@@ -12,6 +12,7 @@
 //! - `launch`: from a service spec to the launch of one instance.
 //! - `requests`: the API's requests and their answers.
 //! - `watchers`: probes, sd_notify and hooks of live instances (see `crate::health`).
+//! - `waiting`: the verdicts of `ward wait` and `ward up --wait`.
 //! - `endpoints`: the in-rotation instances of a service.
 //! - `persist`: writes to the store before effects; resuming after a crash of ward.
 //! - `spawning`: starting instances, in batches, or taking the keeper's replacement.
@@ -30,6 +31,7 @@ pub mod requests;
 pub mod signals;
 mod spawning;
 pub mod timers;
+mod waiting;
 mod watchers;
 mod why;
 

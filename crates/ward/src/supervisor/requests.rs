@@ -76,6 +76,15 @@ pub enum Request {
         /// Answer.
         reply: Reply<Result<crate::api::types::WhyReply, RequestError>>,
     },
+    /// Whether a target (or everything) reached a condition.
+    Wait {
+        /// `SERVICE` or `SERVICE/N`; every service when `None`.
+        target: Option<String>,
+        /// The condition.
+        what: ward_core::deployment::WaitFor,
+        /// Answer.
+        reply: Reply<Result<crate::api::types::WaitReply, RequestError>>,
+    },
     /// Stop everything, then exit.
     Down {
         /// Answer once the stop has begun.
@@ -110,6 +119,9 @@ impl<R: Runtime> Supervisor<R> {
             }
             Request::Why { target, reply } => {
                 let _ = reply.send(self.why(&target));
+            }
+            Request::Wait { target, what, reply } => {
+                let _ = reply.send(self.wait_verdict(target.as_deref(), what));
             }
             Request::Reload { reply } => {
                 let _ = reply.send(self.reload());
@@ -198,9 +210,8 @@ impl<R: Runtime> Supervisor<R> {
     /// becomes the last good spec in the store, committed with what it changes.
     pub(super) fn reload(&mut self) -> Result<String, RequestError> {
         let path = self.spec_path.display().to_string();
-        let text = std::fs::read_to_string(&self.spec_path)
-            .map_err(|e| RequestError::Invalid(format!("cannot read {path}: {e}")))?;
-        let spec = ward_core::spec::parse(&text, &path).map_err(|e| RequestError::Invalid(e.to_string()))?;
+        let (text, spec) =
+            crate::specfile::read(&self.spec_path).map_err(|e| RequestError::Invalid(e.to_string()))?;
         // While going down the deployment keeps its spec (see `Deployment::reload`).
         if matches!(self.deployment.phase(), Phase::Up) {
             if let Err(e) = self.store.set_last_good_spec(&path, &text) {

@@ -45,16 +45,7 @@ impl<R: Runtime> Supervisor<R> {
         let left = until.map(|u| u.saturating_since(now));
         let budget_position = self.deployment.budget().and_then(|b| b.position(id));
         let last_exit = i.last_exit().map(|e| e.to_string()).unwrap_or_else(|| "none yet".into());
-        let unready: Vec<String> = spec
-            .map(|s| {
-                s.depends_on
-                    .iter()
-                    .filter(|d| !self.deployment.service_ready(&d.service))
-                    .map(|d| d.service.to_string())
-            })
-            .into_iter()
-            .flatten()
-            .collect();
+        let unready = self.deployment.unmet_dependencies(&id.service);
         let (rule, can_do) = rule(i, budget_position, &last_exit, spec, &unready);
         let mut text = String::new();
         let _ = writeln!(text, "{id} is {}: {rule}", i.state().word());

@@ -57,9 +57,17 @@ pub struct Ward {
 impl Ward {
     /// Writes `yaml` as ward.yaml in a new temp folder and starts `ward up` on it.
     pub fn start(tag: &str, yaml: &str) -> Ward {
+        Ward::start_with_files(tag, yaml, &[])
+    }
+
+    /// [`Ward::start`], with `files` (name, text) written beside the spec first.
+    pub fn start_with_files(tag: &str, yaml: &str, files: &[(&str, &str)]) -> Ward {
         let dir = TempDir::new(tag);
         let spec = dir.0.join("ward.yaml");
         std::fs::write(&spec, yaml).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.0.join(name), text).unwrap();
+        }
         let (up, log) = launch_up(&spec);
         let (events, events_child) = follow_events(&spec);
         Ward {

@@ -17,6 +17,8 @@ mod oci;
 mod orders;
 mod policies;
 mod restart;
+mod spec_env;
 mod stop;
 mod top;
 mod trust;
+mod wait;
