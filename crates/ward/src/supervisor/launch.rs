@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn ports_and_templates() {
-        let yaml = "version: 1\nservices:\n  api:\n    command: [\"./api\", \"--port\", \"${PORT}\", \"${NOPE}\"]\n    replicas: 2\n    ports: { PORT: 8080 }\n    env: { URL: \"http://127.0.0.1:${PORT}/\" }\n    workdir: srv\n";
+        let yaml = "version: 1\nservices:\n  api:\n    command: [\"./api\", \"--port\", \"${PORT}\", \"$${NOPE}\"]\n    replicas: 2\n    ports: { PORT: 8080 }\n    env: { URL: \"http://127.0.0.1:${PORT}/\" }\n    workdir: srv\n";
         let spec = ward_core::spec::parse(yaml, "t.yaml").unwrap();
         let svc = spec.services.values().next().unwrap();
         let id = InstanceId::new("api".parse().unwrap(), 1);
