@@ -51,7 +51,7 @@ pub enum Verb {
     },
     /// Run the supervisor (foreground, or detached with -d).
     #[command(
-        after_help = "Examples:\n  ward up -f ward.yaml  # foreground; Ctrl-C stops everything\n  ward up -d            # in the background; its log is .ward/ward.log"
+        after_help = "Examples:\n  ward up -f ward.yaml  # foreground; Ctrl-C stops everything\n  ward up -d            # in the background; its log is .ward/ward.log\n  ward up -d --wait     # and return once everything is ready, running or completed"
     )]
     Up {
         /// The spec file.
@@ -69,6 +69,9 @@ pub enum Verb {
         wait_timeout: std::time::Duration,
     },
     /// Block until SERVICE[/N] is ready, running, completed or stopped.
+    #[command(
+        after_help = "Examples:\n  ward wait db          # until db is ready (or runs, without `ready:`)\n  ward wait migrate --for completed --timeout 2m"
+    )]
     Wait {
         /// The spec file.
         #[command(flatten)]
