@@ -99,8 +99,28 @@ pub(super) fn redact(e: &mut SpecError, root: &Node) {
         *text = text.replace(&format!("`{value}`"), &format!("`{written}`"));
         if value.chars().count() >= 4 {
             *text = text.replace(value, written);
+        } else {
+            // A short value (a number in a range error) only where it stands as a word.
+            *text = replace_first_word(text, value, written);
         }
     }
+}
+
+/// `text` with the first occurrence of `word` that stands alone (not inside
+/// a longer number or name) replaced by `with`.
+fn replace_first_word(text: &str, word: &str, with: &str) -> String {
+    let part_of_word = |c: char| c.is_alphanumeric() || c == '.' || c == '_';
+    let mut from = 0;
+    while let Some(i) = text.get(from..).and_then(|rest| rest.find(word)) {
+        let (at, end) = (from + i, from + i + word.len());
+        let alone_before = text[..at].chars().next_back().is_none_or(|c| !part_of_word(c));
+        let alone_after = text[end..].chars().next().is_none_or(|c| !part_of_word(c));
+        if alone_before && alone_after && !word.is_empty() {
+            return format!("{}{with}{}", &text[..at], &text[end..]);
+        }
+        from = end.max(at + 1);
+    }
+    text.to_string()
 }
 
 /// `env_file: path` or a list of paths, merged in order (a later file wins).

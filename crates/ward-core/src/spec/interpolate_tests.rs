@@ -115,13 +115,19 @@ fn an_unset_required_variable_is_a_positioned_error() {
 
 #[test]
 fn messages_quote_the_spec_not_the_value() {
-    let source = api("    command: [x]\n    health: { http: \"${HEALTH}\" }\n    restart: ${POLICY}\n");
-    let got = err(&source, &inputs(&[("HEALTH", "ftp://hunter2@host"), ("POLICY", "sometimes-secret")]));
+    let source = api(concat!(
+        "    command: [x]\n    health: { http: \"${HEALTH}\" }\n    restart: ${POLICY}\n",
+        "    backoff: { jitter: \"${J}\" }\n    resources: { memory: \"${M}\" }\n",
+    ));
+    let env = [("HEALTH", "ftp://hunter2@host"), ("POLICY", "sometimes-secret"), ("J", "1.5"), ("M", "0")];
+    let got = err(&source, &inputs(&env));
     assert_eq!(
         got,
         concat!(
             "ward.yaml:5:21: services.api.health.http: invalid http url `${HEALTH}`, expected a url starting with http://\n",
-            "ward.yaml:6:14: services.api.restart: unknown value `${POLICY}`, expected one of always, on-failure, never",
+            "ward.yaml:6:14: services.api.restart: unknown value `${POLICY}`, expected one of always, on-failure, never\n",
+            "ward.yaml:7:24: services.api.backoff.jitter: jitter ${J} is out of range, expected at least 0 and less than 1\n",
+            "ward.yaml:8:26: services.api.resources.memory: memory ${M} is out of range, expected more than 0 bytes",
         )
     );
     assert!(!got.contains("hunter2") && !got.contains("sometimes-secret"));

@@ -41,6 +41,15 @@ pub(super) struct Node {
     pub written: Option<String>,
 }
 
+/// A number or a boolean read out of a node (see [`Node::scalar`]).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Scalar {
+    Int(i128),
+    Float(f64),
+    Bool(bool),
+    Other,
+}
+
 /// What a node holds. Non-string scalars keep their literal source text, so
 /// `env: { N: 2.0 }` gives `"2.0"`, not a reformatted float.
 #[derive(Debug)]
@@ -67,6 +76,26 @@ impl Node {
         let Kind::Str(written) = std::mem::replace(&mut self.kind, Kind::Null) else { return };
         self.written = Some(written);
         self.kind = if self.plain { retype(value) } else { Kind::Str(value) };
+    }
+
+    /// The value as a typed reader sees it: an interpolated string, even a
+    /// quoted one, is typed by its text (`"${N}"` with N=3 reads as 3), as
+    /// compose does; anything else as it is.
+    pub fn scalar(&self) -> Scalar {
+        let retyped;
+        let kind = match (&self.kind, &self.written) {
+            (Kind::Str(s), Some(_)) => {
+                retyped = retype(s.clone());
+                &retyped
+            }
+            (kind, _) => kind,
+        };
+        match kind {
+            Kind::Int(n, _) => Scalar::Int(*n),
+            Kind::Float(x, _) => Scalar::Float(*x),
+            Kind::Bool(b, _) => Scalar::Bool(*b),
+            _ => Scalar::Other,
+        }
     }
 
     /// A scalar's text (strings as they are, numbers and booleans as written).

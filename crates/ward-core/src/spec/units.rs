@@ -5,7 +5,7 @@
 //! a whole number with an optional unit, binary (`KiB`, `MiB`, `GiB`, `TiB`) or
 //! decimal (`KB`, `MB`, `GB`, `TB`), e.g. `10MiB` or `4096`.
 
-use super::raw::{Kind, Node, Reader};
+use super::raw::{Kind, Node, Reader, Scalar};
 use std::time::Duration;
 
 /// The expected form of a duration, used in error messages.
@@ -69,15 +69,15 @@ impl Reader<'_> {
     }
 
     pub fn bool(&mut self, node: &Node, path: &str) -> Option<bool> {
-        match node.kind {
-            Kind::Bool(b, _) => Some(b),
+        match node.scalar() {
+            Scalar::Bool(b) => Some(b),
             _ => self.expected(node, path, "true or false"),
         }
     }
 
     pub(super) fn uint(&mut self, node: &Node, path: &str, max: u64) -> Option<u64> {
-        match node.kind {
-            Kind::Int(n, _) if (0..=i128::from(max)).contains(&n) => u64::try_from(n).ok(),
+        match node.scalar() {
+            Scalar::Int(n) if (0..=i128::from(max)).contains(&n) => u64::try_from(n).ok(),
             _ => self.expected(node, path, &format!("a whole number from 0 to {max}")),
         }
     }
@@ -87,17 +87,17 @@ impl Reader<'_> {
     }
 
     pub fn port(&mut self, node: &Node, path: &str) -> Option<u16> {
-        match node.kind {
-            Kind::Int(n, _) => u16::try_from(n).ok(),
+        match node.scalar() {
+            Scalar::Int(n) => u16::try_from(n).ok(),
             _ => None,
         }
         .or_else(|| self.expected(node, path, "a port number from 1 to 65535"))
     }
 
     pub fn number(&mut self, node: &Node, path: &str) -> Option<f64> {
-        match node.kind {
-            Kind::Float(x, _) => Some(x),
-            Kind::Int(n, _) => Some(n as f64),
+        match node.scalar() {
+            Scalar::Float(x) => Some(x),
+            Scalar::Int(n) => Some(n as f64),
             _ => self.expected(node, path, "a number"),
         }
     }
