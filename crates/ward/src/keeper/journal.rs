@@ -4,7 +4,9 @@
 //!
 //! Before each fork the keeper appends `+ TOKEN service/N` and gives the
 //! process `WARD_RUN=TOKEN` in its environment; when it reaps the process it
-//! appends `- TOKEN`. The tokens are unique (the keeper's epoch, a counter).
+//! appends `- TOKEN`. The tokens are unique: the deployment (a hash of its
+//! state folder, so two wards on one machine never take each other's
+//! processes), the keeper's epoch, a counter.
 //! Plain appends, no fsync: a crashed process loses nothing it wrote (only a
 //! crash of the machine does, and that ends the processes too). A new keeper
 //! reads what the last one left: every token started and not ended names a
@@ -39,7 +41,8 @@ pub struct Stray {
 pub struct Journal {
     path: PathBuf,
     file: File,
-    epoch: u64,
+    /// `<deployment>.<epoch>.`: what every token of this keeper starts with.
+    prefix: String,
     counter: u64,
     written: u64,
     /// Processes of earlier keepers still named, until they end.
@@ -50,6 +53,7 @@ impl Journal {
     /// Reads what an earlier keeper left at `path`, finds its processes that
     /// still run, and starts this keeper's journal (epoch `epoch`) naming them.
     pub fn open(path: &Path, epoch: u64) -> io::Result<(Journal, Vec<Stray>)> {
+        let deployment = path.parent().map(deployment_id).unwrap_or_default();
         let open = match fs::read_to_string(path) {
             Ok(text) => unended(&text),
             Err(e) if e.kind() == io::ErrorKind::NotFound => HashMap::new(),
@@ -59,7 +63,7 @@ impl Journal {
         let mut journal = Journal {
             path: path.to_path_buf(),
             file: File::open("/dev/null")?,
-            epoch,
+            prefix: format!("{deployment}.{epoch}."),
             counter: 0,
             written: 0,
             strays: strays.clone(),
@@ -72,7 +76,7 @@ impl Journal {
     /// its token, for its environment ([`VAR`]).
     pub fn starting(&mut self, instance: &str) -> String {
         self.counter += 1;
-        let token = format!("{}.{}", self.epoch, self.counter);
+        let token = format!("{}{}", self.prefix, self.counter);
         self.append(&format!("+ {token} {instance}\n"));
         token
     }
@@ -171,10 +175,23 @@ fn carries(pid: u32, token: &str) -> bool {
     token_of(pid).as_deref() == Some(token) && crate::runtime::process::process_alive(pid)
 }
 
-/// (epoch, counter) of a token, for ordering.
+/// (epoch, counter) of a token `deployment.epoch.counter`, for ordering.
 fn token_order(token: &str) -> (u64, u64) {
-    let (e, c) = token.split_once('.').unwrap_or((token, "0"));
-    (e.parse().unwrap_or(0), c.parse().unwrap_or(0))
+    let mut parts = token.rsplit('.');
+    let counter = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+    let epoch = parts.next().and_then(|e| e.parse().ok()).unwrap_or(0);
+    (epoch, counter)
+}
+
+/// A short id of the deployment whose state folder is `dir` (FNV-1a of its
+/// path: stable across runs, unlike std's hasher).
+fn deployment_id(dir: &Path) -> String {
+    let hash = dir
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0x811c_9dc5_u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    format!("{hash:08x}")
 }
 
 #[cfg(test)]
@@ -189,8 +206,8 @@ mod tests {
         keys.sort_unstable();
         assert_eq!(keys, ["1.2", "1.3", "1.4"]);
         assert_eq!(open["1.2"], "api/1");
-        assert_eq!(token_order("3.10"), (3, 10));
-        assert!(token_order("3.9") < token_order("3.10"));
+        assert_eq!(token_order("ab12cd34.3.10"), (3, 10));
+        assert!(token_order("ab12cd34.3.9") < token_order("ab12cd34.3.10"));
     }
 
     #[test]
@@ -204,9 +221,9 @@ mod tests {
         let (mut j, strays) = Journal::open(&path, 2).unwrap();
         assert!(strays.is_empty(), "no process carries those tokens");
         let t = j.starting("api/0");
-        assert_eq!(t, "2.1");
+        assert_eq!(t, format!("{}.2.1", deployment_id(&dir)));
         j.ended(&t);
-        assert_eq!(fs::read_to_string(&path).unwrap(), "+ 2.1 api/0\n- 2.1\n");
+        assert_eq!(fs::read_to_string(&path).unwrap(), format!("+ {t} api/0\n- {t}\n"));
         let _ = fs::remove_dir_all(&dir);
     }
 }

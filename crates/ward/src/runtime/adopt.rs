@@ -26,17 +26,42 @@ pub struct Adopter {
     exits: mpsc::UnboundedSender<Exit>,
     /// A pidfd of each adopted process still alive, for signals.
     fds: Arc<Mutex<HashMap<u32, OwnedFd>>>,
+    /// Under simulation: the pids watched and the signals sent, for the
+    /// simulated OS to act on (no pidfd for a simulated pid).
+    fake: Option<Arc<Mutex<FakeAdoptions>>>,
+}
+
+/// What a simulated adopter was asked.
+#[derive(Debug, Default)]
+pub struct FakeAdoptions {
+    /// Pids watched.
+    pub watched: Vec<u32>,
+    /// Signals sent: (pid, signal).
+    pub signals: Vec<(u32, i32)>,
 }
 
 impl Adopter {
     /// An adopter and the receiver of its exits.
     pub fn new() -> (Adopter, mpsc::UnboundedReceiver<Exit>) {
         let (exits, rx) = mpsc::unbounded_channel();
-        (Adopter { exits, fds: Arc::default() }, rx)
+        (Adopter { exits, fds: Arc::default(), fake: None }, rx)
+    }
+
+    /// An adopter over a simulated OS: it records what it is asked; exits of
+    /// adopted processes are sent with [`Adopter::report`].
+    pub fn fake() -> (Adopter, Arc<Mutex<FakeAdoptions>>, mpsc::UnboundedReceiver<Exit>) {
+        let (mut adopter, rx) = Adopter::new();
+        let fake = Arc::new(Mutex::new(FakeAdoptions::default()));
+        adopter.fake = Some(fake.clone());
+        (adopter, fake, rx)
     }
 
     /// Reports `pid`'s exit once it happens (call inside the tokio runtime).
     pub fn watch(&self, pid: u32) -> io::Result<()> {
+        if let Some(fake) = &self.fake {
+            fake.lock().unwrap_or_else(PoisonError::into_inner).watched.push(pid);
+            return Ok(());
+        }
         let raw = rustix::process::Pid::from_raw(pid as i32)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "pid 0"))?;
         let fd = rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty())?;
@@ -60,6 +85,14 @@ impl Adopter {
     /// Sends `signal` to adopted process `pid` and its group; `None` when
     /// `pid` is not an adopted process still alive.
     pub fn signal_group(&self, pid: u32, signal: i32) -> Option<io::Result<()>> {
+        if let Some(fake) = &self.fake {
+            let mut fake = fake.lock().unwrap_or_else(PoisonError::into_inner);
+            if !fake.watched.contains(&pid) {
+                return None;
+            }
+            fake.signals.push((pid, signal));
+            return Some(Ok(()));
+        }
         let fds = self.fds.lock().unwrap_or_else(PoisonError::into_inner);
         let fd = fds.get(&pid)?;
         let sig = rustix::process::Signal::from_named_raw(signal)?;

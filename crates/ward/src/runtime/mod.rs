@@ -191,6 +191,17 @@ pub trait Runtime: Send {
         Vec::new()
     }
 
+    /// The start time of process `pid` (clock ticks after boot), to tell it
+    /// from a later process that reused its pid; `None` when it is gone.
+    fn start_time(&self, pid: u32) -> Option<u64> {
+        process::process_start_time(pid)
+    }
+
+    /// True while process `pid` runs (exists, not a zombie).
+    fn alive(&self, pid: u32) -> bool {
+        process::process_alive(pid)
+    }
+
     /// Instance processes an earlier keeper started that still run (not the
     /// keeper's children: it crashed), for the brain to adopt or discard.
     fn strays(&self) -> Vec<KnownChild> {

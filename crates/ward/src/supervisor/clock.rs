@@ -3,6 +3,8 @@
 //! Monotonic time is handed to ward-core as [`MonoTime`] (milliseconds since
 //! this clock's origin); wall-clock time is only for display and the store.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 use ward_core::MonoTime;
@@ -11,21 +13,41 @@ use ward_core::MonoTime;
 /// an earlier run of ward (restored from the store) are still representable.
 const EPOCH_MS: u64 = 1 << 40;
 
-/// Reads the monotonic and wall clocks.
-#[derive(Clone, Copy, Debug)]
+/// Reads the monotonic and wall clocks, or, under simulation, a clock that
+/// moves only when told ([`Clock::manual`]).
+#[derive(Clone, Debug)]
 pub struct Clock {
     origin: Instant,
+    manual: Option<Arc<ManualTime>>,
+}
+
+/// The time of a manual clock: monotonic and wall milliseconds, set by its owner.
+#[derive(Debug, Default)]
+pub struct ManualTime {
+    /// Monotonic milliseconds since the clock's origin.
+    pub mono_ms: AtomicU64,
+    /// Unix milliseconds.
+    pub wall_ms: AtomicU64,
 }
 
 impl Clock {
     /// A clock whose origin is now.
     pub fn new() -> Self {
-        Clock { origin: Instant::now() }
+        Clock { origin: Instant::now(), manual: None }
+    }
+
+    /// A clock that reads `time` (for the simulation: time is an input).
+    pub fn manual(time: Arc<ManualTime>) -> Self {
+        Clock { origin: Instant::now(), manual: Some(time) }
     }
 
     /// Now, on the monotonic clock.
     pub fn now(&self) -> MonoTime {
-        MonoTime::from_millis(EPOCH_MS + self.origin.elapsed().as_millis() as u64)
+        let elapsed = match &self.manual {
+            Some(m) => m.mono_ms.load(Ordering::Relaxed),
+            None => self.origin.elapsed().as_millis() as u64,
+        };
+        MonoTime::from_millis(EPOCH_MS + elapsed)
     }
 
     /// The tokio instant of a monotonic time, for timers.
@@ -36,6 +58,9 @@ impl Clock {
     /// Now, as Unix time in milliseconds.
     #[allow(clippy::disallowed_methods)] // the one wall-clock read
     pub fn wall_ms(&self) -> u64 {
+        if let Some(m) = &self.manual {
+            return m.wall_ms.load(Ordering::Relaxed);
+        }
         SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
     }
 
@@ -54,6 +79,11 @@ pub struct Jitter {
 }
 
 impl Jitter {
+    /// A generator with a given seed (the simulation's).
+    pub fn with_seed(seed: u64) -> Self {
+        Jitter { state: seed.max(1) }
+    }
+
     /// A generator seeded from the wall clock and the pid.
     pub fn seeded(clock: &Clock) -> Self {
         let seed = clock.wall_ms() ^ (u64::from(std::process::id()) << 32) ^ 0x9E37_79B9_7F4A_7C15;

@@ -15,7 +15,6 @@
 
 use super::Supervisor;
 use crate::api::types::ExitJson;
-use crate::runtime::process::process_start_time;
 use crate::runtime::{KnownChild, Runtime};
 use crate::store::InstanceRow;
 use std::time::Duration;
@@ -124,14 +123,22 @@ impl<R: Runtime> Supervisor<R> {
             self.runtime.strays().into_iter().map(|c| (c, false)).collect();
         started.extend(mine.into_iter().map(|c| (c, true)));
         let mut adopted_strays = std::collections::HashSet::new();
+        let mut ended_unseen: Vec<(String, u32)> = Vec::new();
         for row in &mut rows {
             let name = format!("{}/{}", row.service, row.replica);
             let recorded = row.pid.map(|pid| Found {
                 pid,
                 alive: known.contains_key(&pid)
-                    || (row.start_time.is_some() && process_start_time(pid) == row.start_time),
+                    || (row.start_time.is_some() && self.runtime.start_time(pid) == row.start_time),
             });
-            let mine: Vec<&(KnownChild, bool)> = started.iter().filter(|(c, _)| c.instance == name).collect();
+            // A recorded process the keeper holds (alive, or its exit on its
+            // way) is the keeper's to report: its other children for this
+            // instance are named by that report (a replacement), not judged here.
+            let recorded_held = row.pid.is_some_and(|p| known.contains_key(&p));
+            let mine: Vec<&(KnownChild, bool)> = started
+                .iter()
+                .filter(|(c, keeper_child)| c.instance == name && !(recorded_held && *keeper_child))
+                .collect();
             let found: Vec<Found> = mine.iter().map(|(c, _)| Found { pid: c.pid, alive: true }).collect();
             let verdict = adopt_or_discard(recorded, &found);
             for pid in &verdict.discard {
@@ -142,11 +149,13 @@ impl<R: Runtime> Supervisor<R> {
                 // A restart or spawn the last brain did not live to record.
                 let child = mine.iter().find(|(c, _)| c.pid == pid).map(|(c, _)| c.clone());
                 tracing::info!("{name}: taking pid {pid}, started before the crash and not yet recorded");
-                if row.pid.is_some() {
+                if let Some(old) = row.pid {
+                    // The recorded process ended unseen; the one found replaced it.
                     row.restarts += 1;
+                    ended_unseen.push((name.clone(), old));
                 }
                 row.pid = Some(pid);
-                row.start_time = child.and_then(|c| c.start_time).or_else(|| process_start_time(pid));
+                row.start_time = child.and_then(|c| c.start_time).or_else(|| self.runtime.start_time(pid));
                 row.state = "running".into();
                 if !known.contains_key(&pid) {
                     adopted_strays.insert(pid);
@@ -179,7 +188,7 @@ impl<R: Runtime> Supervisor<R> {
             }
             let alive = row.pid.is_some_and(|pid| {
                 adopted_strays.contains(&pid)
-                    || (row.start_time.is_some() && process_start_time(pid) == row.start_time)
+                    || (row.start_time.is_some() && self.runtime.start_time(pid) == row.start_time)
             });
             if row.pid.is_some() && !alive {
                 gone.push(id.clone());
@@ -207,6 +216,16 @@ impl<R: Runtime> Supervisor<R> {
             if let Some(pid) = snap.pid {
                 tracing::info!("{id}: its service left the spec while ward was down; stopping pid {pid}");
                 let _ = self.runtime.signal(&id, pid, libc::SIGTERM);
+            }
+        }
+        for (name, old) in ended_unseen {
+            // Its exit is recorded once, as unknown: what ran is in the history.
+            if let Ok(t) = name.parse::<ward_core::Target>() {
+                let id = InstanceId::new(t.service, t.replica.unwrap_or(0));
+                tracing::info!("{id}: pid {old} ended while ward was down");
+                self.emit(&id, EventKind::Exited { status: ExitStatus::Unknown, run_ms: 0 });
+                let restarts = self.deployment.instance(&id).map_or(0, |i| i.restarts());
+                self.emit(&id, EventKind::Restarted { restarts });
             }
         }
         for (id, pid) in adopted {

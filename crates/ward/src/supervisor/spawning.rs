@@ -12,7 +12,6 @@
 use super::{Supervisor, launch};
 use crate::metrics::Stopwatch;
 use crate::runtime::Runtime;
-use crate::runtime::process::process_start_time;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -150,8 +149,7 @@ impl<R: Runtime> Supervisor<R> {
     pub(super) fn still_alive(&mut self, id: &InstanceId) -> bool {
         let Some(pid) = self.deployment.instance(id).and_then(|i| i.pid()) else { return false };
         let known = self.start_times.get(id).copied();
-        let alive = crate::runtime::process::process_alive(pid)
-            && (known.is_none() || process_start_time(pid) == known);
+        let alive = self.runtime.alive(pid) && (known.is_none() || self.runtime.start_time(pid) == known);
         if alive {
             tracing::warn!("{id}: pid {pid} still lives after SIGKILL; killing it again");
         } else {
@@ -170,7 +168,7 @@ impl<R: Runtime> Supervisor<R> {
     fn started(&mut self, id: &InstanceId, pid: u32, log_len: u64) {
         self.pids.entry(pid).or_default().push_back(id.clone());
         self.run_starts.insert(id.clone(), log_len);
-        if let Some(st) = process_start_time(pid) {
+        if let Some(st) = self.runtime.start_time(pid) {
             self.start_times.insert(id.clone(), st);
         }
     }

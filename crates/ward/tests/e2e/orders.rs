@@ -7,7 +7,7 @@ use crate::harness::{Ward, alive, eventually, kill};
 const QUICK: &str = r#"version: 1
 services:
   quick:
-    command: ["sh", "-c", "echo run $$; exec sleep 600"]
+    command: ["sh", "-c", "echo run $$$$; exec sleep 600"]
     backoff: { initial: 0s, jitter: 0 }
 "#;
 
