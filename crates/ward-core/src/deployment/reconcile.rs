@@ -4,7 +4,7 @@
 //! spec changed restarts its instances with the new spec.
 
 use super::{DeployAction, Deployment, Phase};
-use crate::instance::{Action, Command, Instance, InstanceState, Snapshot, TimerKind};
+use crate::instance::{Action, Command, Instance, InstanceState, Snapshot};
 use crate::name::{InstanceId, ServiceName};
 use crate::spec::{ServiceSpec, Spec};
 use crate::time::MonoTime;
@@ -168,11 +168,10 @@ impl Deployment {
                 dropped.push((id, snap));
                 continue;
             };
-            let inst = Instance::from_snapshot(id.clone(), spec, &snap);
-            if let InstanceState::Backoff { until } | InstanceState::CrashLoop { until } = inst.state() {
-                let generation = inst.generation();
-                let arm = Action::ArmTimer { at: until, kind: TimerKind::Restart, generation };
-                out.push(DeployAction::Instance(id.clone(), arm));
+            let mut inst = Instance::from_snapshot(id.clone(), spec, &snap);
+            // A spawn that never happened, a stop under way, a gate's wait.
+            for action in inst.resume(now) {
+                out.push(DeployAction::Instance(id.clone(), action));
             }
             self.instances.insert(id, inst);
         }

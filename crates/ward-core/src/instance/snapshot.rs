@@ -1,7 +1,7 @@
 //! Snapshots: what the store keeps of an instance, so that a new run of ward
 //! resumes it (same process, same gate, same counts) instead of starting over.
 
-use super::{Instance, InstanceState};
+use super::{Action, AfterStop, Instance, InstanceState, TimerKind};
 use crate::exit::ExitStatus;
 use crate::gate::GateState;
 use crate::name::InstanceId;
@@ -48,34 +48,55 @@ impl Instance {
     /// Rebuilds an instance of `spec` from a snapshot. A process that was
     /// being started or stopped is resumed as running (the shell checks
     /// that it still lives); states that wait on the gate keep their `until`.
+    /// An instance that was to run but has no process (its spawn was asked
+    /// for and never answered, say the keeper crashed first) is `starting`
+    /// again: [`crate::deployment::Deployment::restore`] asks for its spawn.
     pub fn from_snapshot(id: InstanceId, spec: &ServiceSpec, snap: &Snapshot) -> Instance {
         let mut inst = Instance::new(id, spec);
         inst.restarts = snap.restarts;
         inst.last_exit = snap.last_exit;
         inst.gate.restore(snap.gate, snap.next_delay, &snap.crashes);
         inst.state = match (snap.state, snap.pid) {
-            (InstanceState::Starting | InstanceState::Stopping { .. } | InstanceState::Running, Some(_)) => {
-                InstanceState::Running
-            }
+            (InstanceState::Starting | InstanceState::Running, Some(_)) => InstanceState::Running,
+            // A stop under way goes on (what was to follow it is not kept: it stays down).
+            (InstanceState::Stopping { .. }, Some(_)) => InstanceState::Stopping { then: AfterStop::Stay },
             (InstanceState::Ready, Some(_)) => InstanceState::Ready,
             (InstanceState::Isolated, pid) => {
                 inst.kept_alive = pid.is_some();
                 InstanceState::Isolated
             }
-            (
+            (InstanceState::Starting | InstanceState::Running | InstanceState::Ready, None) => {
                 InstanceState::Starting
-                | InstanceState::Stopping { .. }
-                | InstanceState::Running
-                | InstanceState::Ready,
-                None,
-            ) => InstanceState::Stopped,
+            }
+            (InstanceState::Stopping { .. }, None) => InstanceState::Stopped,
             (state, _) => state,
         };
-        if matches!(inst.state, InstanceState::Running | InstanceState::Ready | InstanceState::Isolated) {
+        if matches!(
+            inst.state,
+            InstanceState::Running
+                | InstanceState::Ready
+                | InstanceState::Isolated
+                | InstanceState::Stopping { .. }
+        ) {
             inst.pid = snap.pid;
             inst.started_at = snap.started_at;
         }
         inst.generation = 1;
         inst
+    }
+
+    /// What a restored instance needs done to go on where it was: a spawn
+    /// that never happened, a stop under way (signalled again, its timeout
+    /// armed again), the wait of its gate.
+    pub fn resume(&mut self, now: MonoTime) -> Vec<Action> {
+        let mut out = Vec::new();
+        match self.state {
+            InstanceState::Starting => out.push(Action::Spawn),
+            InstanceState::Stopping { then } => self.begin_stop(then, now, &mut out),
+            InstanceState::Backoff { until } | InstanceState::CrashLoop { until } => out
+                .push(Action::ArmTimer { at: until, kind: TimerKind::Restart, generation: self.generation }),
+            _ => {}
+        }
+        out
     }
 }

@@ -47,6 +47,7 @@ impl Adopter {
         (Adopter { exits, fds: Arc::default(), fake: None }, rx)
     }
 
+    #[cfg(test)]
     /// An adopter over a simulated OS: it records what it is asked; exits of
     /// adopted processes are sent with [`Adopter::report`].
     pub fn fake() -> (Adopter, Arc<Mutex<FakeAdoptions>>, mpsc::UnboundedReceiver<Exit>) {

@@ -36,6 +36,7 @@ impl Clock {
         Clock { origin: Instant::now(), manual: None }
     }
 
+    #[cfg(test)]
     /// A clock that reads `time` (for the simulation: time is an input).
     pub fn manual(time: Arc<ManualTime>) -> Self {
         Clock { origin: Instant::now(), manual: Some(time) }
@@ -79,6 +80,7 @@ pub struct Jitter {
 }
 
 impl Jitter {
+    #[cfg(test)]
     /// A generator with a given seed (the simulation's).
     pub fn with_seed(seed: u64) -> Self {
         Jitter { state: seed.max(1) }

@@ -29,6 +29,8 @@ mod persist;
 pub mod previous;
 pub mod requests;
 pub mod signals;
+#[cfg(test)]
+mod sim;
 mod spawning;
 pub mod timers;
 mod waiting;
@@ -174,6 +176,25 @@ impl<R: Runtime> Supervisor<R> {
         }
     }
 
+    /// Reads `clock` and draws jitter from `jitter` (the simulation's, where
+    /// time and chance are inputs).
+    #[cfg(test)]
+    pub fn with_clock(mut self, clock: Clock, jitter: Jitter) -> Self {
+        self.clock = clock;
+        self.jitter = jitter;
+        self
+    }
+
+    /// Resumes from the store and starts what the spec asks: the first step of
+    /// [`Supervisor::run`].
+    fn start(&mut self) {
+        self.resume();
+        self.watch_restored();
+        let actions = self.deployment.up(self.clock.now());
+        self.touch_all();
+        self.execute(actions);
+    }
+
     /// Records into `metrics` (shared with the API's `/metrics`).
     pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
         self.metrics = metrics;
@@ -186,11 +207,8 @@ impl<R: Runtime> Supervisor<R> {
         let mut term = signal(SignalKind::terminate()).ok();
         let mut int = signal(SignalKind::interrupt()).ok();
         let mut hup = signal(SignalKind::hangup()).ok();
-        self.resume();
-        self.watch_restored();
         let mut reports = self.health.take_reports();
-        let actions = self.deployment.up(self.clock.now());
-        self.execute(actions);
+        self.start();
         let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
         tokio::pin!(sleep);
         while self.exit_code.is_none() {
@@ -246,7 +264,16 @@ impl<R: Runtime> Supervisor<R> {
     fn begin_down(&mut self, why: &str) {
         tracing::info!("{why}: stopping every service");
         let actions = self.deployment.down(0, self.clock.now());
+        self.touch_all();
         self.execute(actions);
+    }
+
+    /// Marks every instance for writing: after an operator's input (rare)
+    /// that may change states without any action to show for it (a stop of
+    /// an instance whose spawn is not answered yet, say).
+    fn touch_all(&mut self) {
+        let ids: Vec<InstanceId> = self.deployment.instances().map(|i| i.id().clone()).collect();
+        self.dirty.extend(ids);
     }
 
     fn on_report_of_runtime(&mut self, report: Report) {
@@ -315,6 +342,7 @@ impl<R: Runtime> Supervisor<R> {
         let j = self.deployment.service(&id.service).map(|s| s.backoff.jitter).unwrap_or(0.0);
         let jitter = self.jitter.factor(j);
         let actions = self.deployment.observe(id, obs, self.clock.now(), jitter);
+        self.dirty.insert(id.clone());
         self.execute(actions);
     }
 

@@ -106,7 +106,9 @@ impl<R: Runtime> Supervisor<R> {
                 "{id}: stopping pid {}, started at once by its standing order, as {id} is {state} now",
                 r.pid
             );
-            self.runtime.cleanup(&id, r.pid);
+            if let Err(e) = self.runtime.signal(&id, r.pid, libc::SIGKILL) {
+                tracing::warn!("{id}: cannot stop pid {}: {e}", r.pid);
+            }
         }
     }
 

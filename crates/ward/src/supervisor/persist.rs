@@ -124,6 +124,7 @@ impl<R: Runtime> Supervisor<R> {
         started.extend(mine.into_iter().map(|c| (c, true)));
         let mut adopted_strays = std::collections::HashSet::new();
         let mut ended_unseen: Vec<(String, u32)> = Vec::new();
+        let mut started_unseen: Vec<(String, u32)> = Vec::new();
         for row in &mut rows {
             let name = format!("{}/{}", row.service, row.replica);
             let recorded = row.pid.map(|pid| Found {
@@ -157,7 +158,10 @@ impl<R: Runtime> Supervisor<R> {
                 row.pid = Some(pid);
                 row.start_time = child.and_then(|c| c.start_time).or_else(|| self.runtime.start_time(pid));
                 row.state = "running".into();
-                if !known.contains_key(&pid) {
+                if known.contains_key(&pid) {
+                    // A spawn it asked for whose answer it did not live to see.
+                    started_unseen.push((name.clone(), pid));
+                } else {
                     adopted_strays.insert(pid);
                 }
             }
@@ -212,6 +216,9 @@ impl<R: Runtime> Supervisor<R> {
             .collect();
         let snaps = snapshots.into_iter().map(|(i, s, _)| (i, s)).collect();
         let (actions, dropped) = self.deployment.restore(snaps, self.clock.now());
+        // Restored rows are written again as the supervisor holds them.
+        let ids: Vec<InstanceId> = self.deployment.instances().map(|i| i.id().clone()).collect();
+        self.dirty.extend(ids);
         for (id, snap) in dropped {
             if let Some(pid) = snap.pid {
                 tracing::info!("{id}: its service left the spec while ward was down; stopping pid {pid}");
@@ -226,6 +233,11 @@ impl<R: Runtime> Supervisor<R> {
                 self.emit(&id, EventKind::Exited { status: ExitStatus::Unknown, run_ms: 0 });
                 let restarts = self.deployment.instance(&id).map_or(0, |i| i.restarts());
                 self.emit(&id, EventKind::Restarted { restarts });
+            }
+        }
+        for (name, pid) in started_unseen {
+            if let Ok(t) = name.parse::<ward_core::Target>() {
+                self.emit(&InstanceId::new(t.service, t.replica.unwrap_or(0)), EventKind::Started { pid });
             }
         }
         for (id, pid) in adopted {
@@ -243,7 +255,9 @@ fn snapshot(row: &InstanceRow, mono: impl Fn(u64) -> MonoTime) -> Snapshot {
     let until = row.gate_until_ms.map(&mono);
     let state = match (row.state.as_str(), until) {
         ("waiting", _) => InstanceState::Waiting,
-        ("starting" | "running" | "stopping", _) => InstanceState::Running,
+        ("starting", _) => InstanceState::Starting,
+        ("running", _) => InstanceState::Running,
+        ("stopping", _) => InstanceState::Stopping { then: ward_core::instance::AfterStop::Stay },
         ("ready", _) => InstanceState::Ready,
         ("backoff", Some(until)) => InstanceState::Backoff { until },
         ("crashloop", Some(until)) => InstanceState::CrashLoop { until },

@@ -181,6 +181,7 @@ impl<R: Runtime> Supervisor<R> {
             }
             CommandError::Rejected(_) | CommandError::GoingDown => RequestError::Conflict(e.to_string()),
         })?;
+        self.touch_all();
         self.execute(actions);
         if command == Command::Unblock {
             let uid = rustix::process::getuid().as_raw();
@@ -221,6 +222,7 @@ impl<R: Runtime> Supervisor<R> {
         let n = spec.services.len();
         self.logs.set_spec(spec.logs.clone());
         let actions = self.deployment.reload(spec, self.clock.now());
+        self.touch_all();
         self.execute(actions);
         Ok(format!("reloaded {path}: {n} services"))
     }

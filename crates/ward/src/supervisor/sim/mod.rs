@@ -1,0 +1,389 @@
+//! Deterministic simulation of the supervisor (in the spirit of
+//! FoundationDB's simulator and TigerBeetle's VOPR).
+//!
+//! One seed drives everything: the real supervisor actor and ward-core run
+//! over a simulated keeper and OS ([`os`]), the real store (SQLite in a temp
+//! folder), a clock that moves only when the world says ([`Clock::manual`]),
+//! and a seeded generator for every choice. Each step the world picks one
+//! thing to happen: the keeper delivers what it has to say (spawn answers,
+//! exits, in order), a process dies with some status, time moves to the next
+//! timer, an operator starts/stops/restarts/unblocks something or reloads a
+//! changed spec, the brain crashes (a new one resumes from what the store
+//! committed while the keeper keeps its processes and unacknowledged exits),
+//! the keeper crashes (its processes live on; its journal names them for the
+//! next brain), or the wall clock steps forward or back. After every step it
+//! checks the invariants ([`check`]); at the end it asks for `down` and checks
+//! that it ends with no process left. A failure names its seed; the same
+//! seed replays it exactly (`WARD_SIM_SEED=N cargo test -p ward --bin ward sim::`).
+
+mod check;
+mod os;
+mod rng;
+#[cfg(test)]
+mod tests;
+
+use super::Supervisor;
+use super::clock::{Clock, Jitter, ManualTime};
+use super::requests::Request;
+use crate::logs::Logs;
+use crate::paths::Paths;
+use crate::runtime::Report;
+use crate::runtime::adopt::{Adopter, FakeAdoptions};
+use crate::store::Store;
+use os::{FakeRuntime, Os, SharedOs, lock};
+use rng::Rng;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+use ward_core::ExitStatus;
+use ward_core::deployment::Deployment;
+use ward_core::instance::Command;
+
+/// The spec the simulation runs, in two shapes that reloads switch between.
+fn spec_text(variant: u64) -> String {
+    let fast = 1 + variant % 2;
+    format!(
+        r#"version: 1
+services:
+  fast:
+    command: ["fast"]
+    replicas: {fast}
+    restart: always
+    backoff: {{ initial: 0s, jitter: 0 }}
+    crash_loop: {{ threshold: 1000, window: 1s }}
+  slow:
+    command: ["slow"]
+    backoff: {{ initial: 1s, max: 8s, jitter: 0.3 }}
+    crash_loop: {{ threshold: 3, window: 10s, cooldown: 20s }}
+    stop: {{ timeout: 2s }}
+  once:
+    command: ["once"]
+  iso:
+    command: ["iso"]
+    on_panic: isolate
+  dep:
+    command: ["dep"]
+    depends_on: [slow]
+    exit_codes: {{ no_restart: [78] }}
+"#
+    )
+}
+
+/// How one run of the simulation went.
+pub(super) struct Outcome {
+    /// Steps taken.
+    pub steps: usize,
+    /// What happened, one line a step (printed with a failure).
+    pub trace: Vec<String>,
+}
+
+/// The world of one seed.
+struct World {
+    rng: Rng,
+    os: SharedOs,
+    time: Arc<ManualTime>,
+    /// Wall-clock offset from the simulated monotonic time, in ms.
+    wall: i64,
+    dir: PathBuf,
+    paths: Paths,
+    sup: Option<Supervisor<FakeRuntime>>,
+    adoptions: Arc<Mutex<FakeAdoptions>>,
+    /// Every adopted pid any brain watches.
+    watched: Vec<u32>,
+    trace: Vec<String>,
+    variant: u64,
+    /// Reads the store as committed, for the checks.
+    reader: check::Reader,
+}
+
+/// Runs seed `seed` for `steps` steps, then `down`; `Err` says what broke.
+pub(super) fn run(seed: u64, steps: usize) -> Result<Outcome, (String, Vec<String>)> {
+    // In memory where the machine has it (tmpfs): a seed is CPU, not disk.
+    let shm = std::path::Path::new("/dev/shm");
+    let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+    let dir = base.join(format!("ward-sim-{}-{seed}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| (e.to_string(), vec![]))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| (e.to_string(), vec![]))?;
+    let result = rt.block_on(async { World::new(seed, &dir)?.play(steps) });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+impl World {
+    fn new(seed: u64, dir: &std::path::Path) -> Result<World, (String, Vec<String>)> {
+        let spec = dir.join("ward.yaml");
+        std::fs::write(&spec, spec_text(0)).map_err(|e| (e.to_string(), vec![]))?;
+        let paths = Paths::resolve(&spec, None, None);
+        let paths_store = paths.store();
+        std::fs::create_dir_all(&paths.state).map_err(|e| (e.to_string(), vec![]))?;
+        let epoch = Store::open(&paths.store())
+            .and_then(|mut s| s.take_keeper_epoch())
+            .map_err(|e| (e.to_string(), vec![]))?;
+        let mut rng = Rng::new(seed);
+        let os = Arc::new(Mutex::new(Os::new(Rng::new(rng.next()), epoch)));
+        let time = Arc::new(ManualTime::default());
+        let mut w = World {
+            rng,
+            os,
+            time,
+            wall: 1_800_000_000_000,
+            dir: dir.to_path_buf(),
+            paths,
+            sup: None,
+            adoptions: Arc::default(),
+            watched: Vec::new(),
+            trace: Vec::new(),
+            variant: 0,
+            reader: check::Reader::open(&paths_store).map_err(|e| (e, vec![]))?,
+        };
+        w.set_wall();
+        w.new_brain();
+        Ok(w)
+    }
+
+    fn play(mut self, steps: usize) -> Result<Outcome, (String, Vec<String>)> {
+        for step in 0..steps {
+            self.step(step);
+            self.settle_adoptions();
+            let checked = check::all(&mut self);
+            let fresh = self.reader.take_new();
+            self.trace.extend(fresh);
+            if let Err(e) = checked {
+                return Err((format!("step {step}: {e}"), self.trace));
+            }
+        }
+        if let Err(e) = self.down() {
+            return Err((format!("down: {e}"), self.trace));
+        }
+        let _ = &self.dir;
+        Ok(Outcome { steps, trace: self.trace })
+    }
+
+    fn sup(&mut self) -> &mut Supervisor<FakeRuntime> {
+        self.sup.as_mut().expect("a brain runs")
+    }
+
+    fn note(&mut self, what: String) {
+        self.trace.push(what);
+    }
+
+    fn set_wall(&self) {
+        let mono = self.time.mono_ms.load(Ordering::Relaxed) as i64;
+        self.time.wall_ms.store((self.wall + mono).max(0) as u64, Ordering::Relaxed);
+    }
+
+    fn step(&mut self, step: usize) {
+        match self.rng.below(100) {
+            0..=34 => {
+                let n = 1 + self.rng.below(3) as usize;
+                self.deliver(n)
+            }
+            35..=52 => self.kill_one(),
+            53..=69 => self.advance(),
+            70..=81 => self.command(),
+            82..=84 => {
+                self.variant += 1;
+                let _ = std::fs::write(&self.paths.spec, spec_text(self.variant));
+                self.note(format!("{step}: reload (variant {})", self.variant % 2));
+                let (reply, _rx) = tokio::sync::oneshot::channel();
+                self.sup().on_request(Request::Reload { reply });
+            }
+            85..=88 => {
+                self.note(format!("{step}: the brain crashes"));
+                self.sup = None;
+                self.new_brain();
+            }
+            89..=91 => {
+                self.note(format!("{step}: the keeper crashes (and its brain)"));
+                self.sup = None;
+                let epoch =
+                    Store::open(&self.paths.store()).and_then(|mut s| s.take_keeper_epoch()).unwrap_or(0);
+                lock(&self.os).keeper_crash(epoch);
+                self.new_brain();
+            }
+            92..=94 => {
+                let back = self.rng.chance(0.5);
+                self.wall += if back { -3_600_000 } else { 3_600_000 };
+                self.set_wall();
+                self.note(format!(
+                    "{step}: the wall clock steps {}",
+                    if back { "back 1h" } else { "forward 1h" }
+                ));
+            }
+            _ => self.deliver(usize::MAX),
+        }
+    }
+
+    /// A new brain attaches to the keeper and resumes from the store.
+    fn new_brain(&mut self) {
+        let (children, strays) = lock(&self.os).attach();
+        let runtime = FakeRuntime { os: self.os.clone(), children, strays };
+        let store = Store::open(&self.paths.store()).expect("the store opens");
+        let text = std::fs::read_to_string(&self.paths.spec).unwrap_or_default();
+        let spec = ward_core::spec::parse(&text, "ward.yaml").expect("the simulated spec is valid");
+        let logs = Logs::start(self.paths.logs(), spec.logs.clone()).expect("logs");
+        let (adopter, adoptions, _exits) = Adopter::fake();
+        self.adoptions = adoptions;
+        self.watched.clear();
+        let clock = Clock::manual(self.time.clone());
+        let jitter = Jitter::with_seed(self.rng.next());
+        let mut sup = Supervisor::new(Deployment::new(spec), runtime, logs, &self.paths, store, adopter)
+            .with_clock(clock, jitter);
+        sup.start();
+        self.sup = Some(sup);
+    }
+
+    /// The keeper says up to `n` things it has to say, in order.
+    fn deliver(&mut self, n: usize) {
+        for _ in 0..n {
+            let Some(report) = lock(&self.os).keeper.outbox.pop_front() else { return };
+            let what = match &report {
+                Report::Exit(e) => format!("exit of {} ({})", e.pid, e.status),
+                Report::Answer { req, result } => format!("answer to {req}: {result:?}"),
+            };
+            self.note(format!("deliver {what}"));
+            self.sup().on_report_of_runtime(report);
+            self.settle_adoptions();
+        }
+    }
+
+    /// A live process dies, of a status drawn at random.
+    fn kill_one(&mut self) {
+        let status = match self.rng.below(6) {
+            0 => ExitStatus::Code(0),
+            1 => ExitStatus::Code(1),
+            2 => ExitStatus::Code(78),
+            3 => ExitStatus::Signal(libc::SIGKILL),
+            4 => ExitStatus::Signal(libc::SIGSEGV),
+            _ => ExitStatus::Code(3),
+        };
+        let live: Vec<u32> =
+            lock(&self.os).procs.iter().filter(|(_, p)| p.alive).map(|(pid, _)| *pid).collect();
+        let Some(&pid) = self.rng.pick(&live) else { return };
+        self.note(format!("pid {pid} dies ({status})"));
+        let adopted = lock(&self.os).die(pid, status);
+        if adopted {
+            self.adopted_exit(pid);
+        }
+    }
+
+    /// Time moves: to the next deadline when the keeper has nothing to say
+    /// (a keeper answers within a moment; the supervisor gives up on an
+    /// answer after 10 s, which the world never lets happen by itself).
+    fn advance(&mut self) {
+        let quiet = lock(&self.os).keeper.outbox.is_empty();
+        let now = self.sup().clock.now();
+        let next = {
+            let s = self.sup();
+            [s.timers.next_deadline(), s.budget_wake, s.spawns.next_deadline()].into_iter().flatten().min()
+        };
+        let by = match (quiet, next) {
+            (false, _) => 0,
+            (true, Some(at)) => at.saturating_since(now).as_millis() as u64,
+            (true, None) => 1000 * (1 + self.rng.below(30)),
+        };
+        self.time.mono_ms.fetch_add(by, Ordering::Relaxed);
+        self.set_wall();
+        self.note(format!("time +{by}ms"));
+        self.sup().fire_timers();
+    }
+
+    /// An operator's command on a random target.
+    fn command(&mut self) {
+        let services = ["fast", "slow", "once", "iso", "dep"];
+        let service = services[self.rng.below(services.len() as u64) as usize];
+        let target = if self.rng.chance(0.5) { service.to_owned() } else { format!("{service}/0") };
+        let command = match self.rng.below(4) {
+            0 => Command::Start,
+            1 => Command::Stop,
+            2 => Command::Restart,
+            _ => Command::Unblock,
+        };
+        self.note(format!("operator: {command:?} {target}"));
+        let (reply, _rx) = tokio::sync::oneshot::channel();
+        self.sup().on_request(Request::Command { command, target, reply });
+    }
+
+    /// An adopted process (not the keeper's child) ended: its pidfd says so.
+    fn adopted_exit(&mut self, pid: u32) {
+        if self.watched.contains(&pid) {
+            self.note(format!("adopted pid {pid} ended (pidfd)"));
+            let exit = crate::runtime::Exit {
+                seq: 0,
+                pid,
+                status: ExitStatus::Unknown,
+                rusage: None,
+                respawned: None,
+            };
+            self.sup().on_exit(exit);
+        }
+    }
+
+    /// Signals the brain sent to adopted processes take effect.
+    fn settle_adoptions(&mut self) {
+        loop {
+            let (watched, signals) = {
+                let mut a = self.adoptions.lock().unwrap_or_else(PoisonError::into_inner);
+                (a.watched.clone(), std::mem::take(&mut a.signals))
+            };
+            self.watched = watched;
+            if signals.is_empty() {
+                return;
+            }
+            for (pid, sig) in signals {
+                let adopted = lock(&self.os).deliver(pid, sig);
+                if adopted {
+                    self.adopted_exit(pid);
+                }
+            }
+        }
+    }
+
+    /// `down`: everything stops, within a bounded number of steps, and no
+    /// process is left.
+    fn down(&mut self) -> Result<(), String> {
+        self.note("ward down".into());
+        self.sup().begin_down("simulation");
+        for _ in 0..10_000 {
+            self.deliver(usize::MAX);
+            self.settle_adoptions();
+            check::all(self)?;
+            let fresh = self.reader.take_new();
+            self.trace.extend(fresh);
+            if self.sup().exit_code.is_some() {
+                let live: Vec<(u32, String)> = lock(&self.os)
+                    .procs
+                    .iter()
+                    .filter(|(_, p)| p.alive)
+                    .map(|(pid, p)| (*pid, p.instance.clone()))
+                    .collect();
+                if !live.is_empty() {
+                    return Err(format!("down ended with processes alive: {live:?}"));
+                }
+                return self.reader.all_ended();
+            }
+            let next = {
+                let s = self.sup();
+                [s.timers.next_deadline(), s.budget_wake, s.spawns.next_deadline()]
+                    .into_iter()
+                    .flatten()
+                    .min()
+            };
+            if next.is_none() && lock(&self.os).keeper.outbox.is_empty() {
+                let states: Vec<String> = self
+                    .sup()
+                    .deployment
+                    .instances()
+                    .map(|i| format!("{} {}", i.id(), i.state().word()))
+                    .collect();
+                return Err(format!("down waits for nothing that will come: {states:?}"));
+            }
+            self.advance();
+        }
+        Err("down did not end".into())
+    }
+}
