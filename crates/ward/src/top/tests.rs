@@ -165,6 +165,30 @@ fn destructive_keys_ask_first() {
 }
 
 #[test]
+fn the_selection_and_a_pending_confirmation_follow_the_instance_not_the_row() {
+    let mut a = app(true);
+    a.update(Msg::Key(Key::Down)); // web/0
+    assert_eq!(a.update(Msg::Key(Key::Char('r'))), vec![]);
+    // A status reply in another order, with the row above gone, arrives
+    // before the `y`: the prompt still names web/0, and so does the command.
+    let reply = StatusReply {
+        instances: vec![inst("web", 1, "ready", Some(4243)), inst("web", 0, "running", Some(4242))],
+    };
+    assert_eq!(a.update(Msg::Status(Ok(reply))), vec![]);
+    assert_eq!(a.target().as_deref(), Some("web/0"));
+    assert_eq!(a.selected_index(), Some(1));
+    assert_eq!(
+        a.update(Msg::Key(Key::Char('y'))),
+        vec![Effect::Command { verb: "restart", target: "web/0".into() }]
+    );
+    // The answer and the events it causes leave the keys in the normal mode: `q` quits.
+    a.update(Msg::Done(Ok("web/0: restarting".into())));
+    a.update(Msg::Event(Box::new(event(9, "web", 0, "restarted"))));
+    assert_eq!(a.mode, Mode::Normal);
+    assert_eq!(a.update(Msg::Key(Key::Char('q'))), vec![Effect::Quit]);
+}
+
+#[test]
 fn a_command_answer_is_shown_and_refreshes_the_status() {
     let mut a = app(true);
     assert_eq!(a.update(Msg::Done(Err("web/9: no instance".into()))), vec![Effect::FetchStatus]);

@@ -47,7 +47,8 @@ pub struct Ward {
     events_child: Option<Child>,
     /// Every event seen so far, in order.
     pub seen: Vec<Value>,
-    pids: Vec<u32>,
+    /// Every process seen (pid, start time), killed at the end if the pid still names it.
+    pids: Vec<(u32, u64)>,
     /// Events up to this seq were seen before a rerun; the new reader replays them.
     replayed: u64,
     /// Events already returned by `wait_for`.
@@ -171,7 +172,7 @@ impl Ward {
         let list = v["instances"].as_array().unwrap().clone();
         for i in &list {
             if let Some(pid) = i["pid"].as_u64() {
-                self.pids.push(pid as u32);
+                self.track(pid as u32);
             }
         }
         list
@@ -201,7 +202,7 @@ impl Ward {
                 Ok(ev) if ev["seq"].as_u64().is_some_and(|s| s <= self.replayed) => continue,
                 Ok(ev) => {
                     if let Some(pid) = ev["pid"].as_u64() {
-                        self.pids.push(pid as u32);
+                        self.track(pid as u32);
                     }
                     self.seen.push(ev.clone());
                     if pred(&ev) {
@@ -245,9 +246,16 @@ impl Ward {
         self.dir.0.join(".ward")
     }
 
-    /// Remembers a pid to kill at the end (e.g. a grandchild).
+    /// Remembers a pid to kill at the end (e.g. a grandchild), with its
+    /// start time: pids are reused (pid_max may be 32768, and a loaded
+    /// machine goes through them in minutes), so the end kills only the
+    /// process seen here, never one that took its pid since.
     pub fn track(&mut self, pid: u32) {
-        self.pids.push(pid);
+        if let Some(t) = start_time(pid) {
+            if !self.pids.contains(&(pid, t)) {
+                self.pids.push((pid, t));
+            }
+        }
     }
 }
 
@@ -335,9 +343,20 @@ impl Drop for Ward {
             let _ = up.kill();
             let _ = up.wait();
         }
-        for pid in &self.pids {
-            kill(-(*pid as i32), 9);
-            kill(*pid as i32, 9);
+        for &(pid, t) in &self.pids {
+            match start_time(pid) {
+                // Still the process seen: it and its group.
+                Some(now) if now == t => {
+                    kill(-(pid as i32), 9);
+                    kill(pid as i32, 9);
+                }
+                // Gone: what is left of its group (a pid is not given out
+                // again while a process group of that number lives).
+                None => {
+                    kill(-(pid as i32), 9);
+                }
+                Some(_) => {} // the pid names another process now
+            }
         }
     }
 }
@@ -363,6 +382,14 @@ pub fn alive(pid: u32) -> bool {
         Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
         Err(_) => false,
     }
+}
+
+/// The start time of `pid` (clock ticks after boot, field 22 of
+/// /proc/PID/stat), while it exists.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command (which may hold spaces) start at field 3.
+    stat.rsplit_once(')')?.1.split_whitespace().nth(22 - 3)?.parse().ok()
 }
 
 /// True while /proc/PID exists (alive or zombie).
