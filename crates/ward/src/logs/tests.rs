@@ -42,6 +42,11 @@ fn id(service: &str) -> InstanceId {
     InstanceId::new(ServiceName::new(service).unwrap(), 0)
 }
 
+/// A wall clock for the index stamps: the test's own, always 1000 ms.
+fn wall() -> super::WallClock {
+    std::sync::Arc::new(|| 1000)
+}
+
 fn spec(max_size: u64, keep: u32) -> LogSpec {
     LogSpec { max_size, keep }
 }
@@ -140,7 +145,7 @@ async fn collect(rx: &mut tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
 #[tokio::test]
 async fn tail_reaches_into_rotated_files() {
     let tmp = TempDir::new(&std::env::temp_dir(), "tail");
-    let logs = Logs::start(tmp.logs(), spec(1 << 20, 3)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(1 << 20, 3), wall()).unwrap();
     let path = logs.path(&id("api"));
     assert_eq!(path, tmp.logs().join("api.0.log"));
     fs::write(numbered(&path, 2), "a\nb\n").unwrap();
@@ -163,7 +168,7 @@ async fn tail_reaches_into_rotated_files() {
 #[tokio::test]
 async fn tail_of_long_output_spans_chunks() {
     let tmp = TempDir::new(&std::env::temp_dir(), "tail-long");
-    let logs = Logs::start(tmp.logs(), spec(1 << 30, 3)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(1 << 30, 3), wall()).unwrap();
     let path = logs.path(&id("api"));
     fs::write(&path, lines(0..20_000)).unwrap();
     let got = logs.tail(&id("api"), 12_345).await.unwrap();
@@ -174,7 +179,7 @@ async fn tail_of_long_output_spans_chunks() {
 /// together, hold every line once and in order.
 async fn rotation_keeps_every_byte_in(parent: &Path, concurrent: bool) {
     let tmp = TempDir::new(parent, "keep");
-    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 50)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 50), wall()).unwrap();
     let path = logs.path(&id("api"));
     let total = 9_000; // about 250 KiB: ~30 rotations, fewer than `keep`
     if concurrent {
@@ -214,7 +219,7 @@ async fn rotation_falls_back_to_truncate() {
 #[tokio::test]
 async fn keep_bounds_the_rotated_files() {
     let tmp = TempDir::new(&std::env::temp_dir(), "bound");
-    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 3)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 3), wall()).unwrap();
     let path = logs.path(&id("api"));
     write_in_bursts(&path, 8_000, 8 * 1024).await;
     assert!(numbered(&path, 3).exists());
@@ -230,7 +235,7 @@ async fn keep_bounds_the_rotated_files() {
 #[tokio::test]
 async fn follow_crosses_rotations_exactly_once() {
     let tmp = TempDir::new(&std::env::temp_dir(), "follow");
-    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 50)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 50), wall()).unwrap();
     let path = logs.path(&id("api"));
     write_lines(&path, 0..2_000).join().unwrap();
     until("first rotations", || settled(&path, 8 * 1024)).await;
@@ -253,7 +258,7 @@ async fn follow_crosses_rotations_exactly_once() {
 #[tokio::test]
 async fn follow_waits_for_a_missing_file() {
     let tmp = TempDir::new(&std::env::temp_dir(), "missing");
-    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 5)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 5), wall()).unwrap();
     let path = logs.path(&id("late"));
     let mut rx = logs.follow(&id("late"), 10);
     assert!(tokio::time::timeout(Duration::from_millis(50), rx.recv()).await.is_err());
@@ -267,7 +272,7 @@ async fn follow_waits_for_a_missing_file() {
 #[tokio::test]
 async fn follower_ends_when_the_receiver_is_dropped() {
     let tmp = TempDir::new(&std::env::temp_dir(), "drop");
-    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 5)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 5), wall()).unwrap();
     let rx = logs.follow(&id("api"), 10);
     let weak = std::sync::Arc::downgrade(&logs.inner);
     drop(rx);

@@ -168,6 +168,7 @@ impl<R: Runtime> Supervisor<R> {
     fn started(&mut self, id: &InstanceId, pid: u32, log_len: u64) {
         self.pids.entry(pid).or_default().push_back(id.clone());
         self.run_starts.insert(id.clone(), log_len);
+        self.logs.run_started(id, log_len);
         if let Some(st) = self.runtime.start_time(pid) {
             self.start_times.insert(id.clone(), st);
         }
