@@ -33,6 +33,8 @@ mod watch;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_index;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;

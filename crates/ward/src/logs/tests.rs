@@ -16,10 +16,10 @@ use super::Logs;
 const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A unique directory, removed on drop.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(parent: &Path, tag: &str) -> TempDir {
+    pub(super) fn new(parent: &Path, tag: &str) -> TempDir {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let dir = parent.join(format!("ward-logs-{tag}-{}-{n}", std::process::id()));
@@ -27,7 +27,7 @@ impl TempDir {
         TempDir(dir)
     }
 
-    fn logs(&self) -> PathBuf {
+    pub(super) fn logs(&self) -> PathBuf {
         self.0.join("logs")
     }
 }
@@ -38,7 +38,7 @@ impl Drop for TempDir {
     }
 }
 
-fn id(service: &str) -> InstanceId {
+pub(super) fn id(service: &str) -> InstanceId {
     InstanceId::new(ServiceName::new(service).unwrap(), 0)
 }
 
@@ -47,7 +47,7 @@ fn wall() -> super::WallClock {
     std::sync::Arc::new(|| 1000)
 }
 
-fn spec(max_size: u64, keep: u32) -> LogSpec {
+pub(super) fn spec(max_size: u64, keep: u32) -> LogSpec {
     LogSpec { max_size, keep }
 }
 
@@ -86,7 +86,7 @@ async fn write_in_bursts(path: &Path, total: usize, max_size: u64) {
 }
 
 /// Waits (with the deadline) until `cond` holds, re-checking every few ms.
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+pub(super) async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     let wait = async {
         while !cond() {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -104,7 +104,7 @@ async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
 
 /// No rotation is due or under way: the live file is within `max_size` and
 /// no copy waits to become `.1` (it is renamed last).
-fn settled(path: &Path, max_size: u64) -> bool {
+pub(super) fn settled(path: &Path, max_size: u64) -> bool {
     let name = path.file_name().unwrap().to_str().unwrap();
     let small = fs::metadata(path).map(|m| m.len()).unwrap_or(0) <= max_size;
     small && !path.with_file_name(format!("{name}.rotating")).exists()
