@@ -78,7 +78,7 @@ pub async fn run(
         path.push_str(&format!("&grep={}", encode(re)));
     }
     let mut body = client.send(Method::GET, &path, None).await?;
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let colour = use_colour(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
     let look = Look { colour, stream };
     let mut out = std::io::stdout();
     let mut buf = Vec::new();
@@ -151,6 +151,12 @@ impl Look {
     }
 }
 
+/// Colour only on a terminal, and not when `NO_COLOR` is set to anything
+/// but the empty string (<https://no-color.org>).
+pub fn use_colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 /// A stable ANSI colour for a service: the same name, the same colour, in
 /// every run and on every machine.
 pub fn colour_of(service: &str) -> u8 {
@@ -215,6 +221,31 @@ mod tests {
         assert_eq!(when("1970-01-02", 0), Ok(86_400_000));
         assert_eq!(when("1970-01-01T00:00:02Z", 0), Ok(2_000));
         assert!(when("yesterday", 0).unwrap_err().contains("expected a duration back"));
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(use_colour(true, None) && use_colour(true, Some(OsStr::new(""))));
+        assert!(!use_colour(true, Some(OsStr::new("1"))) && !use_colour(false, None));
+        let line = LineJson {
+            service: "web".into(),
+            replica: 2,
+            run: 1,
+            ts: "2026-12-01T10:00:00.000Z".into(),
+            ts_ms: 0,
+            line: "hi".into(),
+        };
+        let render = |colour, stream| {
+            let mut out = Vec::new();
+            Look { colour, stream }.render(&line, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(render(false, StreamArgs::default()), "web/2 | hi\n");
+        let c = colour_of("web");
+        assert_eq!(render(true, StreamArgs::default()), format!("\x1b[{c}mweb/2 | \x1b[0mhi\n"));
+        let t = StreamArgs { timestamps: true, no_prefix: true, ..StreamArgs::default() };
+        assert_eq!(render(true, t), "2026-12-01T10:00:00.000Z hi\n");
     }
 
     #[test]

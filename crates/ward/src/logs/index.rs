@@ -145,7 +145,9 @@ pub(super) fn last_of(path: &Path) -> Option<Mark> {
     read_range(&file, n.checked_sub(1)?, n).ok()?.pop()
 }
 
-/// The writing side: one open index per live file, owned by the log thread.
+/// The writing side, owned by the log thread: what it knows of each live
+/// file's index. Files are opened per write, so that ten thousand instances
+/// hold no descriptors.
 #[derive(Default)]
 pub(super) struct Stamps {
     files: HashMap<String, Stamp>,
@@ -153,7 +155,6 @@ pub(super) struct Stamps {
 
 /// The live index of one file, as the log thread keeps it.
 struct Stamp {
-    file: File,
     /// Records in the file.
     count: u64,
     last: Option<Mark>,
@@ -167,22 +168,24 @@ struct Stamp {
 impl Stamps {
     /// Records that `data` (the live file `name`) was `size` bytes long at `now`.
     pub(super) fn stamp(&mut self, data: &Path, name: &str, size: u64, now: u64) -> io::Result<()> {
-        let s = self.open(data, name)?;
+        let s = self.state(data, name)?;
         let end = s.last.map_or(0, |m| m.end);
+        if size == end {
+            return Ok(());
+        }
+        let file = open_rw(data)?;
         if size < end {
             // Truncated by someone other than ward: its old records mean nothing.
-            s.file.set_len(0)?;
+            file.set_len(0)?;
             (s.count, s.last) = (0, None);
-        } else if size == end {
-            return Ok(());
         }
         let mark = Mark { end: size, ms: now, run: s.run };
         match s.last {
             Some(last) if last.run == s.run && now.saturating_sub(s.opened_ms) < TICK_MS && s.count > 0 => {
-                s.file.write_all_at(&mark.encode(), (s.count - 1) * RECORD)?;
+                file.write_all_at(&mark.encode(), (s.count - 1) * RECORD)?;
             }
             _ => {
-                s.file.write_all_at(&mark.encode(), s.count * RECORD)?;
+                file.write_all_at(&mark.encode(), s.count * RECORD)?;
                 s.count += 1;
                 s.opened_ms = now;
             }
@@ -201,22 +204,23 @@ impl Stamps {
         offset: Option<u64>,
         now: u64,
     ) -> io::Result<()> {
-        let s = self.open(data, name)?;
+        let s = self.state(data, name)?;
         let old = s.run;
         s.run += 1;
         s.opened_ms = 0;
-        let Some(offset) = offset else { return Ok(()) };
         let end = s.last.map_or(0, |m| m.end);
+        let Some(offset) = offset.filter(|&o| o != end) else { return Ok(()) };
+        let file = open_rw(data)?;
         if end < offset {
             // The old run's last bytes, not stamped yet.
             let mark = Mark { end: offset, ms: now, run: old };
-            s.file.write_all_at(&mark.encode(), s.count * RECORD)?;
+            file.write_all_at(&mark.encode(), s.count * RECORD)?;
             s.count += 1;
             s.last = Some(mark);
             return Ok(());
         }
         let from = s.count.saturating_sub(RELABEL_WINDOW);
-        let before = read_range(&s.file, from, s.count)?;
+        let before = read_range(&file, from, s.count)?;
         let (mut head, tail) = match before.first() {
             // The window starts past `offset`: relabel all of it.
             Some(first) if from > 0 && first.end > offset => {
@@ -226,9 +230,9 @@ impl Stamps {
         };
         head.extend(tail.into_iter().map(|m| Mark { end: m.end + offset, run: s.run, ..m }));
         let bytes: Vec<u8> = head.iter().flat_map(|m| m.encode()).collect();
-        s.file.write_all_at(&bytes, from * RECORD)?;
+        file.write_all_at(&bytes, from * RECORD)?;
         s.count = from + head.len() as u64;
-        s.file.set_len(s.count * RECORD)?;
+        file.set_len(s.count * RECORD)?;
         s.last = head.last().copied();
         Ok(())
     }
@@ -236,43 +240,48 @@ impl Stamps {
     /// The first `n` bytes of the live file `name` leave it: returns their
     /// records, and keeps the rest, shifted, as the live index.
     pub(super) fn cut(&mut self, data: &Path, name: &str, n: u64, now: u64) -> io::Result<Vec<Mark>> {
-        let s = self.open(data, name)?;
-        let all = read_range(&s.file, 0, s.count)?;
+        let s = self.state(data, name)?;
+        let all = match File::open(index_path(data)) {
+            Ok(file) => read_range(&file, 0, s.count)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
         let (head, tail) = split(&all, n, now, s.run);
         let path = index_path(data);
         let tmp = path.with_extension("idx.tmp");
         write_file(&tmp, &tail)?;
         std::fs::rename(&tmp, &path)?;
-        s.file = OpenOptions::new().read(true).write(true).open(&path)?;
         s.count = tail.len() as u64;
         s.last = tail.last().copied();
         Ok(head)
     }
 
-    /// The state of `name`, read from its index on first use.
-    fn open(&mut self, data: &Path, name: &str) -> io::Result<&mut Stamp> {
+    /// What is known of `name`, read from its index on first use.
+    fn state(&mut self, data: &Path, name: &str) -> io::Result<&mut Stamp> {
         if !self.files.contains_key(name) {
-            let path = index_path(data);
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o640)
-                .open(&path)?;
-            let count = count(&file)?;
-            // A record cut short by a crash is dropped.
-            file.set_len(count * RECORD)?;
-            let last = match count {
-                0 => None,
-                n => read_range(&file, n - 1, n)?.pop(),
+            let (count, last) = match File::open(index_path(data)) {
+                Ok(file) => {
+                    let count = count(&file)?;
+                    let last = match count {
+                        0 => None,
+                        n => read_range(&file, n - 1, n)?.pop(),
+                    };
+                    (count, last)
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => (0, None),
+                Err(e) => return Err(e),
             };
             let older = || last_of(&index_path(&rotated(data, 1)));
             let run = last.or_else(older).map_or(0, |m| m.run);
-            self.files.insert(name.to_string(), Stamp { file, count, last, opened_ms: 0, run });
+            self.files.insert(name.to_string(), Stamp { count, last, opened_ms: 0, run });
         }
         self.files.get_mut(name).ok_or_else(|| io::Error::other("index state vanished"))
     }
+}
+
+/// Opens (or creates, 0640 as the logs) the index of `data` for writing.
+fn open_rw(data: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o640).open(index_path(data))
 }
 
 /// `x.log` → `x.log.K`.

@@ -168,7 +168,7 @@ impl Logs {
     pub fn run_started(&self, id: &InstanceId, offset: u64) {
         let shared = &self.inner.shared;
         let name = file_name(id);
-        let base = shared.file(&name).layout.read().unwrap_or_else(PoisonError::into_inner).base;
+        let base = shared.base_of(&name);
         shared.queue.push_run(name, base + offset);
     }
 
@@ -212,6 +212,14 @@ impl Shared {
         });
         files.insert(name.to_string(), state.clone());
         state
+    }
+
+    /// The absolute position of byte 0 of the live file `name` now, without
+    /// taking state for a file nothing looked at yet (it would start at
+    /// [`ORIGIN`]).
+    fn base_of(&self, name: &str) -> u64 {
+        let state = lock(&self.files).get(name).cloned();
+        state.map_or(ORIGIN, |s| s.layout.read().unwrap_or_else(PoisonError::into_inner).base)
     }
 
     /// Wakes the followers of `name`, if anyone ever asked about it.

@@ -75,8 +75,7 @@ impl Queue {
     /// A new run writes to `name` from the absolute position `at`.
     pub(super) fn push_run(&self, name: String, at: u64) {
         let mut pending = lock(&self.pending);
-        pending.runs.push((name.clone(), at));
-        pending.names.insert(name);
+        pending.runs.push((name, at));
         self.ready.notify_one();
     }
 
@@ -151,7 +150,7 @@ fn stamp(shared: &Shared, stamps: &mut Stamps, name: &str) {
 fn mark_run(shared: &Shared, stamps: &mut Stamps, name: &str, at: u64) {
     let path = shared.dir.join(name);
     // Only this thread moves `base`: it cannot change until this returns.
-    let base = shared.file(name).layout.read().unwrap_or_else(PoisonError::into_inner).base;
+    let base = shared.base_of(name);
     let now = (shared.wall)();
     if let Err(e) = stamps.new_run(&path, name, at.checked_sub(base), now) {
         tracing::warn!(file = %name, error = %e, "marking a new run in the log index failed");
@@ -206,7 +205,10 @@ fn check(shared: &Shared, stamps: &mut Stamps, name: &str) -> io::Result<()> {
         Err(e) => return Err(e),
     };
     let meta = file.metadata()?;
-    if meta.len() <= spec.max_size || !meta.is_file() {
+    // The index may not outgrow a quarter of the limit either (tiny lines
+    // written slowly): the log then rotates early, and its index with it.
+    let index_len = std::fs::metadata(index::index_path(&path)).map_or(0, |m| m.len());
+    if (meta.len() <= spec.max_size && index_len <= spec.max_size / 4) || !meta.is_file() {
         return Ok(());
     }
     let block = match meta.blksize() {

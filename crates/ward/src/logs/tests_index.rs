@@ -215,3 +215,24 @@ async fn the_index_follows_rotation_and_since_reads_into_rotated_files() {
     let last = read_all(&logs, From { tail: Some(1), ..From::default() });
     assert_eq!(last, vec![Line { ms: 4_000, run: before + 1, text: b"new run".to_vec() }]);
 }
+
+#[tokio::test]
+async fn a_large_index_rotates_its_log_early() {
+    let tmp = TempDir::new(&std::env::temp_dir(), "index-big");
+    fs::create_dir_all(tmp.logs()).unwrap();
+    let path = tmp.logs().join("api.0.log");
+    // 1000 lines of 6 bytes, each with its own record: 24 KB of index for 6 KB of log.
+    let text: String = (0..1000).map(|i| format!("{i:05}\n")).collect();
+    fs::write(&path, &text).unwrap();
+    let marks: Vec<Mark> = (1..=1000).map(|i| mark(i * 6, i, 1)).collect();
+    super::index::write_file(&index_path(&path), &marks).unwrap();
+    let (_now, wall) = clock();
+    let logs = Logs::start(tmp.logs(), spec(64 * 1024, 3), wall).unwrap();
+    let rotated = super::index::rotated(&path, 1);
+    until("an early rotation", || rotated.exists()).await;
+    let live_index = fs::metadata(index_path(&path)).unwrap().len();
+    assert!(live_index <= 16 * 1024, "the live index shrank: {live_index}");
+    let all = read_all(&logs, From::default());
+    assert_eq!(all.len(), 1000);
+    assert!(all.iter().enumerate().all(|(i, l)| l.ms == i as u64 + 1), "every line keeps its time");
+}
