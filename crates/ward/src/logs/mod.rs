@@ -92,6 +92,9 @@ struct FileState {
     /// file's generations, and for writing by the rotator while it removes
     /// bytes from the live file and renames the rotated ones.
     layout: RwLock<Layout>,
+    /// `layout.base`, readable without waiting for a rotation (the
+    /// supervisor reads it when it marks a new run).
+    base: std::sync::atomic::AtomicU64,
     /// Bumped on every inotify event for the file; followers wait on it.
     changed: tokio::sync::watch::Sender<u64>,
 }
@@ -208,6 +211,7 @@ impl Shared {
         }
         let state = Arc::new(FileState {
             layout: RwLock::new(Layout::found(&self.dir.join(name))),
+            base: std::sync::atomic::AtomicU64::new(ORIGIN),
             changed: tokio::sync::watch::Sender::new(0),
         });
         files.insert(name.to_string(), state.clone());
@@ -218,8 +222,8 @@ impl Shared {
     /// taking state for a file nothing looked at yet (it would start at
     /// [`ORIGIN`]).
     fn base_of(&self, name: &str) -> u64 {
-        let state = lock(&self.files).get(name).cloned();
-        state.map_or(ORIGIN, |s| s.layout.read().unwrap_or_else(PoisonError::into_inner).base)
+        let files = lock(&self.files);
+        files.get(name).map_or(ORIGIN, |s| s.base.load(std::sync::atomic::Ordering::Acquire))
     }
 
     /// Wakes the followers of `name`, if anyone ever asked about it.

@@ -276,6 +276,7 @@ fn rotate(shared: &Shared, stamps: &mut Stamps, r: Rotation<'_>) -> io::Result<(
     };
     let start = layout.base;
     layout.base += removed;
+    state.base.store(layout.base, std::sync::atomic::Ordering::Release);
     let moved = stamps.cut(path, name, removed, (shared.wall)());
     let tmp_index = index::index_path(&tmp_path);
     match moved {
