@@ -21,11 +21,11 @@ pub struct StreamArgs {
     pub timestamps: bool,
     /// Only lines written since: a duration back (`10m`, `1h30m`) or a time
     /// (`2026-12-01T10:00`, UTC).
-    #[arg(long, value_name = "WHEN")]
-    pub since: Option<String>,
+    #[arg(long, value_name = "WHEN", value_parser = when_arg)]
+    pub since: Option<u64>,
     /// Only lines written until: a duration back or a time, as --since.
-    #[arg(long, value_name = "WHEN")]
-    pub until: Option<String>,
+    #[arg(long, value_name = "WHEN", value_parser = when_arg)]
+    pub until: Option<u64>,
     /// Only lines that match this regular expression.
     #[arg(long, value_name = "REGEX")]
     pub grep: Option<String>,
@@ -64,9 +64,7 @@ pub async fn run(
         };
         return raw(client, target, follow, lines.unwrap_or(100), previous).await;
     }
-    let now = now_ms();
-    let since = stream.since.as_deref().map(|s| when(s, now)).transpose().map_err(usage)?;
-    let until = stream.until.as_deref().map(|s| when(s, now)).transpose().map_err(usage)?;
+    let (since, until) = (stream.since, stream.until);
     let n = lines.or(if since.is_some() || until.is_some() { None } else { Some(100) });
     let mut path = format!("/v1/logs/lines?targets={}&follow={follow}", encode(&targets.join(",")));
     for (key, value) in [("n", n.map(|n| n as u64)), ("since", since), ("until", until)] {
@@ -198,6 +196,11 @@ pub fn when(s: &str, now: u64) -> Result<u64, String> {
             "{s:?} is not a time: expected a duration back (10m, 1h30m) or a UTC time (2026-12-01T10:00)"
         )),
     }
+}
+
+/// `--since`/`--until` as clap parses them (a bad value exits 2).
+fn when_arg(s: &str) -> Result<u64, String> {
+    when(s, now_ms())
 }
 
 fn usage(msg: impl Into<String>) -> ClientError {

@@ -100,6 +100,11 @@ fn several_instances_merge_in_time_order_with_filters() {
     // Bad input says what and where.
     let out = w.cli(&["logs", "--grep", "(", "alpha", "beta"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--grep"));
+    let out = w.cli(&["logs", "--since", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2), "a bad time is a usage error");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("expected a duration back (10m, 1h30m) or a UTC time")
+    );
     let out = w.cli(&["logs", "nothing*"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no instance matches nothing*"));
     // Today's single-instance form is unchanged: the bytes as written.
