@@ -11,7 +11,7 @@
 //! The log thread ([`super::rotate`]) owns the writing side ([`Stamps`]): it
 //! stamps a file each time inotify says it grew, marks where a new run
 //! starts, and splits the records when rotation moves the head of the file.
-//! Readers ([`find_after`], [`first_at_or_after`]) read records with `pread`.
+//! Readers ([`covering`], [`first_at_or_after`]) read records with `pread`.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -118,10 +118,41 @@ fn first_where(file: &File, past: impl Fn(&Mark) -> bool) -> io::Result<u64> {
 }
 
 /// Up to `max` records with `end > offset`, oldest first.
+#[cfg(test)]
 pub(super) fn find_after(file: &File, offset: u64, max: u64) -> io::Result<Vec<Mark>> {
     let first = first_where(file, |m| m.end > offset)?;
     let total = count(file)?;
     read_range(file, first, total.min(first + max))
+}
+
+/// The records that cover the bytes `from..to`: those with `end > from`, up
+/// to the first with `end >= to` (read a few at a time: usually one or two).
+pub(super) fn covering(file: &File, from: u64, to: u64) -> io::Result<Vec<Mark>> {
+    const STEP: u64 = 32;
+    let total = count(file)?;
+    let mut at = first_where(file, |m| m.end > from)?;
+    let mut marks = Vec::new();
+    while at < total && marks.last().is_none_or(|m: &Mark| m.end < to) {
+        let batch = read_range(file, at, total.min(at + STEP))?;
+        at += batch.len() as u64;
+        for m in batch {
+            let done = m.end >= to;
+            marks.push(m);
+            if done {
+                break;
+            }
+        }
+    }
+    Ok(marks)
+}
+
+/// The end of the last record of `file` (0 without one).
+pub(super) fn last_end(file: &File) -> io::Result<u64> {
+    let n = count(file)?;
+    Ok(match n {
+        0 => 0,
+        n => read_range(file, n - 1, n)?.pop().map_or(0, |m| m.end),
+    })
 }
 
 /// The offset from which the records are at or after `ms`: the end of the

@@ -212,7 +212,8 @@ pub(super) fn marked(
                 pos = seg.end;
                 continue;
             }
-            let marks = marks_of(&data, pos - seg.start, seg.start)?;
+            let rel = pos - seg.start;
+            let marks = marks_of(&data, rel, rel + bytes.len() as u64, seg.start)?;
             return Ok(Marked { bytes, start: pos, marks, fallback_ms: mtime_ms(&file) });
         }
         pos = pos.max(layout.base);
@@ -225,18 +226,23 @@ pub(super) fn marked(
         pos = layout.base;
     }
     let rel = pos - layout.base;
-    let marks = marks_of(&path, rel, layout.base)?;
     if stamped_only {
-        len = len.min(marks.last().map_or(rel, |m| m.end - layout.base));
+        let stamped = match open(&index::index_path(&path))? {
+            Some(idx) => index::last_end(&idx)?,
+            None => 0,
+        };
+        len = len.min(stamped);
     }
     let bytes = read_up_to(&file, rel, len.saturating_sub(rel).min(max as u64))?;
+    let marks = marks_of(&path, rel, rel + bytes.len() as u64, layout.base)?;
     Ok(Marked { bytes, start: pos, marks, fallback_ms: mtime_ms(&file) })
 }
 
-/// The records of `data`'s index past `rel`, shifted to absolute positions by `start`.
-fn marks_of(data: &Path, rel: u64, start: u64) -> io::Result<Vec<Mark>> {
+/// The records of `data`'s index that cover `from..to`, shifted to absolute
+/// positions by `start`.
+fn marks_of(data: &Path, from: u64, to: u64, start: u64) -> io::Result<Vec<Mark>> {
     let Some(idx) = open(&index::index_path(data))? else { return Ok(Vec::new()) };
-    let marks = index::find_after(&idx, rel, CHUNK as u64)?;
+    let marks = index::covering(&idx, from, to)?;
     Ok(marks.into_iter().map(|m| Mark { end: m.end + start, ..m }).collect())
 }
 

@@ -6,7 +6,9 @@ use std::fs;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::index::{Mark, Stamps, TICK_MS, find_after, first_at_or_after, index_path, split};
+use super::index::{
+    Mark, Stamps, TICK_MS, covering, find_after, first_at_or_after, index_path, last_end, split,
+};
 use super::lines::{From, Line, Splitter};
 use super::merge::{Filter, last_n, merge};
 use super::select::{Pattern, instance_of};
@@ -64,6 +66,11 @@ fn stamps_share_a_record_within_a_tick_and_mark_runs() {
 
     // Lookups: by offset and by time.
     assert_eq!(find_after(&idx, 29, 1).unwrap(), vec![mark(30, 1_100, 1)]);
+    assert_eq!(covering(&idx, 20, 26).unwrap(), vec![mark(25, 1_100, 0), mark(30, 1_100, 1)]);
+    assert_eq!(covering(&idx, 24, 25).unwrap(), vec![mark(25, 1_100, 0)]);
+    assert_eq!(covering(&idx, 55, 99).unwrap(), vec![mark(60, 1_500, 2)]);
+    assert!(covering(&idx, 60, 99).unwrap().is_empty());
+    assert_eq!(last_end(&idx).unwrap(), 60);
     assert_eq!(first_at_or_after(&idx, 1_100).unwrap(), Some(20));
     assert_eq!(first_at_or_after(&idx, 0).unwrap(), Some(0));
     assert_eq!(first_at_or_after(&idx, 9_999).unwrap(), None);
