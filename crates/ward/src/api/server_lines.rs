@@ -106,6 +106,8 @@ struct Stream<'a> {
     follow: bool,
     lines: std::collections::VecDeque<Line>,
     done: bool,
+    /// The client's channel: once it is gone, reading stops.
+    tx: &'a mpsc::Sender<Bytes>,
 }
 
 impl Iterator for Stream<'_> {
@@ -124,17 +126,19 @@ impl Iterator for Stream<'_> {
                 }
                 continue;
             }
-            if self.done {
+            if self.done || self.tx.is_closed() {
                 return None;
             }
             let mut out = Vec::new();
-            match self.reader.read(false, &mut out) {
-                Ok(true) => self.lines.extend(out),
-                Ok(false) | Err(_) => {
-                    self.done = true;
-                    if !self.follow {
-                        self.lines.extend(self.reader.finish());
-                    }
+            let more = self.reader.read(false, &mut out).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading a log for the merged stream failed");
+                false
+            });
+            self.lines.extend(out);
+            if !more {
+                self.done = true;
+                if !self.follow {
+                    self.lines.extend(self.reader.finish());
                 }
             }
         }
@@ -169,6 +173,7 @@ fn history(logs: &Logs, plan: Plan, tx: &mpsc::Sender<Bytes>) -> (Plan, HashMap<
                 follow: plan.follow,
                 lines: Default::default(),
                 done: false,
+                tx,
             })
             .collect();
         let merged = merge(streams).map(|(i, line)| to_json(&names[i].0, names[i].1, &line));
