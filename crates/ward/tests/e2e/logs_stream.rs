@@ -75,6 +75,20 @@ fn several_instances_merge_in_time_order_with_filters() {
         text.lines().all(|l| l.starts_with("alpha/0 | alpha ") || l.starts_with("beta/0 | beta ")),
         "{text}"
     );
+    // On a terminal (`script` gives it one): colour, unless NO_COLOR says no.
+    let on_tty = |no_color: Option<&str>| {
+        let cmd = format!("{} --file {} logs alpha beta -n 3", ward_bin().display(), w.spec.display());
+        let mut c = Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"]).stdin(Stdio::null());
+        match no_color {
+            Some(v) => c.env("NO_COLOR", v),
+            None => c.env_remove("NO_COLOR"),
+        };
+        String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+    };
+    let coloured = on_tty(None);
+    assert!(coloured.contains("\x1b[") && coloured.contains("alpha/0 | \x1b[0m"), "{coloured:?}");
+    assert!(!on_tty(Some("1")).contains('\x1b'), "NO_COLOR is respected");
     let bare = logs(&w, &["b*", "--no-prefix", "-n", "3", "--timestamps"]);
     assert!(bare.lines().all(|l| l.contains("Z beta ")), "{bare}");
 
