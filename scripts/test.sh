@@ -21,6 +21,8 @@ need sh && need sleep && need awk || apt_install coreutils gawk
 # systemd package; nothing of systemd needs to run) and `python3 -m http.server`.
 [ -x /usr/bin/systemd-notify ] || apt_install systemd
 need python3 || apt_install python3
+# `ward logs` colours only on a terminal: tests/e2e/logs_stream.rs gives it one with `script`.
+need script || apt_install bsdutils
 # Containers (tests/e2e/oci.rs) need root, runc, and a busybox rootfs to run;
 # without root they are skipped.
 static_busybox() { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }

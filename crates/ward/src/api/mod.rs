@@ -13,6 +13,7 @@
 //! | GET  | `/v1/events?since=N[&follow=1]` | NDJSON; with `follow`, server-sent events |
 //! | GET  | `/v1/logs?target=T&n=N[&follow=1]` | service output, then live bytes |
 //! | GET  | `/v1/wait?for=W[&target=T]` | `{"verdict":"holds"\|"pending"\|"failed",…}` (ward wait) |
+//! | GET  | `/v1/logs/lines?targets=P,P&n=N&since=MS&until=MS&grep=RE[&follow=1]` | timed lines of many instances, merged (NDJSON) |
 //! | GET  | `/metrics` | Prometheus text (OpenMetrics) |
 //!
 //! - `types`: the JSON shapes.
@@ -24,6 +25,7 @@
 pub mod client;
 pub mod listener;
 pub mod server;
+mod server_lines;
 mod server_logs;
 mod server_wait;
 pub mod stream;

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/down", post(down))
         .route("/v1/events", get(events))
         .route("/v1/logs", get(logs))
+        .route("/v1/logs/lines", get(super::server_lines::lines))
         .route("/v1/why", get(why))
         .route("/v1/wait", get(super::server_wait::wait))
         .route("/metrics", get(metrics))

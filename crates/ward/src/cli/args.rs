@@ -160,22 +160,24 @@ pub enum Verb {
         /// SERVICE or SERVICE/N.
         target: String,
     },
-    /// Print service output.
+    /// Print service output: one instance's, or several merged in time order.
     #[command(
-        after_help = "Examples:\n  ward logs -f api/0\n  ward logs -n 20 api   # every replica, lines prefixed `api/N | `\n  ward logs --previous api/0"
+        after_help = "Examples:\n  ward logs -f api/0\n  ward logs -n 20 api   # every replica, lines prefixed `api/N | `\n  ward logs --previous api/0\n  ward logs 'web*' db -f --since 10m   # merged in time order\n  ward logs --grep error --json"
     )]
     Logs {
-        /// SERVICE or SERVICE/N.
-        target: String,
-        /// Keep printing new output.
+        /// SERVICE, SERVICE/N or a glob (`web*`); several, or none for every instance.
+        targets: Vec<String>,
+        /// Keep printing new output (and that of instances that start).
         #[arg(short = 'f', long)]
         follow: bool,
-        /// How many lines of the past to print first.
-        #[arg(short = 'n', long = "lines", default_value_t = 100)]
-        lines: usize,
+        /// How many lines of the past to print first [default: 100; all with --since/--until].
+        #[arg(short = 'n', long = "lines")]
+        lines: Option<usize>,
         /// The output of the previous run (kept after a restart).
         #[arg(long, conflicts_with = "follow")]
         previous: bool,
+        #[command(flatten)]
+        stream: super::logs::StreamArgs,
     },
     /// Explain why an instance is in its state, and what you can do.
     #[command(after_help = "Example:\n  ward why flaky/0")]

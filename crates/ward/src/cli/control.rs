@@ -39,8 +39,8 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         Verb::Isolate { target, .. } => command(client, "isolate", &target).await,
         Verb::Reload { .. } => simple(client, "/v1/reload").await,
         Verb::Down { .. } => simple(client, "/v1/down").await,
-        Verb::Logs { target, follow, lines, previous } => {
-            logs(client, &target, follow, lines, previous).await
+        Verb::Logs { targets, follow, lines, previous, stream } => {
+            super::logs::run(client, targets, follow, lines, previous, stream).await
         }
         Verb::Why { target, json, .. } => why(client, &target, json).await,
         Verb::Events { follow, json } => events(client, follow, json).await,
@@ -103,25 +103,6 @@ async fn why(client: &Client, target: &str, json: bool) -> Result<(), ClientErro
     } else {
         let texts: Vec<&str> = reply.instances.iter().map(|i| i.text.as_str()).collect();
         print!("{}", texts.join("\n"));
-    }
-    Ok(())
-}
-
-async fn logs(
-    client: &Client,
-    target: &str,
-    follow: bool,
-    lines: usize,
-    previous: bool,
-) -> Result<(), ClientError> {
-    let path = format!("/v1/logs?target={}&n={lines}&follow={follow}&previous={previous}", encode(target));
-    let mut body = client.send(Method::GET, &path, None).await?;
-    let mut out = std::io::stdout();
-    while let Some(chunk) = next_chunk(&mut body).await {
-        let Ok(chunk) = chunk else { break };
-        if out.write_all(&chunk).and_then(|()| out.flush()).is_err() {
-            break; // stdout closed (e.g. piped into head)
-        }
     }
     Ok(())
 }

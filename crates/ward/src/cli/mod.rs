@@ -8,6 +8,7 @@
 //! - `args`: the clap definitions.
 //! - `up`: `check` and `up` (foreground and detached).
 //! - `control`: the verbs that talk to a running ward.
+//! - `logs`: `ward logs`, one instance or several merged.
 //! - `render`: tables and human text.
 //! - `completions`: shell completions and man pages from the clap definition.
 //! - `init`: a starter `ward.yaml`, from a Procfile when there is one.
@@ -18,6 +19,7 @@ pub mod args;
 pub mod completions;
 pub mod control;
 pub mod init;
+pub mod logs;
 pub mod render;
 pub mod signal;
 pub mod up;

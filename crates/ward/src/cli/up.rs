@@ -218,7 +218,8 @@ async fn serve(paths: &Paths, spec: Spec, store: Store) -> Result<i32> {
     let (keeper, exits) = KeeperRuntime::connect(&keeper_socket)
         .with_context(|| format!("cannot attach to the keeper at {}", keeper_socket.display()))?;
     let mut runtime = crate::runtime::oci::OciRuntime::new(keeper);
-    let logs = Logs::start(paths.logs(), spec.logs.clone())
+    let wall = crate::supervisor::clock::Clock::new();
+    let logs = Logs::start(paths.logs(), spec.logs.clone(), std::sync::Arc::new(move || wall.wall_ms()))
         .with_context(|| format!("cannot prepare {}", paths.logs().display()))?;
     let listener = OwnerListener::bind(&paths.socket)
         .with_context(|| format!("cannot listen on {}", paths.socket.display()))?;

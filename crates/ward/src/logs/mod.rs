@@ -16,14 +16,25 @@
 //! therefore count in *absolute* positions (bytes since this process first saw
 //! the file) and translate them through a [`Layout`], which the rotator updates
 //! under the same lock that followers hold while they read.
+//!
+//! Beside each file, an index ([`index`]) says when its bytes were written and
+//! by which run; [`lines`] reads an instance's output as timed lines and
+//! [`merge`] merges several instances in time order (`ward logs` of several
+//! services).
 
 mod follow;
+pub mod index;
+pub mod lines;
+pub mod merge;
 mod read;
 mod rotate;
+pub mod select;
 mod watch;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_index;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -31,12 +42,22 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use ward_core::InstanceId;
 use ward_core::spec::LogSpec;
 
 /// Largest piece read at once, by tail, follow and the rotator's copies.
 const CHUNK: usize = 64 * 1024;
+
+/// The absolute position of the first byte of a file first seen by this
+/// process (its rotated files, found then, lie before it).
+const ORIGIN: u64 = 1 << 48;
+
+/// Stamp notices a slow merged follower may leave unread before it rescans.
+const STAMPED_BUFFER: usize = 1024;
+
+/// Reads the wall clock, as Unix milliseconds (injected: tests use their own).
+pub type WallClock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// The log files of every instance: where they are, their rotation, and
 /// readers for `ward logs`. A cheap handle; clones share one watcher.
@@ -59,6 +80,10 @@ struct Shared {
     spec: Mutex<LogSpec>,
     files: Mutex<HashMap<String, Arc<FileState>>>,
     queue: rotate::Queue,
+    /// The wall clock of the index stamps.
+    wall: WallClock,
+    /// The name of each live file the log thread just stamped.
+    stamped: broadcast::Sender<Arc<str>>,
 }
 
 /// One live file `<name>` as seen by this process.
@@ -67,12 +92,15 @@ struct FileState {
     /// file's generations, and for writing by the rotator while it removes
     /// bytes from the live file and renames the rotated ones.
     layout: RwLock<Layout>,
+    /// `layout.base`, readable without waiting for a rotation (the
+    /// supervisor reads it when it marks a new run).
+    base: std::sync::atomic::AtomicU64,
     /// Bumped on every inotify event for the file; followers wait on it.
     changed: tokio::sync::watch::Sender<u64>,
 }
 
 /// Where absolute positions of one file's stream are on disk.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Layout {
     /// The absolute position of byte 0 of the live file.
     base: u64,
@@ -90,14 +118,16 @@ struct Segment {
 
 impl Logs {
     /// Creates `dir` (0750) if needed and starts the rotation watcher task
-    /// (call inside a tokio runtime).
-    pub fn start(dir: PathBuf, spec: LogSpec) -> io::Result<Logs> {
+    /// (call inside a tokio runtime). `wall` times the index stamps.
+    pub fn start(dir: PathBuf, spec: LogSpec, wall: WallClock) -> io::Result<Logs> {
         std::fs::DirBuilder::new().recursive(true).mode(0o750).create(&dir)?;
         let shared = Arc::new(Shared {
             dir,
             spec: Mutex::new(spec),
             files: Mutex::new(HashMap::new()),
             queue: rotate::Queue::default(),
+            wall,
+            stamped: broadcast::Sender::new(STAMPED_BUFFER),
         });
         let (stop, stopped) = oneshot::channel();
         watch::start(shared.clone(), stopped)?;
@@ -135,22 +165,65 @@ impl Logs {
         tokio::spawn(follow::run(self.clone(), file_name(id), n, tx));
         rx
     }
+
+    /// A new run of `id` starts, whose output starts at `offset` in its live
+    /// log (its length just before the spawn): the index marks it.
+    pub fn run_started(&self, id: &InstanceId, offset: u64) {
+        let shared = &self.inner.shared;
+        let name = file_name(id);
+        let base = shared.base_of(&name);
+        shared.queue.push_run(name, base + offset);
+    }
+
+    /// The names of the live files stamped from now on, as the log thread
+    /// stamps them (a lagging receiver should look at every file again).
+    pub fn stamped(&self) -> broadcast::Receiver<Arc<str>> {
+        self.inner.shared.stamped.subscribe()
+    }
+
+    /// Now, on the clock that stamps the index (Unix ms).
+    pub fn now_ms(&self) -> u64 {
+        (self.inner.shared.wall)()
+    }
+
+    /// The names of the live files in the directory now (blocking).
+    pub fn live_files(&self) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&self.inner.shared.dir)? {
+            if let Ok(name) = entry?.file_name().into_string()
+                && is_live(&name)
+            {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
 }
 
 impl Shared {
     /// The state of the live file `name`, created on first use. Entries stay
     /// for the life of the process: there is one per instance ever seen.
+    /// Its rotated files found now take the absolute positions before it.
     fn file(&self, name: &str) -> Arc<FileState> {
         let mut files = lock(&self.files);
         if let Some(state) = files.get(name) {
             return state.clone();
         }
         let state = Arc::new(FileState {
-            layout: RwLock::new(Layout::default()),
+            layout: RwLock::new(Layout::found(&self.dir.join(name))),
+            base: std::sync::atomic::AtomicU64::new(ORIGIN),
             changed: tokio::sync::watch::Sender::new(0),
         });
         files.insert(name.to_string(), state.clone());
         state
+    }
+
+    /// The absolute position of byte 0 of the live file `name` now, without
+    /// taking state for a file nothing looked at yet (it would start at
+    /// [`ORIGIN`]).
+    fn base_of(&self, name: &str) -> u64 {
+        let files = lock(&self.files);
+        files.get(name).map_or(ORIGIN, |s| s.base.load(std::sync::atomic::Ordering::Acquire))
     }
 
     /// Wakes the followers of `name`, if anyone ever asked about it.
@@ -165,6 +238,22 @@ impl Shared {
         for state in lock(&self.files).values() {
             state.changed.send_modify(|n| *n = n.wrapping_add(1));
         }
+    }
+}
+
+impl Layout {
+    /// The layout of a file first seen now: it starts at [`ORIGIN`], and its
+    /// rotated files `.1`, `.2`, … (up to the first missing one) before it.
+    fn found(path: &std::path::Path) -> Layout {
+        let mut rotated = VecDeque::new();
+        let mut end = ORIGIN;
+        for k in 1.. {
+            let Ok(meta) = std::fs::metadata(index::rotated(path, k)) else { break };
+            let start = end.saturating_sub(meta.len());
+            rotated.push_back(Segment { start, end });
+            end = start;
+        }
+        Layout { base: ORIGIN, rotated }
     }
 }
 

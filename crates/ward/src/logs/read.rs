@@ -6,9 +6,10 @@
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::PoisonError;
 
+use super::index::{self, Mark};
 use super::{CHUNK, Shared};
 
 /// The last `n` lines of `name` (the live file, then `name.1`, `name.2`, …
@@ -167,4 +168,136 @@ fn read_up_to(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
     }
     buf.truncate(filled);
     Ok(buf)
+}
+
+/// What a timed read gets: bytes and the index records that cover them.
+pub(super) struct Marked {
+    /// The bytes, empty at the end of the stream (or of what is stamped).
+    pub(super) bytes: Vec<u8>,
+    /// The absolute position of the first byte (past anything skipped).
+    pub(super) start: u64,
+    /// The records with an end past `start`, in absolute positions.
+    pub(super) marks: Vec<Mark>,
+    /// The time of bytes no record covers: the file's modification time.
+    pub(super) fallback_ms: u64,
+}
+
+/// Up to `max` bytes of `name` from the absolute position `pos`, with their
+/// records; with `stamped_only`, only bytes of the live file that a record
+/// covers (the rest is read after the next stamp).
+pub(super) fn marked(
+    shared: &Shared,
+    name: &str,
+    pos: u64,
+    max: usize,
+    stamped_only: bool,
+) -> io::Result<Marked> {
+    let state = shared.file(name);
+    let layout = state.layout.read().unwrap_or_else(PoisonError::into_inner);
+    let path = shared.dir.join(name);
+    let oldest = layout.rotated.back().map_or(layout.base, |s| s.start);
+    let mut pos = pos.max(oldest);
+    if pos < layout.base {
+        for (i, seg) in layout.rotated.iter().enumerate().rev() {
+            if !(seg.start <= pos && pos < seg.end) {
+                continue;
+            }
+            let data = index::rotated(&path, i as u32 + 1);
+            let Some(file) = open(&data)? else {
+                pos = seg.end;
+                continue;
+            };
+            let bytes = read_up_to(&file, pos - seg.start, (seg.end - pos).min(max as u64))?;
+            if bytes.is_empty() {
+                pos = seg.end;
+                continue;
+            }
+            let rel = pos - seg.start;
+            let marks = marks_of(&data, rel, rel + bytes.len() as u64, seg.start)?;
+            return Ok(Marked { bytes, start: pos, marks, fallback_ms: mtime_ms(&file) });
+        }
+        pos = pos.max(layout.base);
+    }
+    let Some(file) = open(&path)? else {
+        return Ok(Marked { bytes: Vec::new(), start: pos, marks: Vec::new(), fallback_ms: 0 });
+    };
+    let mut len = file.metadata()?.len();
+    if len < pos - layout.base {
+        pos = layout.base;
+    }
+    let rel = pos - layout.base;
+    if stamped_only {
+        let stamped = match open(&index::index_path(&path))? {
+            Some(idx) => index::last_end(&idx)?,
+            None => 0,
+        };
+        len = len.min(stamped);
+    }
+    let bytes = read_up_to(&file, rel, len.saturating_sub(rel).min(max as u64))?;
+    let marks = marks_of(&path, rel, rel + bytes.len() as u64, layout.base)?;
+    Ok(Marked { bytes, start: pos, marks, fallback_ms: mtime_ms(&file) })
+}
+
+/// The records of `data`'s index that cover `from..to`, shifted to absolute
+/// positions by `start`.
+fn marks_of(data: &Path, from: u64, to: u64, start: u64) -> io::Result<Vec<Mark>> {
+    let Some(idx) = open(&index::index_path(data))? else { return Ok(Vec::new()) };
+    let marks = index::covering(&idx, from, to)?;
+    Ok(marks.into_iter().map(|m| Mark { end: m.end + start, ..m }).collect())
+}
+
+/// The modification time of `file`, in Unix milliseconds (0 if unknown).
+fn mtime_ms(file: &File) -> u64 {
+    file.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The absolute position where `name`'s lines at or after `since` (Unix ms)
+/// start, by the index: the start of the line holding the first byte seen
+/// then. The end of the stream if nothing was written since.
+pub(super) fn position_since(shared: &Shared, name: &str, since: u64) -> io::Result<u64> {
+    let state = shared.file(name);
+    let layout = state.layout.read().unwrap_or_else(PoisonError::into_inner);
+    let path = shared.dir.join(name);
+    let mut segments: Vec<(PathBuf, u64)> = layout
+        .rotated
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, seg)| (index::rotated(&path, i as u32 + 1), seg.start))
+        .collect();
+    segments.push((path.clone(), layout.base));
+    for (data, start) in segments {
+        let Some(file) = open(&data)? else { continue };
+        let rel = match open(&index::index_path(&data))? {
+            Some(idx) => index::first_at_or_after(&idx, since)?,
+            // No index (written before ward kept one): by its modification time.
+            None => (mtime_ms(&file) >= since).then_some(0),
+        };
+        if let Some(rel) = rel {
+            return Ok(start + line_start(&file, rel)?);
+        }
+    }
+    let live = open(&path)?.map_or(Ok(0), |f| f.metadata().map(|m| m.len()))?;
+    Ok(layout.base + live)
+}
+
+/// The start of the line that holds the byte at `rel` (looking back at most
+/// one chunk).
+fn line_start(file: &File, rel: u64) -> io::Result<u64> {
+    let from = rel.saturating_sub(CHUNK as u64);
+    let before = read_up_to(file, from, rel - from)?;
+    Ok(match before.iter().rposition(|&b| b == b'\n') {
+        Some(at) => from + at as u64 + 1,
+        None => from,
+    })
+}
+
+/// The absolute position of the start of `name`'s last `n` lines.
+pub(super) fn position_of_tail(shared: &Shared, name: &str, n: usize) -> io::Result<u64> {
+    let (bytes, end) = tail(shared, name, n)?;
+    Ok(end - bytes.len() as u64)
 }

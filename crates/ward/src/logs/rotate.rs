@@ -20,6 +20,11 @@
 //! or `EINVAL`), step 2 instead copies the rest of the file and truncates it to
 //! zero. Bytes written between that last copy and the truncation are lost:
 //! the window is one `read` to `ftruncate`, microseconds, but it is not zero.
+//!
+//! The same thread keeps the time index ([`super::index`]): each file that
+//! grew is stamped before its size is checked, a new run is marked where its
+//! output starts, and a rotation moves the records of the bytes it moves to
+//! `x.log.1.idx` (shifting the rest), and renames `x.log.K.idx` with `x.log.K`.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -30,6 +35,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use rustix::fs::{FallocateFlags, fallocate};
 
+use super::index::{self, Stamps};
 use super::{Segment, Shared, is_live, lock};
 
 /// Names waiting for the rotator thread; repeated names coalesce.
@@ -42,12 +48,19 @@ pub(super) struct Queue {
 #[derive(Default)]
 struct Pending {
     names: HashSet<String>,
+    /// New runs: the live file and the absolute position where the run's output starts.
+    runs: Vec<(String, u64)>,
     scan: bool,
     closed: bool,
 }
 
-/// One wake-up's worth of work.
-enum Work {
+/// One wake-up's worth of work: new runs first, then files to look at.
+struct Work {
+    runs: Vec<(String, u64)>,
+    files: Files,
+}
+
+enum Files {
     Names(Vec<String>),
     Scan,
 }
@@ -56,6 +69,13 @@ impl Queue {
     /// `name` grew: check its size.
     pub(super) fn push(&self, name: String) {
         lock(&self.pending).names.insert(name);
+        self.ready.notify_one();
+    }
+
+    /// A new run writes to `name` from the absolute position `at`.
+    pub(super) fn push_run(&self, name: String, at: u64) {
+        let mut pending = lock(&self.pending);
+        pending.runs.push((name, at));
         self.ready.notify_one();
     }
 
@@ -78,13 +98,14 @@ impl Queue {
             if pending.closed {
                 return None;
             }
+            let runs = std::mem::take(&mut pending.runs);
             if pending.scan {
                 pending.scan = false;
                 pending.names.clear();
-                return Some(Work::Scan);
+                return Some(Work { runs, files: Files::Scan });
             }
-            if !pending.names.is_empty() {
-                return Some(Work::Names(pending.names.drain().collect()));
+            if !pending.names.is_empty() || !runs.is_empty() {
+                return Some(Work { runs, files: Files::Names(pending.names.drain().collect()) });
             }
             pending = self.ready.wait(pending).unwrap_or_else(PoisonError::into_inner);
         }
@@ -94,19 +115,46 @@ impl Queue {
 /// Starts the rotator thread; it ends when the queue is closed.
 pub(super) fn spawn_thread(shared: Arc<Shared>) -> io::Result<()> {
     std::thread::Builder::new().name("ward-logs-rotate".into()).spawn(move || {
+        let mut stamps = Stamps::default();
         while let Some(work) = shared.queue.next() {
-            let names = match work {
-                Work::Names(names) => names,
-                Work::Scan => scan(&shared),
+            for (name, at) in work.runs {
+                mark_run(&shared, &mut stamps, &name, at);
+            }
+            let names = match work.files {
+                Files::Names(names) => names,
+                Files::Scan => scan(&shared),
             };
             for name in names {
-                if let Err(e) = check(&shared, &name) {
+                stamp(&shared, &mut stamps, &name);
+                if let Err(e) = check(&shared, &mut stamps, &name) {
                     tracing::error!(file = %name, error = %e, "log rotation failed");
                 }
+                let _ = shared.stamped.send(name.as_str().into());
             }
         }
     })?;
     Ok(())
+}
+
+/// Stamps the live file `name` with its size now.
+fn stamp(shared: &Shared, stamps: &mut Stamps, name: &str) {
+    let path = shared.dir.join(name);
+    let Ok(meta) = std::fs::metadata(&path) else { return };
+    let now = (shared.wall)();
+    if let Err(e) = stamps.stamp(&path, name, meta.len(), now) {
+        tracing::warn!(file = %name, error = %e, "writing the log index failed");
+    }
+}
+
+/// Marks that a new run of `name` writes from the absolute position `at`.
+fn mark_run(shared: &Shared, stamps: &mut Stamps, name: &str, at: u64) {
+    let path = shared.dir.join(name);
+    // Only this thread moves `base`: it cannot change until this returns.
+    let base = shared.base_of(name);
+    let now = (shared.wall)();
+    if let Err(e) = stamps.new_run(&path, name, at.checked_sub(base), now) {
+        tracing::warn!(file = %name, error = %e, "marking a new run in the log index failed");
+    }
 }
 
 /// Lists the live files, deleting rotated ones beyond `keep` on the way.
@@ -124,7 +172,7 @@ fn scan(shared: &Shared) -> Vec<String> {
         let Ok(name) = entry.file_name().into_string() else { continue };
         if is_live(&name) {
             live.push(name);
-        } else if let Some((base, k)) = rotated_name(&name) {
+        } else if let Some((base, k)) = rotated_name(name.strip_suffix(".idx").unwrap_or(&name)) {
             if k > keep {
                 let state = shared.file(base);
                 let mut layout = state.layout.write().unwrap_or_else(PoisonError::into_inner);
@@ -148,7 +196,7 @@ fn rotated_name(name: &str) -> Option<(&str, u32)> {
 }
 
 /// Rotates `name` if it is past the size limit.
-fn check(shared: &Shared, name: &str) -> io::Result<()> {
+fn check(shared: &Shared, stamps: &mut Stamps, name: &str) -> io::Result<()> {
     let spec = lock(&shared.spec).clone();
     let path = shared.dir.join(name);
     let file = match OpenOptions::new().read(true).write(true).open(&path) {
@@ -157,7 +205,10 @@ fn check(shared: &Shared, name: &str) -> io::Result<()> {
         Err(e) => return Err(e),
     };
     let meta = file.metadata()?;
-    if meta.len() <= spec.max_size || !meta.is_file() {
+    // The index may not outgrow a quarter of the limit either (tiny lines
+    // written slowly): the log then rotates early, and its index with it.
+    let index_len = std::fs::metadata(index::index_path(&path)).map_or(0, |m| m.len());
+    if (meta.len() <= spec.max_size && index_len <= spec.max_size / 4) || !meta.is_file() {
         return Ok(());
     }
     let block = match meta.blksize() {
@@ -169,11 +220,21 @@ fn check(shared: &Shared, name: &str) -> io::Result<()> {
     if n == 0 {
         return Ok(());
     }
-    rotate(shared, name, &path, &file, n, spec.keep)
+    rotate(shared, stamps, Rotation { name, path: &path, live: &file, n, keep: spec.keep })
+}
+
+/// One rotation: the first `n` bytes of the live file `name` go to `name.1`.
+struct Rotation<'a> {
+    name: &'a str,
+    path: &'a Path,
+    live: &'a File,
+    n: u64,
+    keep: u32,
 }
 
 /// Moves the first `n` bytes of the live file `name` to `name.1`.
-fn rotate(shared: &Shared, name: &str, path: &Path, live: &File, n: u64, keep: u32) -> io::Result<()> {
+fn rotate(shared: &Shared, stamps: &mut Stamps, r: Rotation<'_>) -> io::Result<()> {
+    let Rotation { name, path, live, n, keep } = r;
     let tmp_path = path.with_file_name(format!("{name}.rotating"));
     let mut tmp = None;
     if keep > 0 {
@@ -190,6 +251,8 @@ fn rotate(shared: &Shared, name: &str, path: &Path, live: &File, n: u64, keep: u
 
     let state = shared.file(name);
     let mut layout = state.layout.write().unwrap_or_else(PoisonError::into_inner);
+    // Every byte that moves has a record: stamp the file as it is now.
+    stamp(shared, stamps, name);
     let removed = match fallocate(live, FallocateFlags::COLLAPSE_RANGE, 0, n) {
         Ok(()) => n,
         Err(rustix::io::Errno::OPNOTSUPP | rustix::io::Errno::INVAL) => {
@@ -213,6 +276,18 @@ fn rotate(shared: &Shared, name: &str, path: &Path, live: &File, n: u64, keep: u
     };
     let start = layout.base;
     layout.base += removed;
+    state.base.store(layout.base, std::sync::atomic::Ordering::Release);
+    let moved = stamps.cut(path, name, removed, (shared.wall)());
+    let tmp_index = index::index_path(&tmp_path);
+    match moved {
+        Ok(marks) if keep > 0 => {
+            if let Err(e) = index::write_file(&tmp_index, &marks) {
+                tracing::warn!(file = %name, error = %e, "writing the rotated log index failed");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(file = %name, error = %e, "cutting the log index failed"),
+    }
     if keep == 0 {
         layout.rotated.clear();
         return Ok(());
@@ -232,16 +307,29 @@ fn rotate(shared: &Shared, name: &str, path: &Path, live: &File, n: u64, keep: u
     }
 }
 
-/// `name.{k}` → `name.{k+1}` for k < keep, then `name.rotating` → `name.1`.
+/// `name.{k}` → `name.{k+1}` for k < keep, then `name.rotating` → `name.1`;
+/// their indexes (`.idx`) alike.
 fn shift(path: &Path, name: &str, keep: u32, tmp_path: &Path) -> io::Result<()> {
     let numbered = |k: u32| path.with_file_name(format!("{name}.{k}"));
+    let move_one = |from: &Path, to: &Path| match std::fs::rename(from, to) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    };
+    // An index whose file has none must not describe another file's bytes.
+    let move_index =
+        |from: &Path, to: &Path| match std::fs::rename(index::index_path(from), index::index_path(to)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let _ = std::fs::remove_file(index::index_path(to));
+                Ok(())
+            }
+            other => other,
+        };
     for k in (1..keep).rev() {
-        match std::fs::rename(numbered(k), numbered(k + 1)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
+        move_one(&numbered(k), &numbered(k + 1))?;
+        move_index(&numbered(k), &numbered(k + 1))?;
     }
-    std::fs::rename(tmp_path, numbered(1))
+    std::fs::rename(tmp_path, numbered(1))?;
+    move_index(tmp_path, &numbered(1))
 }
 
 /// Copies `len` bytes (or up to the end) of `from`, starting at `offset`, to

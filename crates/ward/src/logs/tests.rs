@@ -16,10 +16,10 @@ use super::Logs;
 const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A unique directory, removed on drop.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(parent: &Path, tag: &str) -> TempDir {
+    pub(super) fn new(parent: &Path, tag: &str) -> TempDir {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let dir = parent.join(format!("ward-logs-{tag}-{}-{n}", std::process::id()));
@@ -27,7 +27,7 @@ impl TempDir {
         TempDir(dir)
     }
 
-    fn logs(&self) -> PathBuf {
+    pub(super) fn logs(&self) -> PathBuf {
         self.0.join("logs")
     }
 }
@@ -38,11 +38,16 @@ impl Drop for TempDir {
     }
 }
 
-fn id(service: &str) -> InstanceId {
+pub(super) fn id(service: &str) -> InstanceId {
     InstanceId::new(ServiceName::new(service).unwrap(), 0)
 }
 
-fn spec(max_size: u64, keep: u32) -> LogSpec {
+/// A wall clock for the index stamps: the test's own, always 1000 ms.
+fn wall() -> super::WallClock {
+    std::sync::Arc::new(|| 1000)
+}
+
+pub(super) fn spec(max_size: u64, keep: u32) -> LogSpec {
     LogSpec { max_size, keep }
 }
 
@@ -81,7 +86,7 @@ async fn write_in_bursts(path: &Path, total: usize, max_size: u64) {
 }
 
 /// Waits (with the deadline) until `cond` holds, re-checking every few ms.
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+pub(super) async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     let wait = async {
         while !cond() {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -99,7 +104,7 @@ async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
 
 /// No rotation is due or under way: the live file is within `max_size` and
 /// no copy waits to become `.1` (it is renamed last).
-fn settled(path: &Path, max_size: u64) -> bool {
+pub(super) fn settled(path: &Path, max_size: u64) -> bool {
     let name = path.file_name().unwrap().to_str().unwrap();
     let small = fs::metadata(path).map(|m| m.len()).unwrap_or(0) <= max_size;
     small && !path.with_file_name(format!("{name}.rotating")).exists()
@@ -140,7 +145,7 @@ async fn collect(rx: &mut tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
 #[tokio::test]
 async fn tail_reaches_into_rotated_files() {
     let tmp = TempDir::new(&std::env::temp_dir(), "tail");
-    let logs = Logs::start(tmp.logs(), spec(1 << 20, 3)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(1 << 20, 3), wall()).unwrap();
     let path = logs.path(&id("api"));
     assert_eq!(path, tmp.logs().join("api.0.log"));
     fs::write(numbered(&path, 2), "a\nb\n").unwrap();
@@ -163,7 +168,7 @@ async fn tail_reaches_into_rotated_files() {
 #[tokio::test]
 async fn tail_of_long_output_spans_chunks() {
     let tmp = TempDir::new(&std::env::temp_dir(), "tail-long");
-    let logs = Logs::start(tmp.logs(), spec(1 << 30, 3)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(1 << 30, 3), wall()).unwrap();
     let path = logs.path(&id("api"));
     fs::write(&path, lines(0..20_000)).unwrap();
     let got = logs.tail(&id("api"), 12_345).await.unwrap();
@@ -174,7 +179,7 @@ async fn tail_of_long_output_spans_chunks() {
 /// together, hold every line once and in order.
 async fn rotation_keeps_every_byte_in(parent: &Path, concurrent: bool) {
     let tmp = TempDir::new(parent, "keep");
-    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 50)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 50), wall()).unwrap();
     let path = logs.path(&id("api"));
     let total = 9_000; // about 250 KiB: ~30 rotations, fewer than `keep`
     if concurrent {
@@ -214,7 +219,7 @@ async fn rotation_falls_back_to_truncate() {
 #[tokio::test]
 async fn keep_bounds_the_rotated_files() {
     let tmp = TempDir::new(&std::env::temp_dir(), "bound");
-    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 3)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 3), wall()).unwrap();
     let path = logs.path(&id("api"));
     write_in_bursts(&path, 8_000, 8 * 1024).await;
     assert!(numbered(&path, 3).exists());
@@ -230,7 +235,7 @@ async fn keep_bounds_the_rotated_files() {
 #[tokio::test]
 async fn follow_crosses_rotations_exactly_once() {
     let tmp = TempDir::new(&std::env::temp_dir(), "follow");
-    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 50)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 50), wall()).unwrap();
     let path = logs.path(&id("api"));
     write_lines(&path, 0..2_000).join().unwrap();
     until("first rotations", || settled(&path, 8 * 1024)).await;
@@ -253,7 +258,7 @@ async fn follow_crosses_rotations_exactly_once() {
 #[tokio::test]
 async fn follow_waits_for_a_missing_file() {
     let tmp = TempDir::new(&std::env::temp_dir(), "missing");
-    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 5)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 5), wall()).unwrap();
     let path = logs.path(&id("late"));
     let mut rx = logs.follow(&id("late"), 10);
     assert!(tokio::time::timeout(Duration::from_millis(50), rx.recv()).await.is_err());
@@ -267,7 +272,7 @@ async fn follow_waits_for_a_missing_file() {
 #[tokio::test]
 async fn follower_ends_when_the_receiver_is_dropped() {
     let tmp = TempDir::new(&std::env::temp_dir(), "drop");
-    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 5)).unwrap();
+    let logs = Logs::start(tmp.logs(), spec(8 * 1024, 5), wall()).unwrap();
     let rx = logs.follow(&id("api"), 10);
     let weak = std::sync::Arc::downgrade(&logs.inner);
     drop(rx);

@@ -55,6 +55,7 @@ impl<R: Runtime> Supervisor<R> {
             if let Some(r) = self.take_respawned(&id) {
                 // Started by the keeper the moment the last process exited.
                 self.metrics.observe_spawn(Duration::from_micros(r.spawn_us));
+                self.logs.run_started(&id, r.log_len);
                 self.started(&id, r.pid, r.log_len);
                 out.push((id, Observation::Spawned { pid: r.pid }));
                 continue;
@@ -69,6 +70,8 @@ impl<R: Runtime> Supervisor<R> {
             let req = self.spawns.next_req;
             // Measured before the process exists: it may write before the spawn returns.
             let log_len = self.log_len(&id);
+            // Marked in the log index before the process can write.
+            self.logs.run_started(&id, log_len);
             self.spawns.awaiting.insert(req, (id, log_len, Stopwatch::start()));
             self.spawns.deadlines.push_back((deadline, req));
             batch.push((req, launch));
