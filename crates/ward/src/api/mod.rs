@@ -20,11 +20,18 @@
 //! - `server`: the routes.
 //! - `stream`: response bodies fed by channels.
 //! - `client`: the CLI's side.
+//! - `tcp`, `auth`: the opt-in TCP listener (tokens, TLS, limits); `openapi`: its
+//!   description; `dashboard`: the web page it serves at `/`.
 
+pub mod auth;
 pub mod client;
+pub mod dashboard;
 pub mod listener;
+pub mod openapi;
+pub mod remote;
 pub mod server;
 mod server_logs;
 mod server_wait;
 pub mod stream;
+pub mod tcp;
 pub mod types;

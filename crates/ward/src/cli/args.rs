@@ -28,6 +28,15 @@ pub struct Place {
     /// The control socket [default: ward.sock in the state folder].
     #[arg(long, global = true, env = "WARD_SOCKET")]
     pub socket: Option<PathBuf>,
+    /// Talk to a remote ward's TCP API instead: http://HOST:PORT or https://HOST:PORT.
+    #[arg(long, global = true, env = "WARD_HOST", value_name = "URL")]
+    pub host: Option<String>,
+    /// The file holding the token for --host.
+    #[arg(long, global = true, env = "WARD_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Certificate authorities (PEM) to trust for an https --host [default: the system's].
+    #[arg(long, global = true, env = "WARD_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `-f FILE`: the spec file, after the verbs where `-f` does not mean follow.
@@ -67,6 +76,9 @@ pub enum Verb {
         /// How long `--wait` waits.
         #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = super::wait::duration)]
         wait_timeout: std::time::Duration,
+        /// Also serve the API on this TCP address (over the spec's `api.listen`).
+        #[arg(long, value_name = "ADDR", env = "WARD_LISTEN")]
+        listen: Option<String>,
     },
     /// Block until SERVICE[/N] is ready, running, completed or stopped.
     #[command(
@@ -205,6 +217,12 @@ pub enum Verb {
         #[command(flatten)]
         spec: SpecFlag,
     },
+    /// Tokens of the TCP API.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// The supervisor process that `ward up` starts (not for people).
     #[command(name = "__brain", hide = true)]
     Brain,
@@ -256,5 +274,22 @@ pub enum Verb {
     Down {
         #[command(flatten)]
         spec: SpecFlag,
+    },
+}
+
+/// `ward token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Write a new random token to a new file (mode 0600).
+    New {
+        /// The file to write.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+        /// Label it read-only (name the file as `api.read_token_file`).
+        #[arg(long)]
+        read_only: bool,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
     },
 }

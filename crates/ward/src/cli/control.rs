@@ -10,7 +10,7 @@ use hyper::Method;
 use std::io::Write;
 
 /// Runs a client verb; returns the exit code.
-pub fn run(paths: &Paths, verb: Verb) -> i32 {
+pub fn run(paths: &Paths, place: &super::args::Place, verb: Verb) -> i32 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -18,7 +18,19 @@ pub fn run(paths: &Paths, verb: Verb) -> i32 {
             return 1;
         }
     };
-    let client = Client::new(&paths.socket);
+    let client = match &place.host {
+        None => Client::new(&paths.socket),
+        Some(host) => {
+            match crate::api::remote::Remote::new(host, place.token_file.as_deref(), place.ca_file.as_deref())
+            {
+                Ok(remote) => Client::remote(remote),
+                Err(e) => {
+                    eprintln!("ward: {e}");
+                    return 2;
+                }
+            }
+        }
+    };
     match rt.block_on(dispatch(&client, verb)) {
         Ok(()) => 0,
         Err(e) => {
@@ -53,7 +65,8 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         | Verb::Signal { .. }
         | Verb::Init { .. }
         | Verb::Completions { .. }
-        | Verb::Man { .. } => Ok(()),
+        | Verb::Man { .. }
+        | Verb::Token { .. } => Ok(()),
     }
 }
 

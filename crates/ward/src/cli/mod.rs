@@ -13,6 +13,7 @@
 //! - `init`: a starter `ward.yaml`, from a Procfile when there is one.
 //! - `signal`: `ward signal SERVICE[/N] SIGNAL`.
 //! - `wait`: `ward wait` and `ward up -d --wait`, on the event stream.
+//! - `token`: `ward token new`.
 
 pub mod args;
 pub mod completions;
@@ -20,6 +21,7 @@ pub mod control;
 pub mod init;
 pub mod render;
 pub mod signal;
+pub mod token;
 pub mod up;
 pub mod wait;
 
@@ -51,17 +53,20 @@ pub fn main() -> i32 {
         | Verb::Events { .. }
         | Verb::Brain
         | Verb::Completions { .. }
-        | Verb::Man { .. } => None,
+        | Verb::Man { .. }
+        | Verb::Token { .. } => None,
     };
     let file = spec_flag.or(cli.place.file.clone()).unwrap_or_else(|| PathBuf::from("ward.yaml"));
     let paths = Paths::resolve(&file, cli.place.state_dir.as_deref(), cli.place.socket.as_deref());
     match cli.command {
         Verb::Check { .. } => up::check(&paths),
-        Verb::Up { detach, wait: true, wait_timeout, .. } => match up::up(&paths, detach) {
-            0 => wait::run(&paths, None, ward_core::deployment::WaitFor::Settled, Some(wait_timeout)),
-            code => code,
-        },
-        Verb::Up { detach, .. } => up::up(&paths, detach),
+        Verb::Up { detach, wait: true, wait_timeout, listen, .. } => {
+            match up::up(&paths, detach, listen.as_deref()) {
+                0 => wait::run(&paths, None, ward_core::deployment::WaitFor::Settled, Some(wait_timeout)),
+                code => code,
+            }
+        }
+        Verb::Up { detach, listen, .. } => up::up(&paths, detach, listen.as_deref()),
         Verb::Wait { target, what, timeout, .. } => wait::run(&paths, Some(&target), what, timeout),
         Verb::Brain => up::brain(&paths),
         Verb::Top { .. } => crate::top::run(&paths),
@@ -69,6 +74,9 @@ pub fn main() -> i32 {
         Verb::Init { .. } => init::run(&paths),
         Verb::Completions { shell } => completions::completions(shell),
         Verb::Man { out } => completions::man(out.as_deref()),
-        verb => control::run(&paths, verb),
+        Verb::Token { action: args::TokenAction::New { output, read_only, force } } => {
+            token::new(&output, read_only, force)
+        }
+        verb => control::run(&paths, &cli.place, verb),
     }
 }
