@@ -19,6 +19,7 @@ mod policies;
 mod restart;
 mod spec_env;
 mod stop;
+mod tcp;
 mod top;
 mod trust;
 mod wait;
