@@ -29,6 +29,7 @@ pub mod dashboard;
 pub mod listener;
 pub mod openapi;
 pub mod remote;
+pub mod scrape;
 pub mod server;
 mod server_logs;
 mod server_wait;

@@ -80,7 +80,9 @@ pub(super) async fn ask<T>(
 async fn metrics(State(s): State<AppState>) -> Response {
     match ask(&s, |reply| Request::Status { service: None, reply }).await {
         Ok(Ok(st)) => {
-            let text = s.metrics.render(st.instances.iter().map(|i| i.state.as_str()));
+            let mut text = s.metrics.render(st.instances.iter().map(|i| i.state.as_str()));
+            text.push_str(&super::scrape::instances(&st.instances));
+            text.push_str(&super::scrape::process());
             ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
         }
         Ok(Err(e)) => request_error(e),

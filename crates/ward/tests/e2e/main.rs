@@ -16,6 +16,7 @@ mod metrics;
 mod oci;
 mod orders;
 mod policies;
+mod prometheus;
 mod restart;
 mod spec_env;
 mod stop;
