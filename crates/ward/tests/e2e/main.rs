@@ -9,6 +9,7 @@ mod binds;
 mod brain;
 mod cli;
 mod cli_habits;
+mod dashboard;
 mod durable;
 mod explain;
 mod health;

@@ -64,8 +64,25 @@ pub fn try_http(
     head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     s.write_all(head.as_bytes()).unwrap();
     let _ = s.write_all(body); // the server may answer 413 and close before reading it all
+    // Read to the end, or to Content-Length (a server may keep the connection open).
     let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
+    let mut chunk = [0u8; 16384];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+        }
+        let text = String::from_utf8_lossy(&raw);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+            });
+            if length.is_some_and(|n| body.len() >= n) {
+                break;
+            }
+        }
+    }
     let raw = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = raw.split_once("\r\n\r\n")?;
     let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
