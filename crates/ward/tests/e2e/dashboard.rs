@@ -22,6 +22,7 @@ struct Chromium {
 impl Chromium {
     fn start() -> Option<Chromium> {
         let profile = TempDir::new("chromium");
+        use std::os::unix::process::CommandExt;
         let child = Command::new("chromium")
             .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             .args([
@@ -40,6 +41,7 @@ impl Chromium {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0) // its own group, so that its helpers die with it
             .spawn()
             .ok()?;
         let mut c = Chromium { child, _profile: profile, port: 0 };
@@ -75,7 +77,7 @@ impl Chromium {
 
 impl Drop for Chromium {
     fn drop(&mut self) {
-        // Chromium's helpers share its process group; end them with it.
+        // Chromium's helpers are in its process group; end them with it.
         kill(-(self.child.id() as i32), libc::SIGKILL);
         let _ = self.child.kill();
         let _ = self.child.wait();
