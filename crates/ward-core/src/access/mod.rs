@@ -3,7 +3,8 @@
 //!
 //! - Two kinds of token: a **read-only** one (every `GET`: status, events,
 //!   logs, metrics, why, endpoints) and an **operator** one (everything,
-//!   including the `POST`s: start, stop, restart, unblock, reload, down).
+//!   including the `POST`s: start, stop, restart, unblock, isolate, signal,
+//!   reload, down).
 //! - The dashboard's static files and the OpenAPI description hold no state
 //!   and are public, so that a browser can load the page before it has a token.
 //! - `/metrics` may be public, by a setting.

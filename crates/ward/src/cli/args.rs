@@ -60,7 +60,7 @@ pub enum Verb {
     },
     /// Run the supervisor (foreground, or detached with -d).
     #[command(
-        after_help = "Examples:\n  ward up -f ward.yaml  # foreground; Ctrl-C stops everything\n  ward up -d            # in the background; its log is .ward/ward.log\n  ward up -d --wait     # and return once everything is ready, running or completed"
+        after_help = "Examples:\n  ward up -f ward.yaml  # foreground; Ctrl-C stops everything\n  ward up -d            # in the background; its log is .ward/ward.log\n  ward up -d --wait     # and return once everything is ready, running or completed\n  ward up --listen 127.0.0.1:7070   # also serve the API and dashboard on TCP"
     )]
     Up {
         /// The spec file.
@@ -218,6 +218,9 @@ pub enum Verb {
         spec: SpecFlag,
     },
     /// Tokens of the TCP API.
+    #[command(
+        after_help = "Examples:\n  ward token new -o ops.token              # for api.token_file\n  ward token new -o viewer.token --read-only   # for api.read_token_file"
+    )]
     Token {
         /// What to do.
         #[command(subcommand)]
@@ -281,6 +284,7 @@ pub enum Verb {
 #[derive(Debug, Subcommand)]
 pub enum TokenAction {
     /// Write a new random token to a new file (mode 0600).
+    #[command(after_help = "Example:\n  ward token new -o ops.token")]
     New {
         /// The file to write.
         #[arg(short = 'o', long = "output", value_name = "FILE")]

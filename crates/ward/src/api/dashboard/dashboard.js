@@ -99,7 +99,7 @@ function drawTable() {
   for (const i of ui.instances) {
     const id = i.service + '/' + i.replica;
     const actions = el('td', {});
-    for (const act of ['restart', 'stop', 'start', 'unblock']) {
+    for (const act of ['restart', 'stop', 'start', 'unblock', 'isolate']) {
       actions.append(el('button', { 'data-act': act, title: act + ' ' + id + ' (operator token)' }, act));
     }
     actions.append(el('button', { 'data-show': 'why' }, 'why'), el('button', { 'data-show': 'logs' }, 'logs'));
