@@ -18,18 +18,9 @@ pub fn run(paths: &Paths, place: &super::args::Place, verb: Verb) -> i32 {
             return 1;
         }
     };
-    let client = match &place.host {
-        None => Client::new(&paths.socket),
-        Some(host) => {
-            match crate::api::remote::Remote::new(host, place.token_file.as_deref(), place.ca_file.as_deref())
-            {
-                Ok(remote) => Client::remote(remote),
-                Err(e) => {
-                    eprintln!("ward: {e}");
-                    return 2;
-                }
-            }
-        }
+    let client = match client(paths, place) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     match rt.block_on(dispatch(&client, verb)) {
         Ok(()) => 0,
@@ -38,6 +29,19 @@ pub fn run(paths: &Paths, place: &super::args::Place, verb: Verb) -> i32 {
             1
         }
     }
+}
+
+/// The client of the verbs: the control socket, or the remote ward of
+/// `--host` (`WARD_HOST`); on a bad `--host` or token file, prints why and
+/// gives exit code 2.
+pub fn client(paths: &Paths, place: &super::args::Place) -> Result<Client, i32> {
+    let Some(host) = &place.host else { return Ok(Client::new(&paths.socket)) };
+    crate::api::remote::Remote::new(host, place.token_file.as_deref(), place.ca_file.as_deref())
+        .map(Client::remote)
+        .map_err(|e| {
+            eprintln!("ward: {e}");
+            2
+        })
 }
 
 async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {

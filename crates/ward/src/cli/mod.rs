@@ -69,8 +69,14 @@ pub fn main() -> i32 {
         Verb::Up { detach, listen, .. } => up::up(&paths, detach, listen.as_deref()),
         Verb::Wait { target, what, timeout, .. } => wait::run(&paths, Some(&target), what, timeout),
         Verb::Brain => up::brain(&paths),
-        Verb::Top { .. } => crate::top::run(&paths),
-        Verb::Signal { target, signal, .. } => signal::run(&paths, &target, &signal),
+        Verb::Top { .. } => match control::client(&paths, &cli.place) {
+            Ok(client) => crate::top::run(&paths, client),
+            Err(code) => code,
+        },
+        Verb::Signal { target, signal, .. } => match control::client(&paths, &cli.place) {
+            Ok(client) => signal::run(&client, &target, &signal),
+            Err(code) => code,
+        },
         Verb::Init { .. } => init::run(&paths),
         Verb::Completions { shell } => completions::completions(shell),
         Verb::Man { out } => completions::man(out.as_deref()),
