@@ -62,12 +62,18 @@ pub fn main() -> i32 {
         Verb::Check { .. } => up::check(&paths),
         Verb::Up { detach, wait: true, wait_timeout, listen, .. } => {
             match up::up(&paths, detach, listen.as_deref()) {
-                0 => wait::run(&paths, None, ward_core::deployment::WaitFor::Settled, Some(wait_timeout)),
+                0 => {
+                    let local = crate::api::client::Client::new(&paths.socket);
+                    wait::run(&local, None, ward_core::deployment::WaitFor::Settled, Some(wait_timeout))
+                }
                 code => code,
             }
         }
         Verb::Up { detach, listen, .. } => up::up(&paths, detach, listen.as_deref()),
-        Verb::Wait { target, what, timeout, .. } => wait::run(&paths, Some(&target), what, timeout),
+        Verb::Wait { target, what, timeout, .. } => match control::client(&paths, &cli.place) {
+            Ok(client) => wait::run(&client, Some(&target), what, timeout),
+            Err(code) => code,
+        },
         Verb::Brain => up::brain(&paths),
         Verb::Top { .. } => match control::client(&paths, &cli.place) {
             Ok(client) => crate::top::run(&paths, client),

@@ -184,6 +184,8 @@ fn tokens_roles_limits_and_origins_are_enforced() {
     let out = remote(&addr, &t.ro, &["stop", "s"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs an operator token"));
+    let out = remote(&addr, &t.ro, &["wait", "s", "--for", "running", "--timeout", "20s"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = remote(&addr, &t.op, &["signal", "s", "CONT"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = remote(&addr, &t.op, &["stop", "s"]);
