@@ -10,7 +10,7 @@
 //! | POST | `/v1/signal` | body `{"target":"api/0","signal":1}`: signal the live processes |
 //! | POST | `/v1/reload` | re-read the spec; 422 with every error when invalid |
 //! | POST | `/v1/down` | stop everything in dependency order, then exit |
-//! | GET  | `/v1/events?since=N[&follow=1]` | NDJSON; with `follow`, server-sent events |
+//! | GET  | `/v1/events?since=N[&since_ms=T][&follow=1]` | NDJSON; with `follow`, server-sent events |
 //! | GET  | `/v1/logs?target=T&n=N[&follow=1]` | service output, then live bytes |
 //! | GET  | `/v1/wait?for=W[&target=T]` | `{"verdict":"holds"\|"pending"\|"failed",…}` (ward wait) |
 //! | GET  | `/metrics` | Prometheus text (OpenMetrics) |

@@ -162,16 +162,22 @@ async fn down(State(s): State<AppState>) -> Response {
 struct EventsQuery {
     #[serde(default)]
     since: u64,
+    /// Only past events at or after this Unix time in ms (the dashboard's last hour).
+    #[serde(default)]
+    since_ms: u64,
     #[serde(default)]
     follow: bool,
 }
 
 async fn events(State(s): State<AppState>, Query(q): Query<EventsQuery>) -> Response {
     let follow = q.follow;
-    let (history, feed) = match ask(&s, |reply| Request::Events { since: q.since, reply, follow }).await {
+    let (mut history, feed) = match ask(&s, |reply| Request::Events { since: q.since, reply, follow }).await {
         Ok(x) => x,
         Err(r) => return r,
     };
+    if q.since_ms > 0 {
+        history.retain(|e| e.ts_ms >= q.since_ms);
+    }
     let Some(feed) = feed else {
         let mut out = String::new();
         for ev in history {

@@ -131,7 +131,8 @@ async function act(verb, target) {
 async function follow(generation) {
   while (generation === ui.generation) {
     try {
-      const r = await call('/v1/events?follow=true&since=' + (ui.lastSeq + 1));
+      const from = ui.lastSeq ? '&since=' + (ui.lastSeq + 1) : '&since_ms=' + (Date.now() - HOUR);
+      const r = await call('/v1/events?follow=true' + from);
       if (!r.ok) {
         const body = await r.json().catch(() => ({}));
         conn('refused', 'off');
