@@ -39,6 +39,12 @@ fi
 need promtool || apt_install --no-install-recommends prometheus
 # `ward top` is driven in a real terminal, a detached tmux session (tests/e2e/top.rs).
 need tmux || apt_install tmux
+# The TCP API's tests: a real Prometheus scrapes ward (tests/e2e/prometheus.rs;
+# the same package), openssl makes a test certificate (tests/e2e/tcp.rs), and
+# headless Chromium drives the dashboard (tests/e2e/dashboard.rs).
+need prometheus || apt_install --no-install-recommends prometheus
+need openssl || apt_install openssl
+need chromium || apt_install chromium
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -7,6 +7,7 @@
 //! can reuse these rules.
 //!
 //! - [`spec`]: the YAML spec, parsed and validated with positioned errors.
+//! - [`access`]: who may do what on the TCP API (tokens, roles, origins, listen addresses).
 //! - [`gate`]: the restart gate: exponential backoff and the crash-loop window.
 //! - [`policy`]: restart and panic policies: what an exit means, what comes next.
 //! - [`instance`]: the per-instance state machine, `handle(input, now) -> actions`.
@@ -17,6 +18,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod access;
 pub mod deployment;
 pub mod event;
 pub mod exit;

@@ -41,6 +41,7 @@ fn deployment() -> Deployment {
         version: 1,
         logs: LogSpec::default(),
         restart_budget: None,
+        api: None,
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
     };
     let mut d = Deployment::new(spec);

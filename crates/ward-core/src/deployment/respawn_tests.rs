@@ -29,6 +29,7 @@ fn deployment(services: Vec<ServiceSpec>, budget: Option<RestartBudgetSpec>) -> 
         version: 1,
         logs: LogSpec::default(),
         restart_budget: budget,
+        api: None,
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
     };
     let mut d = Deployment::new(spec);

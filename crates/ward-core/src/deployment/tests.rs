@@ -33,6 +33,7 @@ fn spec_of(services: Vec<ServiceSpec>) -> Spec {
         version: 1,
         logs: LogSpec::default(),
         restart_budget: None,
+        api: None,
         services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
     }
 }

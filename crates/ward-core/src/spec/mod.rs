@@ -14,7 +14,9 @@
 //! - `env_file`: the dotenv format of `.env` and `env_file:`.
 //! - `inputs`: what the shell read for a spec (variables, env files).
 //! - `depends`: `depends_on` and its conditions.
+//! - `api`: the `api:` section (the opt-in TCP API).
 
+mod api;
 mod depends;
 mod env_file;
 mod error;
@@ -26,8 +28,11 @@ mod units;
 mod validate;
 
 #[cfg(test)]
+mod api_tests;
+#[cfg(test)]
 mod tests;
 
+pub use api::{ApiSpec, LISTEN_FORM, TlsSpec, parse_listen};
 pub use env_file::{EnvFileError, EnvFileText, SpecInputs, parse_env_file};
 pub use error::{SpecError, SpecErrors};
 pub use inputs::env_file_paths;
@@ -47,6 +52,8 @@ pub struct Spec {
     pub logs: LogSpec,
     /// A limit on restarts across all services, if any.
     pub restart_budget: Option<RestartBudgetSpec>,
+    /// The TCP API's settings (`api:`), when given.
+    pub api: Option<ApiSpec>,
     /// The services, by name.
     pub services: BTreeMap<ServiceName, ServiceSpec>,
 }

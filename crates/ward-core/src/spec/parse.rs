@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 // The keys each mapping allows, in the order error messages list them.
-const TOP: &str = "version services logs restart_budget";
+const TOP: &str = "version services logs restart_budget api";
 const BUDGET: &str = "rate burst";
 const EXIT_CODES: &str = "success no_restart";
 const LOGS: &str = "max_size keep";
@@ -78,8 +78,13 @@ pub fn parse_with(source: &str, file: &str, inputs: &SpecInputs) -> Result<Spec,
 }
 
 fn read_spec(r: &mut Reader<'_>, root: &Node, inputs: &SpecInputs) -> Spec {
-    let mut spec =
-        Spec { version: 1, logs: LogSpec::default(), restart_budget: None, services: BTreeMap::new() };
+    let mut spec = Spec {
+        version: 1,
+        logs: LogSpec::default(),
+        restart_budget: None,
+        api: None,
+        services: BTreeMap::new(),
+    };
     if matches!(root.kind, Kind::Null) {
         let message = "empty spec, expected a mapping with `version` and `services`";
         r.error(root.at, "", message, None);
@@ -93,6 +98,7 @@ fn read_spec(r: &mut Reader<'_>, root: &Node, inputs: &SpecInputs) -> Spec {
     }
     spec.logs = r.or(&top, "logs", read_logs, spec.logs);
     spec.restart_budget = r.field(&top, "restart_budget", read_budget);
+    spec.api = r.field(&top, "api", super::api::read_api);
     if let Some(node) = r.required(&top, "services") {
         spec.services = read_services(r, node, inputs).unwrap_or_default();
     }

@@ -1,4 +1,5 @@
-//! The CLI's side of the API: HTTP/1.1 over the control socket.
+//! The CLI's side of the API: HTTP/1.1 over the control socket, or over TCP
+//! to a remote ward (see `remote`).
 
 use super::types::ErrorReply;
 use axum::body::Bytes;
@@ -36,15 +37,35 @@ pub enum ClientError {
     },
 }
 
-/// A client of one ward's control socket.
+/// A client of one ward's control socket, or of a remote ward's TCP API.
 pub struct Client {
     socket: PathBuf,
+    remote: Option<super::remote::Remote>,
 }
 
 impl Client {
     /// A client of the supervisor listening at `socket`.
     pub fn new(socket: &Path) -> Self {
-        Client { socket: socket.to_path_buf() }
+        Client { socket: socket.to_path_buf(), remote: None }
+    }
+
+    /// A client of a remote ward's TCP API.
+    pub fn remote(remote: super::remote::Remote) -> Self {
+        Client { socket: PathBuf::from(&remote.url), remote: Some(remote) }
+    }
+
+    /// Connects to the socket, or to the remote ward.
+    async fn connect(&self) -> Result<Box<dyn super::remote::Io>, ClientError> {
+        let not_running = |e: io::Error| match e.kind() {
+            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+                ClientError::NotRunning(self.socket.clone())
+            }
+            _ => self.transport(e),
+        };
+        match &self.remote {
+            None => Ok(Box::new(UnixStream::connect(&self.socket).await.map_err(not_running)?)),
+            Some(remote) => remote.connect().await.map_err(not_running),
+        }
     }
 
     fn transport(&self, e: impl std::error::Error + Send + Sync + 'static) -> ClientError {
@@ -58,12 +79,7 @@ impl Client {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<Incoming, ClientError> {
-        let stream = UnixStream::connect(&self.socket).await.map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
-                ClientError::NotRunning(self.socket.clone())
-            }
-            _ => self.transport(e),
-        })?;
+        let stream = self.connect().await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| self.transport(e))?;
@@ -72,10 +88,12 @@ impl Client {
             let _ = conn.await;
         });
         let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "ward")
+        let host = self.remote.as_ref().map_or("ward", |r| r.authority.as_str());
+        let mut req = Request::builder().method(method).uri(path).header("host", host);
+        if let Some(token) = self.remote.as_ref().and_then(|r| r.token.as_deref()) {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let req = req
             .header("content-type", "application/json")
             .body(Full::new(bytes))
             .map_err(|e| self.transport(e))?;

@@ -10,7 +10,7 @@
 //! | POST | `/v1/signal` | body `{"target":"api/0","signal":1}`: signal the live processes |
 //! | POST | `/v1/reload` | re-read the spec; 422 with every error when invalid |
 //! | POST | `/v1/down` | stop everything in dependency order, then exit |
-//! | GET  | `/v1/events?since=N[&follow=1]` | NDJSON; with `follow`, server-sent events |
+//! | GET  | `/v1/events?since=N[&since_ms=T][&follow=1]` | NDJSON; with `follow`, server-sent events |
 //! | GET  | `/v1/logs?target=T&n=N[&follow=1]` | service output, then live bytes |
 //! | GET  | `/v1/wait?for=W[&target=T]` | `{"verdict":"holds"\|"pending"\|"failed",…}` (ward wait) |
 //! | GET  | `/v1/logs/lines?targets=P,P&n=N&since=MS&until=MS&grep=RE[&follow=1]` | timed lines of many instances, merged (NDJSON) |
@@ -21,12 +21,20 @@
 //! - `server`: the routes.
 //! - `stream`: response bodies fed by channels.
 //! - `client`: the CLI's side.
+//! - `tcp`, `auth`: the opt-in TCP listener (tokens, TLS, limits); `openapi`: its
+//!   description; `dashboard`: the web page it serves at `/`.
 
+pub mod auth;
 pub mod client;
+pub mod dashboard;
 pub mod listener;
+pub mod openapi;
+pub mod remote;
+pub mod scrape;
 pub mod server;
 mod server_lines;
 mod server_logs;
 mod server_wait;
 pub mod stream;
+pub mod tcp;
 pub mod types;

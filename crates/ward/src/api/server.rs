@@ -81,7 +81,9 @@ pub(super) async fn ask<T>(
 async fn metrics(State(s): State<AppState>) -> Response {
     match ask(&s, |reply| Request::Status { service: None, reply }).await {
         Ok(Ok(st)) => {
-            let text = s.metrics.render(st.instances.iter().map(|i| i.state.as_str()));
+            let mut text = s.metrics.render(st.instances.iter().map(|i| i.state.as_str()));
+            text.push_str(&super::scrape::instances(&st.instances));
+            text.push_str(&super::scrape::process());
             ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
         }
         Ok(Err(e)) => request_error(e),
@@ -161,16 +163,22 @@ async fn down(State(s): State<AppState>) -> Response {
 struct EventsQuery {
     #[serde(default)]
     since: u64,
+    /// Only past events at or after this Unix time in ms (the dashboard's last hour).
+    #[serde(default)]
+    since_ms: u64,
     #[serde(default)]
     follow: bool,
 }
 
 async fn events(State(s): State<AppState>, Query(q): Query<EventsQuery>) -> Response {
     let follow = q.follow;
-    let (history, feed) = match ask(&s, |reply| Request::Events { since: q.since, reply, follow }).await {
+    let (mut history, feed) = match ask(&s, |reply| Request::Events { since: q.since, reply, follow }).await {
         Ok(x) => x,
         Err(r) => return r,
     };
+    if q.since_ms > 0 {
+        history.retain(|e| e.ts_ms >= q.since_ms);
+    }
     let Some(feed) = feed else {
         let mut out = String::new();
         for ev in history {

@@ -28,6 +28,15 @@ pub struct Place {
     /// The control socket [default: ward.sock in the state folder].
     #[arg(long, global = true, env = "WARD_SOCKET")]
     pub socket: Option<PathBuf>,
+    /// Talk to a remote ward's TCP API instead: http://HOST:PORT or https://HOST:PORT.
+    #[arg(long, global = true, env = "WARD_HOST", value_name = "URL")]
+    pub host: Option<String>,
+    /// The file holding the token for --host.
+    #[arg(long, global = true, env = "WARD_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Certificate authorities (PEM) to trust for an https --host [default: the system's].
+    #[arg(long, global = true, env = "WARD_CA_FILE", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `-f FILE`: the spec file, after the verbs where `-f` does not mean follow.
@@ -51,7 +60,7 @@ pub enum Verb {
     },
     /// Run the supervisor (foreground, or detached with -d).
     #[command(
-        after_help = "Examples:\n  ward up -f ward.yaml  # foreground; Ctrl-C stops everything\n  ward up -d            # in the background; its log is .ward/ward.log\n  ward up -d --wait     # and return once everything is ready, running or completed"
+        after_help = "Examples:\n  ward up -f ward.yaml  # foreground; Ctrl-C stops everything\n  ward up -d            # in the background; its log is .ward/ward.log\n  ward up -d --wait     # and return once everything is ready, running or completed\n  ward up --listen 127.0.0.1:7070   # also serve the API and dashboard on TCP"
     )]
     Up {
         /// The spec file.
@@ -67,6 +76,9 @@ pub enum Verb {
         /// How long `--wait` waits.
         #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = super::wait::duration)]
         wait_timeout: std::time::Duration,
+        /// Also serve the API on this TCP address (over the spec's `api.listen`).
+        #[arg(long, value_name = "ADDR", env = "WARD_LISTEN")]
+        listen: Option<String>,
     },
     /// Block until SERVICE[/N] is ready, running, completed or stopped.
     #[command(
@@ -207,6 +219,15 @@ pub enum Verb {
         #[command(flatten)]
         spec: SpecFlag,
     },
+    /// Tokens of the TCP API.
+    #[command(
+        after_help = "Examples:\n  ward token new -o ops.token              # for api.token_file\n  ward token new -o viewer.token --read-only   # for api.read_token_file"
+    )]
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// The supervisor process that `ward up` starts (not for people).
     #[command(name = "__brain", hide = true)]
     Brain,
@@ -258,5 +279,23 @@ pub enum Verb {
     Down {
         #[command(flatten)]
         spec: SpecFlag,
+    },
+}
+
+/// `ward token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Write a new random token to a new file (mode 0600).
+    #[command(after_help = "Example:\n  ward token new -o ops.token")]
+    New {
+        /// The file to write.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+        /// Label it read-only (name the file as `api.read_token_file`).
+        #[arg(long)]
+        read_only: bool,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
     },
 }

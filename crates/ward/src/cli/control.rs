@@ -10,7 +10,7 @@ use hyper::Method;
 use std::io::Write;
 
 /// Runs a client verb; returns the exit code.
-pub fn run(paths: &Paths, verb: Verb) -> i32 {
+pub fn run(paths: &Paths, place: &super::args::Place, verb: Verb) -> i32 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -18,7 +18,10 @@ pub fn run(paths: &Paths, verb: Verb) -> i32 {
             return 1;
         }
     };
-    let client = Client::new(&paths.socket);
+    let client = match client(paths, place) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     match rt.block_on(dispatch(&client, verb)) {
         Ok(()) => 0,
         Err(e) => {
@@ -26,6 +29,19 @@ pub fn run(paths: &Paths, verb: Verb) -> i32 {
             1
         }
     }
+}
+
+/// The client of the verbs: the control socket, or the remote ward of
+/// `--host` (`WARD_HOST`); on a bad `--host` or token file, prints why and
+/// gives exit code 2.
+pub fn client(paths: &Paths, place: &super::args::Place) -> Result<Client, i32> {
+    let Some(host) = &place.host else { return Ok(Client::new(&paths.socket)) };
+    crate::api::remote::Remote::new(host, place.token_file.as_deref(), place.ca_file.as_deref())
+        .map(Client::remote)
+        .map_err(|e| {
+            eprintln!("ward: {e}");
+            2
+        })
 }
 
 async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
@@ -53,7 +69,8 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         | Verb::Signal { .. }
         | Verb::Init { .. }
         | Verb::Completions { .. }
-        | Verb::Man { .. } => Ok(()),
+        | Verb::Man { .. }
+        | Verb::Token { .. } => Ok(()),
     }
 }
 

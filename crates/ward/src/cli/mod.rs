@@ -14,6 +14,7 @@
 //! - `init`: a starter `ward.yaml`, from a Procfile when there is one.
 //! - `signal`: `ward signal SERVICE[/N] SIGNAL`.
 //! - `wait`: `ward wait` and `ward up -d --wait`, on the event stream.
+//! - `token`: `ward token new`.
 
 pub mod args;
 pub mod completions;
@@ -22,6 +23,7 @@ pub mod init;
 pub mod logs;
 pub mod render;
 pub mod signal;
+pub mod token;
 pub mod up;
 pub mod wait;
 
@@ -53,24 +55,42 @@ pub fn main() -> i32 {
         | Verb::Events { .. }
         | Verb::Brain
         | Verb::Completions { .. }
-        | Verb::Man { .. } => None,
+        | Verb::Man { .. }
+        | Verb::Token { .. } => None,
     };
     let file = spec_flag.or(cli.place.file.clone()).unwrap_or_else(|| PathBuf::from("ward.yaml"));
     let paths = Paths::resolve(&file, cli.place.state_dir.as_deref(), cli.place.socket.as_deref());
     match cli.command {
         Verb::Check { .. } => up::check(&paths),
-        Verb::Up { detach, wait: true, wait_timeout, .. } => match up::up(&paths, detach) {
-            0 => wait::run(&paths, None, ward_core::deployment::WaitFor::Settled, Some(wait_timeout)),
-            code => code,
+        Verb::Up { detach, wait: true, wait_timeout, listen, .. } => {
+            match up::up(&paths, detach, listen.as_deref()) {
+                0 => {
+                    let local = crate::api::client::Client::new(&paths.socket);
+                    wait::run(&local, None, ward_core::deployment::WaitFor::Settled, Some(wait_timeout))
+                }
+                code => code,
+            }
+        }
+        Verb::Up { detach, listen, .. } => up::up(&paths, detach, listen.as_deref()),
+        Verb::Wait { target, what, timeout, .. } => match control::client(&paths, &cli.place) {
+            Ok(client) => wait::run(&client, Some(&target), what, timeout),
+            Err(code) => code,
         },
-        Verb::Up { detach, .. } => up::up(&paths, detach),
-        Verb::Wait { target, what, timeout, .. } => wait::run(&paths, Some(&target), what, timeout),
         Verb::Brain => up::brain(&paths),
-        Verb::Top { .. } => crate::top::run(&paths),
-        Verb::Signal { target, signal, .. } => signal::run(&paths, &target, &signal),
+        Verb::Top { .. } => match control::client(&paths, &cli.place) {
+            Ok(client) => crate::top::run(&paths, client),
+            Err(code) => code,
+        },
+        Verb::Signal { target, signal, .. } => match control::client(&paths, &cli.place) {
+            Ok(client) => signal::run(&client, &target, &signal),
+            Err(code) => code,
+        },
         Verb::Init { .. } => init::run(&paths),
         Verb::Completions { shell } => completions::completions(shell),
         Verb::Man { out } => completions::man(out.as_deref()),
-        verb => control::run(&paths, verb),
+        Verb::Token { action: args::TokenAction::New { output, read_only, force } } => {
+            token::new(&output, read_only, force)
+        }
+        verb => control::run(&paths, &cli.place, verb),
     }
 }

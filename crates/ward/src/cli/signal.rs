@@ -3,7 +3,6 @@
 
 use crate::api::client::Client;
 use crate::api::types::OkReply;
-use crate::paths::Paths;
 use crate::supervisor::signals::MAX_SIGNAL;
 use hyper::Method;
 
@@ -27,7 +26,7 @@ pub fn parse_signal(s: &str) -> Result<i32, UnknownSignal> {
 }
 
 /// Runs `ward signal`; returns the exit code (2 for an unknown signal).
-pub fn run(paths: &Paths, target: &str, signal: &str) -> i32 {
+pub fn run(client: &Client, target: &str, signal: &str) -> i32 {
     let number = match parse_signal(signal) {
         Ok(n) => n,
         Err(e) => {
@@ -42,7 +41,6 @@ pub fn run(paths: &Paths, target: &str, signal: &str) -> i32 {
             return 1;
         }
     };
-    let client = Client::new(&paths.socket);
     let body = serde_json::json!({ "target": target, "signal": number });
     match rt.block_on(client.json::<OkReply>(Method::POST, "/v1/signal", Some(body))) {
         Ok(reply) => {

@@ -120,12 +120,22 @@ pub fn check(paths: &Paths) -> i32 {
     }
 }
 
-/// `ward up [-d]`.
-pub fn up(paths: &Paths, detach: bool) -> i32 {
+/// `ward up [-d] [--listen ADDR]`.
+pub fn up(paths: &Paths, detach: bool, listen: Option<&str>) -> i32 {
     let spec = match load(paths) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if let Some(listen) = listen {
+        // SAFETY: no other thread runs yet; the keeper and brain inherit it.
+        unsafe { std::env::set_var(crate::api::tcp::LISTEN_ENV, listen) };
+    }
+    // The TCP API's settings are checked here, so that a refused address or an
+    // unreadable token file stops `ward up` with its reason.
+    if let Err(e) = crate::api::tcp::settings_from_env(&spec, &paths.spec) {
+        eprintln!("ward: {e:#}");
+        return 2;
+    }
     let result = if detach { detached(paths) } else { foreground(paths, spec) };
     match result {
         Ok(code) => code,
@@ -231,7 +241,12 @@ async fn serve(paths: &Paths, spec: Spec, store: Store) -> Result<i32> {
         state_dir: paths.state.display().to_string(),
     });
     let metrics = crate::metrics::Metrics::new();
-    let app = router(AppState { requests, logs: logs.clone(), info, metrics: metrics.clone() });
+    let tcp = crate::api::tcp::settings_from_env(&spec, &paths.spec).unwrap_or_else(|e| {
+        tracing::error!("the TCP API is off: {e:#}");
+        None
+    });
+    let state = AppState { requests, logs: logs.clone(), info, metrics: metrics.clone() };
+    let app = router(state.clone());
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(async move {
         let shutdown = async move {
@@ -247,6 +262,7 @@ async fn serve(paths: &Paths, spec: Spec, store: Store) -> Result<i32> {
         paths.spec.display(),
         std::process::id()
     );
+    let _stop_tcp = crate::api::tcp::start(tcp, state).await;
     runtime.ready();
     let supervisor =
         Supervisor::new(Deployment::new(spec), runtime, logs, paths, store, adopter).with_metrics(metrics);

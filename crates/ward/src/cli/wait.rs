@@ -10,7 +10,6 @@
 
 use crate::api::client::{Client, ClientError, encode, next_chunk};
 use crate::api::types::{WaitReply, WhyReply};
-use crate::paths::Paths;
 use hyper::Method;
 use std::time::Duration;
 use ward_core::deployment::WaitFor;
@@ -24,7 +23,7 @@ enum Outcome {
 }
 
 /// Runs a wait; returns the exit code (0 when the condition holds).
-pub fn run(paths: &Paths, target: Option<&str>, what: WaitFor, timeout: Option<Duration>) -> i32 {
+pub fn run(client: &Client, target: Option<&str>, what: WaitFor, timeout: Option<Duration>) -> i32 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -32,16 +31,15 @@ pub fn run(paths: &Paths, target: Option<&str>, what: WaitFor, timeout: Option<D
             return 1;
         }
     };
-    let client = Client::new(&paths.socket);
     rt.block_on(async {
-        let outcome = match wait(&client, target, what, timeout).await {
+        let outcome = match wait(client, target, what, timeout).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 eprintln!("ward: {e}");
                 return 1;
             }
         };
-        report(&client, target, what, timeout, outcome).await
+        report(client, target, what, timeout, outcome).await
     })
 }
 

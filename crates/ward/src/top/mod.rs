@@ -29,7 +29,7 @@ use hyper::Method;
 use std::io::IsTerminal;
 
 /// Runs `ward top` until `q`; returns the exit code.
-pub fn run(paths: &Paths) -> i32 {
+pub fn run(paths: &Paths, client: Client) -> i32 {
     if !std::io::stdout().is_terminal() {
         eprintln!("ward: top needs a terminal (for a plain listing: ward status)");
         return 1;
@@ -41,7 +41,6 @@ pub fn run(paths: &Paths) -> i32 {
             return 1;
         }
     };
-    let client = Client::new(&paths.socket);
     // Ask once before taking the screen, so that "not running" is a plain message.
     if let Err(e) = rt.block_on(client.json::<StatusReply>(Method::GET, "/v1/status", None)) {
         eprintln!("ward: {e}");

@@ -74,6 +74,7 @@ fn every_verb_help_has_an_example() {
         "init",
         "completions",
         "man",
+        "token",
     ];
     for verb in verbs {
         let out = ward(&[verb, "--help"]);
