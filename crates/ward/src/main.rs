@@ -11,11 +11,13 @@
 //! - `paths`: the state folder and what is in it.
 //! - `top`: `ward top`, the live terminal view.
 //! - `specfile`: reading a spec with its environment, `.env` and env files.
+//! - `convert`: other tools' process files as ward specs (`ward import`).
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod api;
 mod cli;
+mod convert;
 mod health;
 mod keeper;
 mod logs;

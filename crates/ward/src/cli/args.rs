@@ -205,6 +205,23 @@ pub enum Verb {
         #[command(flatten)]
         spec: SpecFlag,
     },
+    /// Convert a Procfile, supervisord.conf, systemd units, process-compose,
+    /// pm2 or compose file into a ward spec.
+    Import {
+        /// The file(s) to convert (several systemd units make one spec).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Write the spec here (default: stdout).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The input format, instead of guessing it from the name and content:
+        /// procfile, supervisord, systemd, process-compose, pm2, compose.
+        #[arg(long)]
+        format: Option<String>,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// The supervisor process that `ward up` starts (not for people).
     #[command(name = "__brain", hide = true)]
     Brain,

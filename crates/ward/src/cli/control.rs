@@ -53,7 +53,8 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         | Verb::Signal { .. }
         | Verb::Init { .. }
         | Verb::Completions { .. }
-        | Verb::Man { .. } => Ok(()),
+        | Verb::Man { .. }
+        | Verb::Import { .. } => Ok(()),
     }
 }
 

@@ -13,10 +13,12 @@
 //! - `init`: a starter `ward.yaml`, from a Procfile when there is one.
 //! - `signal`: `ward signal SERVICE[/N] SIGNAL`.
 //! - `wait`: `ward wait` and `ward up -d --wait`, on the event stream.
+//! - `import`: `ward import`, other tools' files as a spec.
 
 pub mod args;
 pub mod completions;
 pub mod control;
+pub mod import;
 pub mod init;
 pub mod render;
 pub mod signal;
@@ -50,6 +52,7 @@ pub fn main() -> i32 {
         Verb::Logs { .. }
         | Verb::Events { .. }
         | Verb::Brain
+        | Verb::Import { .. }
         | Verb::Completions { .. }
         | Verb::Man { .. } => None,
     };
@@ -69,6 +72,12 @@ pub fn main() -> i32 {
         Verb::Init { .. } => init::run(&paths),
         Verb::Completions { shell } => completions::completions(shell),
         Verb::Man { out } => completions::man(out.as_deref()),
+        Verb::Import { files, output, format, force } => import::run(&import::ImportArgs {
+            files: &files,
+            output: output.as_deref(),
+            format: format.as_deref(),
+            force,
+        }),
         verb => control::run(&paths, verb),
     }
 }

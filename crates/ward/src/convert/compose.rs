@@ -1,0 +1,235 @@
+//! Compose files (Docker Compose, Podman Compose): each service that names
+//! its command becomes a ward service running that command as a process.
+//!
+//! ward cannot pull an image or build one, so a service with `build:` is left
+//! out, and one without `command:`/`entrypoint:` too (its image's own command
+//! is not known offline). A `healthcheck` becomes a readiness probe, as
+//! Compose uses it (`depends_on: condition: service_healthy`); Docker never
+//! restarts an unhealthy container.
+
+use super::draft::{Draft, Service, Value};
+use super::tree::{self, count, text};
+use super::{ConvertError, words};
+use serde_json::Value as J;
+
+/// Converts a compose file.
+pub fn convert(source: &str, file: &str) -> Result<Draft, ConvertError> {
+    let doc = tree::load(source, file)?;
+    let Some(services) = doc.get("services").and_then(J::as_object) else {
+        return Err(super::shape(file, "no `services:` mapping"));
+    };
+    let mut draft = Draft::default();
+    for (key, value) in doc.as_object().into_iter().flatten() {
+        if !matches!(key.as_str(), "services" | "version" | "name") {
+            draft.skipped.push(format!("top-level `{key}`: no counterpart in ward"));
+        }
+        let _ = value;
+    }
+    for (name, svc) in services {
+        if svc.get("build").is_some() {
+            draft.skipped.push(format!("service {name}: it builds its image (build:); ward runs no builds"));
+            continue;
+        }
+        let Some(argv) = argv(svc) else {
+            draft.skipped.push(format!(
+                "service {name}: no command: or entrypoint:, and its image's own command is not known offline"
+            ));
+            continue;
+        };
+        let mut s = words::name_service(name, format!("{file}: services.{name}"));
+        s.set("command", Value::strs(&argv));
+        service(&mut s, svc);
+        draft.services.push(s);
+    }
+    if draft.services.is_empty() {
+        return Err(super::shape(file, "no service that ward can run (each needs command: and no build:)"));
+    }
+    Ok(draft)
+}
+
+/// entrypoint + command, each a list or a string that Compose splits into words.
+fn argv(svc: &J) -> Option<Vec<String>> {
+    let words_of = |v: Option<&J>| -> Option<Vec<String>> {
+        match v? {
+            J::Array(_) => tree::strings(v?),
+            other => words::plain_command(&text(other)?),
+        }
+    };
+    let mut argv = words_of(svc.get("entrypoint")).unwrap_or_default();
+    argv.extend(words_of(svc.get("command")).unwrap_or_default());
+    (!argv.is_empty()).then_some(argv)
+}
+
+fn service(s: &mut Service, svc: &J) {
+    for (key, v) in svc.as_object().into_iter().flatten() {
+        let orig = tree::entry(key, v);
+        match key.as_str() {
+            "command" | "entrypoint" | "restart" | "depends_on" | "stop_signal" | "stop_grace_period" | "deploy" => {}
+            "image" => s.drop(
+                orig,
+                "ward runs the command as a host process; to run the image, unpack it into a rootfs and add image: { rootfs: … } (docs/containers.md)",
+            ),
+            "environment" => {
+                let (set, inherited) = tree::environment(v);
+                let interpolated = set.iter().any(|(_, v)| v.contains('$'));
+                let env = Value::Map(set.into_iter().map(|(k, v)| (k, Value::Str(v))).collect());
+                if interpolated {
+                    s.approx("env", env, "Compose fills ${VAR} from the shell and .env; ward leaves it as written");
+                } else {
+                    s.set("env", env);
+                }
+                for name in inherited {
+                    s.drop(format!("environment {name} (no value)"), "Compose takes it from the shell; give it a value in env:");
+                }
+            }
+            "env_file" => s.drop(orig, "the spec has no env_file yet: copy its variables into env:"),
+            "working_dir" => s.approx(
+                "workdir",
+                Value::Str(tree::show(v)),
+                "a path inside the container in Compose; ward uses it on the host",
+            ),
+            "user" => s.set("user", Value::Str(tree::show(v))),
+            "healthcheck" => healthcheck(s, v),
+            "ports" => s.drop(orig, "a host process binds its ports itself; nothing to publish"),
+            _ => s.drop(orig, "no counterpart in ward"),
+        }
+    }
+    restart(s, svc);
+    stop(s, svc);
+    dependencies(s, svc.get("depends_on"));
+}
+
+fn restart(s: &mut Service, svc: &J) {
+    let deploy = svc.get("deploy");
+    if let Some(n) = deploy.and_then(|d| d.get("replicas")).and_then(count) {
+        s.set("replicas", Value::raw(n));
+    }
+    for (key, v) in deploy.and_then(J::as_object).into_iter().flatten() {
+        if key != "replicas" {
+            s.drop(format!("deploy.{}", tree::entry(key, v)), "no counterpart in ward");
+        }
+    }
+    let policy = svc.get("restart").and_then(text);
+    match policy.as_deref() {
+        None => s.approx("restart", Value::raw("never"), "restart: is not set: Compose's default is no"),
+        Some("no") => s.set("restart", Value::raw("never")),
+        Some("always") => s.set("restart", Value::raw("always")),
+        Some("unless-stopped") => s.approx(
+            "restart",
+            Value::raw("always"),
+            "unless-stopped: a service stopped with `ward stop` stays down until `ward up` starts afresh",
+        ),
+        Some(p) if p.starts_with("on-failure") => {
+            match p.split_once(':').and_then(|(_, n)| n.parse::<u32>().ok()) {
+                Some(n) => {
+                    s.set("restart", Value::raw("on-failure"));
+                    s.approx(
+                    "crash_loop",
+                    Value::Map(vec![("threshold".into(), Value::raw(n + 1))]),
+                    format!("{p}: Docker stops retrying for good after {n}; ward blocks restarts for crash_loop.cooldown"),
+                );
+                }
+                None => s.set("restart", Value::raw("on-failure")),
+            }
+        }
+        Some(other) => s.drop(format!("restart: {other}"), "unknown policy"),
+    }
+}
+
+fn stop(s: &mut Service, svc: &J) {
+    let mut stop = Vec::new();
+    if let Some(v) = svc.get("stop_signal").and_then(text) {
+        match words::signal(&v) {
+            Some(sig) => stop.push(("signal".to_string(), sig)),
+            None => s.drop(format!("stop_signal: {v}"), "unknown signal"),
+        }
+    }
+    if let Some(v) = svc.get("stop_grace_period").and_then(text) {
+        match words::parse_duration(&v) {
+            Some(d) => stop.push(("timeout".to_string(), words::duration(d))),
+            None => s.drop(format!("stop_grace_period: {v}"), "not a duration ward reads"),
+        }
+    }
+    if !stop.is_empty() {
+        s.set("stop", Value::Map(stop));
+    }
+}
+
+fn dependencies(s: &mut Service, deps: Option<&J>) {
+    match deps {
+        Some(J::Array(items)) => {
+            s.depends_on.extend(items.iter().filter_map(text).map(|d| words::service_name(&d)))
+        }
+        Some(J::Object(map)) => {
+            for (dep, how) in map {
+                let condition = how.get("condition").and_then(J::as_str).unwrap_or("service_started");
+                match condition {
+                    "service_started" | "service_healthy" => s.depends_on.push(words::service_name(dep)),
+                    other => s.drop(
+                        format!("depends_on {dep} (condition: {other})"),
+                        "ward's depends_on waits for running or ready, not for completion",
+                    ),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `healthcheck:` as a readiness probe: `CMD` runs the words, `CMD-SHELL`
+/// (or a string) runs `sh -c`.
+fn healthcheck(s: &mut Service, h: &J) {
+    if h.get("disable").and_then(tree::boolean) == Some(true) {
+        return;
+    }
+    let exec = match h.get("test") {
+        Some(J::String(line)) => vec!["sh".to_string(), "-c".to_string(), line.clone()],
+        Some(t @ J::Array(_)) => {
+            let list = tree::strings(t).unwrap_or_default();
+            match list.split_first() {
+                Some((kind, rest)) if kind == "CMD" && !rest.is_empty() => rest.to_vec(),
+                Some((kind, rest)) if kind == "CMD-SHELL" && !rest.is_empty() => {
+                    vec!["sh".to_string(), "-c".to_string(), rest.join(" ")]
+                }
+                _ => return, // NONE, or empty
+            }
+        }
+        _ => return,
+    };
+    let mut probe = vec![("exec".to_string(), Value::strs(&exec))];
+    for (from, to) in [("interval", "interval"), ("timeout", "timeout"), ("start_period", "grace")] {
+        if let Some(d) = h.get(from).and_then(text).and_then(|t| words::parse_duration(&t)) {
+            probe.push((to.to_string(), words::duration(d)));
+        }
+    }
+    if let Some(n) = h.get("retries").and_then(count).filter(|n| *n > 0) {
+        probe.push(("failures".to_string(), Value::raw(n)));
+    }
+    s.approx(
+        "ready",
+        Value::Map(probe),
+        "healthcheck: as readiness (what depends_on: service_healthy waits for); Docker never restarts an unhealthy container — add health: for that",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_with_commands_healthchecks_and_conditions() {
+        let y = "services:\n  web:\n    build: .\n  api:\n    image: example/api:1\n    command: [\"./api\", \"--port\", \"8080\"]\n    environment: { DB: \"postgres://db/app\" }\n    depends_on:\n      db: { condition: service_healthy }\n      web: { condition: service_started }\n    restart: on-failure:3\n  db:\n    image: postgres:16\n    entrypoint: postgres\n    command: -D /data\n    healthcheck:\n      test: [\"CMD-SHELL\", \"pg_isready -U app\"]\n      interval: 5s\n      retries: 5\n    stop_grace_period: 1m30s\n";
+        let d = crate::convert::convert(crate::convert::Format::Compose, y, "compose.yaml").unwrap();
+        let t = d.render("compose.yaml", "compose");
+        assert!(t.contains("service web: it builds its image"), "{t}");
+        assert!(t.contains("command: [\"postgres\", \"-D\", \"/data\"]"), "{t}");
+        assert!(
+            t.contains("ready: { exec: [\"sh\", \"-c\", \"pg_isready -U app\"], interval: 5s, failures: 5 }"),
+            "{t}"
+        );
+        assert!(t.contains("stop: { timeout: 90s }"), "{t}");
+        assert!(t.contains("crash_loop: { threshold: 4 }"), "{t}");
+        let api = d.services.iter().find(|s| s.name == "api").unwrap();
+        assert_eq!(api.depends_on, ["db"]);
+    }
+}
