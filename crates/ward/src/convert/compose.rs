@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn services_with_commands_healthchecks_and_conditions() {
         let y = "services:\n  web:\n    build: .\n  api:\n    image: example/api:1\n    command: [\"./api\", \"--port\", \"8080\"]\n    environment: { DB: \"postgres://db/app\" }\n    depends_on:\n      db: { condition: service_healthy }\n      web: { condition: service_started }\n    restart: on-failure:3\n  db:\n    image: postgres:16\n    entrypoint: postgres\n    command: -D /data\n    healthcheck:\n      test: [\"CMD-SHELL\", \"pg_isready -U app\"]\n      interval: 5s\n      retries: 5\n    stop_grace_period: 1m30s\n";
-        let d = crate::convert::convert(crate::convert::Format::Compose, y, "compose.yaml").unwrap();
+        let d = crate::convert::merge(vec![convert(y, "compose.yaml").unwrap()]);
         let t = d.render("compose.yaml", "compose");
         assert!(t.contains("service web: it builds its image"), "{t}");
         assert!(t.contains("command: [\"postgres\", \"-D\", \"/data\"]"), "{t}");

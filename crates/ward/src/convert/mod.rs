@@ -160,8 +160,9 @@ fn by_content(text: &str) -> Option<Format> {
 }
 
 /// Converts `text` (the content of the file named `file`) from `format`.
+/// Dependencies are settled by [`merge`], once every file is converted.
 pub fn convert(format: Format, text: &str, file: &str) -> Result<Draft, ConvertError> {
-    let mut draft = match format {
+    let draft = match format {
         Format::Procfile => procfile::convert(text, file)?,
         Format::Supervisord => supervisord::convert(text, file)?,
         Format::Systemd => systemd::convert(text, file)?,
@@ -169,11 +170,11 @@ pub fn convert(format: Format, text: &str, file: &str) -> Result<Draft, ConvertE
         Format::Pm2 => pm2::convert(text, file)?,
         Format::Compose => compose::convert(text, file)?,
     };
-    draft.settle_dependencies();
     Ok(draft)
 }
 
-/// Merges drafts of several files (systemd units) into one; a later service
+/// Merges the drafts of every input file (several systemd units) into one,
+/// and drops dependencies on services none of them has; a later service
 /// with a name already taken is left out and noted.
 pub fn merge(drafts: Vec<Draft>) -> Draft {
     let mut all = Draft::default();

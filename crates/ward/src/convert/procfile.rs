@@ -37,11 +37,19 @@ pub fn convert(text: &str, file: &str) -> Result<Draft, ConvertError> {
                 );
             }
         }
-        s.approx(
-            "restart",
-            Value::raw("always"),
-            "Heroku restarts a dyno that exits; foreman and honcho stop everything instead",
-        );
+        if name == "release" {
+            s.approx(
+                "restart",
+                Value::raw("never"),
+                "Heroku runs `release` once per deploy, before the other types",
+            );
+        } else {
+            s.approx(
+                "restart",
+                Value::raw("always"),
+                "Heroku restarts a dyno that exits; foreman and honcho stop everything instead",
+            );
+        }
         draft.services.push(s);
     }
     if draft.services.is_empty() {

@@ -56,7 +56,8 @@ fn program(section: &Section, name: &str, here: &str, file: &str) -> Service {
         None => s.approx("command", Value::strs(&["false"]), "the program has no command= (a required key)"),
     }
     for e in &section.entries {
-        let value = expand(&e.value, &mut s);
+        let expands = matches!(e.key.as_str(), "environment" | "directory" | "user");
+        let value = if expands { expand(&e.value, &mut s) } else { e.value.clone() };
         setting(&mut s, &e.key, &value, section);
     }
     s
@@ -179,8 +180,18 @@ fn environment(text: &str) -> Vec<(String, Value)> {
 fn expand(text: &str, program: &str, here: &str, s: &mut Service) -> String {
     let mut out = String::new();
     let mut rest = text;
-    while let Some(at) = rest.find("%(") {
+    while let Some(at) = rest.find('%') {
         out.push_str(&rest[..at]);
+        if rest[at..].starts_with("%%") {
+            out.push('%');
+            rest = &rest[at + 2..];
+            continue;
+        }
+        if !rest[at..].starts_with("%(") {
+            out.push('%');
+            rest = &rest[at + 1..];
+            continue;
+        }
         let after = &rest[at + 2..];
         let Some(close) = after.find(')') else {
             out.push_str(&rest[at..]);

@@ -149,7 +149,7 @@ pub fn duration(d: Duration) -> Value {
 
 /// Seconds (possibly fractional) as a duration value, if it is a sane number.
 pub fn seconds(secs: f64) -> Option<Value> {
-    (secs.is_finite() && secs >= 0.0 && secs < 1e9).then(|| duration(Duration::from_secs_f64(secs)))
+    (0.0..1e9).contains(&secs).then(|| duration(Duration::from_secs_f64(secs)))
 }
 
 /// Parses durations as tools write them: a bare number of seconds (`30`,
@@ -157,7 +157,7 @@ pub fn seconds(secs: f64) -> Option<Value> {
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let t = text.trim();
     if let Ok(secs) = t.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0 && secs < 1e9).then(|| Duration::from_secs_f64(secs));
+        return (0.0..1e9).contains(&secs).then(|| Duration::from_secs_f64(secs));
     }
     humantime::parse_duration(t).ok()
 }

@@ -12,6 +12,7 @@ mod cli_habits;
 mod durable;
 mod explain;
 mod health;
+mod import;
 mod metrics;
 mod oci;
 mod orders;
