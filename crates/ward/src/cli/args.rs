@@ -222,6 +222,21 @@ pub enum Verb {
         #[arg(long)]
         force: bool,
     },
+    /// Write a service manager's unit that runs `ward up` for this spec.
+    Export {
+        /// The spec file.
+        #[command(flatten)]
+        spec: SpecFlag,
+        /// The service manager: `systemd` (a Type=notify unit).
+        #[arg(value_parser = ["systemd"])]
+        kind: String,
+        /// Write NAME.service into this folder (default: print the unit).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// The unit's name [default: ward-FOLDER, from the spec file's folder].
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// The supervisor process that `ward up` starts (not for people).
     #[command(name = "__brain", hide = true)]
     Brain,

@@ -54,7 +54,8 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         | Verb::Init { .. }
         | Verb::Completions { .. }
         | Verb::Man { .. }
-        | Verb::Import { .. } => Ok(()),
+        | Verb::Import { .. }
+        | Verb::Export { .. } => Ok(()),
     }
 }
 

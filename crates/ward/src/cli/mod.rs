@@ -13,11 +13,13 @@
 //! - `init`: a starter `ward.yaml`, from a Procfile when there is one.
 //! - `signal`: `ward signal SERVICE[/N] SIGNAL`.
 //! - `wait`: `ward wait` and `ward up -d --wait`, on the event stream.
+//! - `export`: `ward export systemd`, a unit that runs `ward up`.
 //! - `import`: `ward import`, other tools' files as a spec.
 
 pub mod args;
 pub mod completions;
 pub mod control;
+pub mod export;
 pub mod import;
 pub mod init;
 pub mod render;
@@ -46,6 +48,7 @@ pub fn main() -> i32 {
         | Verb::Wait { spec, .. }
         | Verb::Reload { spec }
         | Verb::Down { spec }
+        | Verb::Export { spec, .. }
         | Verb::Top { spec }
         | Verb::Signal { spec, .. }
         | Verb::Init { spec } => spec.file.clone(),
@@ -72,6 +75,7 @@ pub fn main() -> i32 {
         Verb::Init { .. } => init::run(&paths),
         Verb::Completions { shell } => completions::completions(shell),
         Verb::Man { out } => completions::man(out.as_deref()),
+        Verb::Export { output, name, .. } => export::run(&paths, output.as_deref(), name.as_deref()),
         Verb::Import { files, output, format, force } => import::run(&import::ImportArgs {
             files: &files,
             output: output.as_deref(),

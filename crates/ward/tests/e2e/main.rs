@@ -20,6 +20,7 @@ mod policies;
 mod restart;
 mod spec_env;
 mod stop;
+mod systemd;
 mod top;
 mod trust;
 mod wait;
