@@ -13,6 +13,7 @@ mod durable;
 mod explain;
 mod health;
 mod import;
+mod init;
 mod metrics;
 mod oci;
 mod orders;
