@@ -222,6 +222,12 @@ pub enum Verb {
         #[arg(long)]
         force: bool,
     },
+    /// Exit 0 when no instance is still on its way up (a probe for orchestrators).
+    Ready {
+        /// The spec file.
+        #[command(flatten)]
+        spec: SpecFlag,
+    },
     /// Write a service manager's unit that runs `ward up` for this spec.
     Export {
         /// The spec file.

@@ -55,7 +55,8 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         | Verb::Completions { .. }
         | Verb::Man { .. }
         | Verb::Import { .. }
-        | Verb::Export { .. } => Ok(()),
+        | Verb::Export { .. }
+        | Verb::Ready { .. } => Ok(()),
     }
 }
 

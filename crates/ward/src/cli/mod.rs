@@ -14,6 +14,7 @@
 //! - `signal`: `ward signal SERVICE[/N] SIGNAL`.
 //! - `wait`: `ward wait` and `ward up -d --wait`, on the event stream.
 //! - `export`: `ward export systemd`, a unit that runs `ward up`.
+//! - `ready`: `ward ready`, the readiness probe for orchestrators.
 //! - `import`: `ward import`, other tools' files as a spec.
 
 pub mod args;
@@ -22,6 +23,7 @@ pub mod control;
 pub mod export;
 pub mod import;
 pub mod init;
+pub mod ready;
 pub mod render;
 pub mod signal;
 pub mod up;
@@ -49,6 +51,7 @@ pub fn main() -> i32 {
         | Verb::Reload { spec }
         | Verb::Down { spec }
         | Verb::Export { spec, .. }
+        | Verb::Ready { spec }
         | Verb::Top { spec }
         | Verb::Signal { spec, .. }
         | Verb::Init { spec } => spec.file.clone(),
@@ -75,6 +78,7 @@ pub fn main() -> i32 {
         Verb::Init { .. } => init::run(&paths),
         Verb::Completions { shell } => completions::completions(shell),
         Verb::Man { out } => completions::man(out.as_deref()),
+        Verb::Ready { .. } => ready::run(&paths),
         Verb::Export { output, name, .. } => export::run(&paths, output.as_deref(), name.as_deref()),
         Verb::Import { files, output, format, force } => import::run(&import::ImportArgs {
             files: &files,

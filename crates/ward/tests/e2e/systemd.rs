@@ -1,5 +1,6 @@
 //! ward under systemd: the real sd_notify protocol, with this test in
-//! systemd's place (a datagram socket named by `NOTIFY_SOCKET`), and the
+//! systemd's place (a datagram socket named by `NOTIFY_SOCKET`); `ward
+//! ready`, the same readiness as a probe for orchestrators; and the
 //! unit `ward export systemd` writes, checked by `systemd-analyze verify`
 //! when it is installed. systemd itself does not run here (not PID 1).
 
@@ -56,10 +57,16 @@ fn ward_up_speaks_sd_notify_ready_status_watchdog_stopping() {
     // Everything runs, but `gated` has not passed its readiness check: no READY=1 yet.
     manager.wait("a status with 3 running", 20, |l| l == "STATUS=3 instances: 3 running");
     assert!(!manager.got.iter().any(|m| m.contains("READY=1")), "ready too early: {:#?}", manager.got);
+    // `ward ready`, the orchestrators' probe, follows the same rule.
+    let probe = w.cli(&["ready"]);
+    assert_eq!(probe.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&probe.stdout), "not ready: 3 instances: 3 running\n");
     std::fs::write(&open, "").unwrap();
     let ready = manager.wait("READY=1", 20, |l| l == "READY=1");
     assert!(ready.contains("STATUS=3 instances: 1 ready, 2 running"), "{ready}");
     manager.wait("WATCHDOG=1", 10, |l| l == "WATCHDOG=1");
+    let probe = w.cli(&["ready"]);
+    assert!(probe.status.success(), "{}", String::from_utf8_lossy(&probe.stdout));
     // No service inherits systemd's variables.
     eventually("env's seen.txt", 20, || std::fs::read_to_string(&seen).is_ok_and(|s| s.ends_with('\n')));
     assert_eq!(std::fs::read_to_string(&seen).unwrap(), "socket=none watchdog=none\n");
