@@ -21,6 +21,9 @@ need sh && need sleep && need awk || apt_install coreutils gawk
 # systemd package; nothing of systemd needs to run) and `python3 -m http.server`.
 [ -x /usr/bin/systemd-notify ] || apt_install systemd
 need python3 || apt_install python3
+# The deployment examples are checked by tools from PyPI in a virtualenv
+# (scripts/check-deploy.sh); Debian's python3 needs python3-venv for that.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
 # Containers (tests/e2e/oci.rs) need root, runc, and a busybox rootfs to run;
 # without root they are skipped.
 static_busybox() { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }
@@ -50,6 +53,8 @@ cargo run --quiet -- check -f examples/demo.yaml
 echo "== ward-bench --quick (smoke)"
 cargo build --quiet -p ward -p ward-bench
 target/debug/ward-bench --quick
+echo "== deployment examples (Kubernetes schemas, Nomad HCL, hadolint, ward check)"
+./scripts/check-deploy.sh target/debug/ward
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
