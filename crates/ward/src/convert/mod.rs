@@ -201,3 +201,25 @@ fn convert_error_line(file: &str, line: usize, message: String) -> ConvertError 
 fn shape(file: &str, message: impl Into<String>) -> ConvertError {
     ConvertError::Shape { file: file.to_string(), message: message.into() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_by_name_then_by_content() {
+        assert_eq!(detect("Procfile.dev", ""), Some(Format::Procfile));
+        assert_eq!(detect("/etc/systemd/system/api.service", ""), Some(Format::Systemd));
+        assert_eq!(detect("process-compose.yml", ""), Some(Format::ProcessCompose));
+        assert_eq!(detect("docker-compose.override.yaml", ""), Some(Format::Compose));
+        assert_eq!(detect("ecosystem.config.json", ""), Some(Format::Pm2));
+        assert_eq!(detect("x.conf", "[program:a]\ncommand=a\n"), Some(Format::Supervisord));
+        assert_eq!(detect("x", "[Unit]\n[Service]\nExecStart=/bin/a\n"), Some(Format::Systemd));
+        assert_eq!(detect("x", "processes:\n  a: { command: a }\n"), Some(Format::ProcessCompose));
+        assert_eq!(detect("x", "[{\"name\": \"a\", \"script\": \"a.js\"}]"), Some(Format::Pm2));
+        assert_eq!(detect("x", "services:\n  a: { image: a }\n"), Some(Format::Compose));
+        assert_eq!(detect("x", "web: ./web\nworker: ./worker\n"), Some(Format::Procfile));
+        assert_eq!(detect("x", "just words\n"), None);
+        assert_eq!(Format::from_word("pm2").map(Format::word), Some("pm2"));
+    }
+}

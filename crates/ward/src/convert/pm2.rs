@@ -14,7 +14,16 @@ use std::time::Duration;
 
 /// Converts a pm2 ecosystem file.
 pub fn convert(source: &str, file: &str) -> Result<Draft, ConvertError> {
-    let doc = tree::load(source, file)?;
+    let doc = match tree::load(source, file) {
+        Err(_) if [".js", ".cjs", ".mjs"].iter().any(|x| file.ends_with(x)) => {
+            return Err(super::shape(
+                file,
+                "a JavaScript ecosystem file, which ward does not run\n  help: print it as JSON and import that: \
+                 node -e 'console.log(JSON.stringify(require(\"./ecosystem.config.js\")))' > ecosystem.json",
+            ));
+        }
+        other => other?,
+    };
     let apps = match (&doc, doc.get("apps")) {
         (_, Some(J::Array(apps))) => apps.clone(),
         (_, Some(app @ J::Object(_))) => vec![app.clone()],

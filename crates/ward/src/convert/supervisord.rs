@@ -20,6 +20,9 @@ pub fn convert(text: &str, file: &str) -> Result<Draft, ConvertError> {
     for section in &sections {
         match section.name.split_once(':') {
             Some(("program", name)) => draft.services.push(program(section, name.trim(), &here, file)),
+            _ if section.name == "include" => {
+                draft.skipped.push("[include]: the files it names are not read; import them too".to_string())
+            }
             _ if is_supervisor_own(&section.name) => draft.skipped.push(format!(
                 "[{}]: supervisord's own settings; ward has its own (ward.yaml, .ward/)",
                 section.name
@@ -36,7 +39,7 @@ pub fn convert(text: &str, file: &str) -> Result<Draft, ConvertError> {
 }
 
 fn is_supervisor_own(name: &str) -> bool {
-    matches!(name, "supervisord" | "supervisorctl" | "unix_http_server" | "inet_http_server" | "include")
+    matches!(name, "supervisord" | "supervisorctl" | "unix_http_server" | "inet_http_server")
         || name.starts_with("rpcinterface:")
 }
 
