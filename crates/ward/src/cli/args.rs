@@ -207,6 +207,9 @@ pub enum Verb {
     },
     /// Convert a Procfile, supervisord.conf, systemd units, process-compose,
     /// pm2 or compose file into a ward spec.
+    #[command(
+        after_help = "Examples:\n  ward import Procfile -o ward.yaml\n  ward import api.service db.service -o ward.yaml   # several units, one spec\n  ward import procs.conf --format supervisord       # the spec goes to stdout"
+    )]
     Import {
         /// The file(s) to convert (several systemd units make one spec).
         #[arg(required = true, value_name = "FILE")]
@@ -223,12 +226,18 @@ pub enum Verb {
         force: bool,
     },
     /// Exit 0 when no instance is still on its way up (a probe for orchestrators).
+    #[command(
+        after_help = "Example:\n  ward ready -f /app/ward.yaml   # a Kubernetes readinessProbe, a Nomad check, a HEALTHCHECK"
+    )]
     Ready {
         /// The spec file.
         #[command(flatten)]
         spec: SpecFlag,
     },
     /// Write a service manager's unit that runs `ward up` for this spec.
+    #[command(
+        after_help = "Examples:\n  ward export systemd -f ward.yaml               # print the unit\n  ward export systemd -o /etc/systemd/system --name shop"
+    )]
     Export {
         /// The spec file.
         #[command(flatten)]
