@@ -8,18 +8,17 @@
 //! restarts an unhealthy container.
 
 use super::draft::{Draft, Service, Value};
-use super::tree::{self, count, text};
+use super::tree::{self, Tree, count, text};
 use super::{ConvertError, words};
-use serde_json::Value as J;
 
 /// Converts a compose file.
 pub fn convert(source: &str, file: &str) -> Result<Draft, ConvertError> {
     let doc = tree::load(source, file)?;
-    let Some(services) = doc.get("services").and_then(J::as_object) else {
+    let Some(services) = doc.get("services").and_then(Tree::as_map) else {
         return Err(super::shape(file, "no `services:` mapping"));
     };
     let mut draft = Draft::default();
-    for (key, value) in doc.as_object().into_iter().flatten() {
+    for (key, value) in doc.as_map().into_iter().flatten() {
         if !matches!(key.as_str(), "services" | "version" | "name") {
             draft.skipped.push(format!("top-level `{key}`: no counterpart in ward"));
         }
@@ -48,10 +47,10 @@ pub fn convert(source: &str, file: &str) -> Result<Draft, ConvertError> {
 }
 
 /// entrypoint + command, each a list or a string that Compose splits into words.
-fn argv(svc: &J) -> Option<Vec<String>> {
-    let words_of = |v: Option<&J>| -> Option<Vec<String>> {
+fn argv(svc: &Tree) -> Option<Vec<String>> {
+    let words_of = |v: Option<&Tree>| -> Option<Vec<String>> {
         match v? {
-            J::Array(_) => tree::strings(v?),
+            Tree::List(_) => tree::strings(v?),
             other => words::plain_command(&text(other)?),
         }
     };
@@ -60,8 +59,8 @@ fn argv(svc: &J) -> Option<Vec<String>> {
     (!argv.is_empty()).then_some(argv)
 }
 
-fn service(s: &mut Service, svc: &J) {
-    for (key, v) in svc.as_object().into_iter().flatten() {
+fn service(s: &mut Service, svc: &Tree) {
+    for (key, v) in svc.as_map().into_iter().flatten() {
         let orig = tree::entry(key, v);
         match key.as_str() {
             "command" | "entrypoint" | "restart" | "depends_on" | "stop_signal" | "stop_grace_period" | "deploy" => {}
@@ -99,12 +98,12 @@ fn service(s: &mut Service, svc: &J) {
     dependencies(s, svc.get("depends_on"));
 }
 
-fn restart(s: &mut Service, svc: &J) {
+fn restart(s: &mut Service, svc: &Tree) {
     let deploy = svc.get("deploy");
     if let Some(n) = deploy.and_then(|d| d.get("replicas")).and_then(count) {
         s.set("replicas", Value::raw(n));
     }
-    for (key, v) in deploy.and_then(J::as_object).into_iter().flatten() {
+    for (key, v) in deploy.and_then(Tree::as_map).into_iter().flatten() {
         if key != "replicas" {
             s.drop(format!("deploy.{}", tree::entry(key, v)), "no counterpart in ward");
         }
@@ -136,7 +135,7 @@ fn restart(s: &mut Service, svc: &J) {
     }
 }
 
-fn stop(s: &mut Service, svc: &J) {
+fn stop(s: &mut Service, svc: &Tree) {
     let mut stop = Vec::new();
     if let Some(v) = svc.get("stop_signal").and_then(text) {
         match words::signal(&v) {
@@ -155,14 +154,14 @@ fn stop(s: &mut Service, svc: &J) {
     }
 }
 
-fn dependencies(s: &mut Service, deps: Option<&J>) {
+fn dependencies(s: &mut Service, deps: Option<&Tree>) {
     match deps {
-        Some(J::Array(items)) => {
+        Some(Tree::List(items)) => {
             s.depends_on.extend(items.iter().filter_map(text).map(|d| words::service_name(&d)))
         }
-        Some(J::Object(map)) => {
+        Some(Tree::Map(map)) => {
             for (dep, how) in map {
-                let condition = how.get("condition").and_then(J::as_str).unwrap_or("service_started");
+                let condition = how.get("condition").and_then(Tree::as_str).unwrap_or("service_started");
                 match condition {
                     "service_started" | "service_healthy" => s.depends_on.push(words::service_name(dep)),
                     other => s.drop(
@@ -178,13 +177,13 @@ fn dependencies(s: &mut Service, deps: Option<&J>) {
 
 /// `healthcheck:` as a readiness probe: `CMD` runs the words, `CMD-SHELL`
 /// (or a string) runs `sh -c`.
-fn healthcheck(s: &mut Service, h: &J) {
+fn healthcheck(s: &mut Service, h: &Tree) {
     if h.get("disable").and_then(tree::boolean) == Some(true) {
         return;
     }
     let exec = match h.get("test") {
-        Some(J::String(line)) => vec!["sh".to_string(), "-c".to_string(), line.clone()],
-        Some(t @ J::Array(_)) => {
+        Some(Tree::Str(line)) => vec!["sh".to_string(), "-c".to_string(), line.clone()],
+        Some(t @ Tree::List(_)) => {
             let list = tree::strings(t).unwrap_or_default();
             match list.split_first() {
                 Some((kind, rest)) if kind == "CMD" && !rest.is_empty() => rest.to_vec(),

@@ -147,12 +147,12 @@ fn by_content(text: &str) -> Option<Format> {
     if doc.get("processes").is_some() {
         Some(Format::ProcessCompose)
     } else if doc.get("apps").is_some()
-        || doc.as_array().is_some_and(|a| a.iter().any(|x| x.get("script").is_some()))
+        || doc.as_list().is_some_and(|a| a.iter().any(|x| x.get("script").is_some()))
     {
         Some(Format::Pm2)
     } else if doc.get("services").is_some() {
         Some(Format::Compose)
-    } else if doc.as_object().is_some_and(|m| !m.is_empty() && m.values().all(serde_json::Value::is_string)) {
+    } else if doc.as_map().is_some_and(|m| !m.is_empty() && m.iter().all(|(_, v)| v.as_str().is_some())) {
         Some(Format::Procfile)
     } else {
         None

@@ -7,9 +7,8 @@
 //! writes those defaults out so that the result behaves the same.
 
 use super::draft::{Draft, Service, Value};
-use super::tree::{self, boolean, count, number, text};
+use super::tree::{self, Tree, boolean, count, number, text};
 use super::{ConvertError, words};
-use serde_json::Value as J;
 use std::time::Duration;
 
 /// Converts a pm2 ecosystem file.
@@ -25,13 +24,13 @@ pub fn convert(source: &str, file: &str) -> Result<Draft, ConvertError> {
         other => other?,
     };
     let apps = match (&doc, doc.get("apps")) {
-        (_, Some(J::Array(apps))) => apps.clone(),
-        (_, Some(app @ J::Object(_))) => vec![app.clone()],
-        (J::Array(apps), None) => apps.clone(),
+        (_, Some(Tree::List(apps))) => apps.clone(),
+        (_, Some(app @ Tree::Map(_))) => vec![app.clone()],
+        (Tree::List(apps), None) => apps.clone(),
         _ => return Err(super::shape(file, "no `apps:` list")),
     };
     let mut draft = Draft::default();
-    for (key, value) in doc.as_object().into_iter().flatten() {
+    for (key, value) in doc.as_map().into_iter().flatten() {
         if key != "apps" {
             draft.skipped.push(format!(
                 "top-level {}: pm2 deployment settings; no counterpart in ward",
@@ -51,10 +50,10 @@ pub fn convert(source: &str, file: &str) -> Result<Draft, ConvertError> {
     Ok(draft)
 }
 
-fn app(s: &mut Service, a: &J) {
+fn app(s: &mut Service, a: &Tree) {
     command(s, a);
     let mut stop_timeout = Duration::from_millis(1600);
-    for (key, v) in a.as_object().into_iter().flatten() {
+    for (key, v) in a.as_map().into_iter().flatten() {
         let orig = tree::entry(key, v);
         match key.as_str() {
             "name" | "script" | "args" | "interpreter" | "interpreter_args" | "node_args" | "autorestart"
@@ -97,7 +96,7 @@ fn app(s: &mut Service, a: &J) {
 }
 
 /// The argv: interpreter (guessed as pm2 does), its arguments, the script, its arguments.
-fn command(s: &mut Service, a: &J) {
+fn command(s: &mut Service, a: &Tree) {
     let Some(script) = a.get("script").and_then(text) else {
         s.approx("command", Value::strs(&["false"]), "the app has no script");
         return;
@@ -132,20 +131,20 @@ fn guess(script: &str) -> &'static str {
 }
 
 /// Arguments as a list, or a string split into words.
-fn args(v: Option<&J>) -> Vec<String> {
+fn args(v: Option<&Tree>) -> Vec<String> {
     match v {
-        Some(J::Array(_)) => v.and_then(tree::strings).unwrap_or_default(),
+        Some(Tree::List(_)) => v.and_then(tree::strings).unwrap_or_default(),
         Some(other) => text(other).and_then(|t| words::plain_command(&t)).unwrap_or_default(),
         None => Vec::new(),
     }
 }
 
-fn restart(s: &mut Service, a: &J) {
+fn restart(s: &mut Service, a: &Tree) {
     let auto = a.get("autorestart").and_then(boolean).unwrap_or(true);
     let stop_codes: Vec<i64> = a
         .get("stop_exit_codes")
         .map(|v| match v {
-            J::Array(items) => items.iter().filter_map(J::as_i64).collect(),
+            Tree::List(items) => items.iter().filter_map(Tree::as_i64).collect(),
             other => other.as_i64().into_iter().collect(),
         })
         .unwrap_or_default();
@@ -182,7 +181,7 @@ fn restart(s: &mut Service, a: &J) {
         s.set("backoff", Value::Map(curve));
     }
     let uptime = a.get("min_uptime").and_then(|v| match v {
-        J::Number(n) => n.as_f64().map(|ms| Duration::from_millis(ms as u64)),
+        Tree::Num(ms, _) => Some(Duration::from_millis(*ms as u64)),
         other => text(other).and_then(|t| words::parse_duration(&t)),
     });
     let max = a.get("max_restarts").and_then(count).filter(|n| *n > 0);

@@ -6,19 +6,18 @@
 //! `depends_on`, which waits for running (or ready, with a readiness probe).
 
 use super::draft::{Draft, Service, Value};
-use super::tree::{self, boolean, count, number, text};
+use super::tree::{self, Tree, boolean, count, number, text};
 use super::{ConvertError, words};
-use serde_json::Value as J;
 
 /// Converts a process-compose file.
 pub fn convert(source: &str, file: &str) -> Result<Draft, ConvertError> {
     let doc = tree::load(source, file)?;
-    let Some(processes) = doc.get("processes").and_then(J::as_object) else {
+    let Some(processes) = doc.get("processes").and_then(Tree::as_map) else {
         return Err(super::shape(file, "no `processes:` mapping"));
     };
     let mut draft = Draft::default();
     let global = doc.get("environment").map(tree::environment).unwrap_or_default().0;
-    for (key, value) in doc.as_object().into_iter().flatten() {
+    for (key, value) in doc.as_map().into_iter().flatten() {
         if !matches!(key.as_str(), "processes" | "version" | "environment") {
             draft.skipped.push(format!("top-level {}: no counterpart in ward", tree::entry(key, value)));
         }
@@ -34,14 +33,14 @@ pub fn convert(source: &str, file: &str) -> Result<Draft, ConvertError> {
     Ok(draft)
 }
 
-fn process(s: &mut Service, p: &J, global: &[(String, String)]) {
+fn process(s: &mut Service, p: &Tree, global: &[(String, String)]) {
     match p.get("command").and_then(text) {
         Some(line) => words::shell_command(s, &line, "process-compose's command"),
         None => s.approx("command", Value::strs(&["false"]), "the process has no command"),
     }
     let mut env: Vec<(String, Value)> =
         global.iter().map(|(k, v)| (k.clone(), Value::Str(v.clone()))).collect();
-    for (key, v) in p.as_object().into_iter().flatten() {
+    for (key, v) in p.as_map().into_iter().flatten() {
         let orig = tree::entry(key, v);
         match key.as_str() {
             "command" | "availability" | "shutdown" | "depends_on" | "description" => {}
@@ -86,9 +85,9 @@ fn process(s: &mut Service, p: &J, global: &[(String, String)]) {
     if let Some(sh) = p.get("shutdown") {
         shutdown(s, sh);
     }
-    if let Some(deps) = p.get("depends_on").and_then(J::as_object) {
+    if let Some(deps) = p.get("depends_on").and_then(Tree::as_map) {
         for (dep, cond) in deps {
-            let condition = cond.get("condition").and_then(J::as_str).unwrap_or("process_started");
+            let condition = cond.get("condition").and_then(Tree::as_str).unwrap_or("process_started");
             match condition {
                 "process_started" | "process_healthy" | "process_log_ready" => {
                     s.depends_on.push(words::service_name(dep))
@@ -102,8 +101,8 @@ fn process(s: &mut Service, p: &J, global: &[(String, String)]) {
     }
 }
 
-fn availability(s: &mut Service, a: &J) {
-    match a.get("restart").and_then(J::as_str).unwrap_or("no") {
+fn availability(s: &mut Service, a: &Tree) {
+    match a.get("restart").and_then(Tree::as_str).unwrap_or("no") {
         "always" => s.set("restart", Value::raw("always")),
         "on_failure" => s.set("restart", Value::raw("on-failure")),
         "exit_on_failure" => {
@@ -135,14 +134,14 @@ fn availability(s: &mut Service, a: &J) {
             format!("max_restarts: {n}: process-compose stops restarting for good; ward blocks restarts for crash_loop.cooldown"),
         );
     }
-    for (key, v) in a.as_object().into_iter().flatten() {
+    for (key, v) in a.as_map().into_iter().flatten() {
         if !matches!(key.as_str(), "restart" | "backoff_seconds" | "max_restarts") {
             s.drop(format!("availability.{}", tree::entry(key, v)), "no counterpart in ward");
         }
     }
 }
 
-fn shutdown(s: &mut Service, sh: &J) {
+fn shutdown(s: &mut Service, sh: &Tree) {
     let mut stop = Vec::new();
     if let Some(sig) = sh.get("signal").and_then(text).and_then(|t| words::signal(&t)) {
         stop.push(("signal".to_string(), sig));
@@ -159,7 +158,7 @@ fn shutdown(s: &mut Service, sh: &J) {
 }
 
 /// A readiness or liveness probe: exec or http_get, with its timing.
-fn probe(s: &mut Service, key: &str, p: &J) {
+fn probe(s: &mut Service, key: &str, p: &Tree) {
     let mut map = Vec::new();
     if let Some(line) = p.get("exec").and_then(|e| e.get("command")).and_then(text) {
         map.push(("exec".to_string(), Value::strs(&["sh", "-c", &line])));

@@ -20,7 +20,7 @@ pub fn convert(text: &str, file: &str) -> Result<Draft, ConvertError> {
     };
     let empty = Section { name: "Unit".into(), line: 0, entries: Vec::new() };
     let unit_section = sections.iter().find(|s| s.name == "Unit").unwrap_or(&empty);
-    let mut s = words::name_service(unit.trim_end_matches('@'), format!("{file} ({base})"));
+    let mut s = words::name_service(unit.trim_end_matches('@'), file);
     if unit.ends_with('@') {
         s.drop(format!("{base} is a template"), "ward converts it once; %i is left as written");
     }
