@@ -229,14 +229,19 @@ fn process(s: &mut Service, sec: &Section) {
 }
 
 fn dependencies(s: &mut Service, unit: &Section) {
-    let mut binds = false;
+    let mut bound: Vec<String> = Vec::new();
     for e in &unit.entries {
         let orig = format!("{}={}", e.key, e.value);
         match e.key.as_str() {
             "After" | "Requires" | "BindsTo" | "Wants" | "Requisite" => {
                 for name in e.value.split_whitespace() {
                     match name.strip_suffix(".service") {
-                        Some(dep) => s.depends_on.push(words::service_name(dep)),
+                        Some(dep) => {
+                            s.depends_on.push(words::service_name(dep));
+                            if e.key == "BindsTo" {
+                                bound.push(words::service_name(dep));
+                            }
+                        }
                         None if e.key == "After" => {}
                         None => s.drop(
                             format!("{}={name}", e.key),
@@ -244,7 +249,6 @@ fn dependencies(s: &mut Service, unit: &Section) {
                         ),
                     }
                 }
-                binds |= e.key == "BindsTo";
                 if e.key == "After" {
                     s.drop(orig, "After= only orders starts (and names no service ward has, for targets and sockets); ward's depends_on waits until each service dependency is running (or ready)");
                 }
@@ -257,8 +261,20 @@ fn dependencies(s: &mut Service, unit: &Section) {
             _ => s.drop(orig, "no counterpart in ward"),
         }
     }
-    if binds {
+    if bound.is_empty() {
+        return;
+    }
+    if s.depends_on.iter().all(|d| bound.contains(d)) {
         s.set("binds_to", Value::raw("true"));
+    } else {
+        s.approx(
+            "binds_to",
+            Value::raw("true"),
+            format!(
+                "BindsTo= names {}; ward's binds_to stops it when any dependency goes down",
+                bound.join(", ")
+            ),
+        );
     }
 }
 
