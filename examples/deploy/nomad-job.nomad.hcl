@@ -34,10 +34,12 @@ job "shop" {
       kill_signal  = "SIGTERM"
       kill_timeout = "40s"
 
+      # Script checks need Consul as the service provider (the default);
+      # with provider = "nomad", keep the http check only.
       service {
         name     = "shop-web"
         port     = "http"
-        provider = "nomad"
+        provider = "consul"
 
         # Ready once no instance is still on its way up.
         check {
