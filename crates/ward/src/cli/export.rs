@@ -121,7 +121,11 @@ fn chain<'s>(
     let deps = if depth > spec.services.len() {
         Duration::ZERO
     } else {
-        s.depends_on.iter().map(|d| chain(spec, d.as_str(), memo, depth + 1)).max().unwrap_or_default()
+        s.depends_on
+            .iter()
+            .map(|d| chain(spec, d.service.as_str(), memo, depth + 1))
+            .max()
+            .unwrap_or_default()
     };
     let total = s.stop.timeout + deps;
     memo.insert(key.as_str(), total);

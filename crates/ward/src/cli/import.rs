@@ -63,7 +63,7 @@ pub fn run(args: &ImportArgs<'_>) -> i32 {
     formats.dedup();
     let text = draft.render(&source.join(", "), &formats.join(", "));
     let out_name = args.output.map_or_else(|| "ward.yaml".to_string(), |p| p.display().to_string());
-    if let Err(errors) = ward_core::spec::parse(&text, &out_name) {
+    if let Err(errors) = validate(&text, &out_name) {
         eprintln!("{text}\n{errors}");
         eprintln!(
             "ward import: the converted spec is not valid (above); please report this with the input file"
@@ -75,6 +75,42 @@ pub fn run(args: &ImportArgs<'_>) -> i32 {
     }
     summary(&draft, &source.join(", "), args.output);
     0
+}
+
+/// Checks the spec's shape with ward-core's parser. The variables it reads
+/// from ward's environment (`${VAR}`) and its env files are the user's to
+/// provide where ward runs: each gets a placeholder here, so that the check
+/// judges the conversion, not this machine's environment.
+fn validate(text: &str, file: &str) -> Result<(), ward_core::spec::SpecErrors> {
+    use ward_core::spec::{EnvFileText, SpecInputs};
+    let mut inputs = SpecInputs::default();
+    for name in variables(text) {
+        inputs.environment.insert(name, "1".to_string());
+    }
+    for path in ward_core::spec::env_file_paths(text, &inputs) {
+        let file = EnvFileText { name: path.clone(), text: Ok(String::new()) };
+        inputs.env_files.insert(path, file);
+    }
+    ward_core::spec::parse_with(text, file, &inputs).map(drop)
+}
+
+/// The names of the `${NAME…}` references in `text` (`$$` is a literal `$`).
+fn variables(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            rest = tail;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let end = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(body.len());
+            names.push(body[..end].to_string());
+            rest = &body[end..];
+        } else {
+            rest = after;
+        }
+    }
+    names
 }
 
 fn write(args: &ImportArgs<'_>, text: &str) -> Result<(), i32> {

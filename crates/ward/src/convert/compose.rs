@@ -36,7 +36,7 @@ pub fn convert(source: &str, file: &str) -> Result<Draft, ConvertError> {
             continue;
         };
         let mut s = words::name_service(name, format!("{file}: services.{name}"));
-        s.set("command", Value::strs(&argv));
+        s.set("command", Value::tpls(&argv.iter().map(|w| braced(w)).collect::<Vec<_>>()));
         service(&mut s, svc);
         draft.services.push(s);
     }
@@ -68,26 +68,14 @@ fn service(s: &mut Service, svc: &Tree) {
                 orig,
                 "ward runs the command as a host process; to run the image, unpack it into a rootfs and add image: { rootfs: … } (docs/containers.md)",
             ),
-            "environment" => {
-                let (set, inherited) = tree::environment(v);
-                let interpolated = set.iter().any(|(_, v)| v.contains('$'));
-                let env = Value::Map(set.into_iter().map(|(k, v)| (k, Value::Str(v))).collect());
-                if interpolated {
-                    s.approx("env", env, "Compose fills ${VAR} from the shell and .env; ward leaves it as written");
-                } else {
-                    s.set("env", env);
-                }
-                for name in inherited {
-                    s.drop(format!("environment {name} (no value)"), "Compose takes it from the shell; give it a value in env:");
-                }
-            }
-            "env_file" => s.drop(orig, "the spec has no env_file yet: copy its variables into env:"),
+            "environment" => environment(s, v),
+            "env_file" => env_file(s, v),
             "working_dir" => s.approx(
                 "workdir",
-                Value::Str(tree::show(v)),
+                Value::Tpl(braced(&tree::show(v))),
                 "a path inside the container in Compose; ward uses it on the host",
             ),
-            "user" => s.set("user", Value::Str(tree::show(v))),
+            "user" => s.set("user", Value::Tpl(braced(&tree::show(v)))),
             "healthcheck" => healthcheck(s, v),
             "ports" => s.drop(orig, "a host process binds its ports itself; nothing to publish"),
             _ => s.drop(orig, "no counterpart in ward"),
@@ -96,6 +84,75 @@ fn service(s: &mut Service, svc: &Tree) {
     restart(s, svc);
     stop(s, svc);
     dependencies(s, svc.get("depends_on"));
+}
+
+/// `environment:` as `env:`. Compose and ward both fill `${VAR}` from the
+/// shell's environment and `.env` when they read the file; a name without a
+/// value (passed from the shell) becomes `${NAME}`.
+fn environment(s: &mut Service, v: &Tree) {
+    let (set, inherited) = tree::environment(v);
+    let mut env: Vec<(String, Value)> = set.into_iter().map(|(k, v)| (k, Value::Tpl(braced(&v)))).collect();
+    if !inherited.is_empty() {
+        let names = inherited.join(", ");
+        env.extend(inherited.into_iter().map(|k| (k.clone(), Value::Tpl(format!("${{{k}}}")))));
+        s.approx(
+            "env",
+            Value::Map(env),
+            format!("{names}: Compose passes it from the shell when set; ward requires it set (or in .env)"),
+        );
+    } else if !env.is_empty() {
+        s.set("env", Value::Map(env));
+    }
+}
+
+/// `env_file:` (a path, a list, or `{ path, required }` items); optional ones
+/// stay comments, since a missing env file is an error in ward.
+fn env_file(s: &mut Service, v: &Tree) {
+    let items: Vec<&Tree> = match v {
+        Tree::List(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut files = Vec::new();
+    for item in items {
+        let path = item.get("path").unwrap_or(item);
+        let Some(path) = text(path) else { continue };
+        if item.get("required").and_then(tree::boolean) == Some(false) {
+            s.drop(format!("env_file {path} (required: false)"), "a missing env file is an error in ward");
+        } else {
+            files.push(Value::Tpl(braced(&path)));
+        }
+    }
+    if !files.is_empty() {
+        s.approx(
+            "env_file",
+            Value::List(files),
+            "ward's env files are literal dotenv (no ${VAR} inside), relative to the spec's folder",
+        );
+    }
+}
+
+/// Compose's `$NAME` as ward's `${NAME}` (ward fills only the braced form);
+/// `$$` and `${…}` mean the same in both.
+fn braced(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+        if let Some(tail) = after.strip_prefix('$') {
+            out.push_str("$$");
+            rest = tail;
+        } else if name_len > 0 && !after.starts_with(|c: char| c.is_ascii_digit()) {
+            out.push_str(&format!("${{{}}}", &after[..name_len]));
+            rest = &after[name_len..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn restart(s: &mut Service, svc: &Tree) {
@@ -157,17 +214,17 @@ fn stop(s: &mut Service, svc: &Tree) {
 fn dependencies(s: &mut Service, deps: Option<&Tree>) {
     match deps {
         Some(Tree::List(items)) => {
-            s.depends_on.extend(items.iter().filter_map(text).map(|d| words::service_name(&d)))
+            s.depends_on.extend(items.iter().filter_map(text).map(|d| (words::service_name(&d), "started")))
         }
         Some(Tree::Map(map)) => {
             for (dep, how) in map {
                 let condition = how.get("condition").and_then(Tree::as_str).unwrap_or("service_started");
+                let name = words::service_name(dep);
                 match condition {
-                    "service_started" | "service_healthy" => s.depends_on.push(words::service_name(dep)),
-                    other => s.drop(
-                        format!("depends_on {dep} (condition: {other})"),
-                        "ward's depends_on waits for running or ready, not for completion",
-                    ),
+                    "service_started" => s.depends_on.push((name, "started")),
+                    "service_healthy" => s.depends_on.push((name, "ready")),
+                    "service_completed_successfully" => s.depends_on.push((name, "completed")),
+                    other => s.drop(format!("depends_on {dep} (condition: {other})"), "unknown condition"),
                 }
             }
         }
@@ -195,7 +252,8 @@ fn healthcheck(s: &mut Service, h: &Tree) {
         }
         _ => return,
     };
-    let mut probe = vec![("exec".to_string(), Value::strs(&exec))];
+    let exec: Vec<String> = exec.iter().map(|w| braced(w)).collect();
+    let mut probe = vec![("exec".to_string(), Value::tpls(&exec))];
     for (from, to) in [("interval", "interval"), ("timeout", "timeout"), ("start_period", "grace")] {
         if let Some(d) = h.get(from).and_then(text).and_then(|t| words::parse_duration(&t)) {
             probe.push((to.to_string(), words::duration(d)));
@@ -229,6 +287,7 @@ mod tests {
         assert!(t.contains("stop: { timeout: 90s }"), "{t}");
         assert!(t.contains("crash_loop: { threshold: 4 }"), "{t}");
         let api = d.services.iter().find(|s| s.name == "api").unwrap();
-        assert_eq!(api.depends_on, ["db"]);
+        assert_eq!(api.depends_on, [("db".to_string(), "ready")]);
+        assert_eq!(braced("a $HOME ${X} $$ $1 $"), "a ${HOME} ${X} $$ $1 $");
     }
 }

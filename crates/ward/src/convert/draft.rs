@@ -4,15 +4,20 @@
 //!
 //! Values are written in YAML's flow style, strings JSON-quoted (a JSON
 //! string is a valid YAML double-quoted scalar), so nothing in the input can
-//! break the document's structure.
+//! break the document's structure. Text taken literally from the input has
+//! its `$$` and `${` escaped, so that ward's `${VAR}` interpolation leaves it
+//! as written; text in ward's own template syntax is marked as such.
 
 use std::collections::BTreeSet;
 
 /// A value as it is written in the spec.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
-    /// A string, always quoted.
+    /// A string taken literally, always quoted; a `$` before `$` or `{` is
+    /// doubled, so that ward does not interpolate it.
     Str(String),
+    /// A string in ward's template syntax (`${VAR}` filled by ward), quoted as is.
+    Tpl(String),
     /// A number, boolean, duration or keyword, written as is.
     Raw(String),
     /// A flow list `[a, b]`.
@@ -27,6 +32,11 @@ impl Value {
         Value::List(items.iter().map(|s| Value::Str(s.as_ref().to_string())).collect())
     }
 
+    /// A list of strings in ward's template syntax.
+    pub fn tpls<S: AsRef<str>>(items: &[S]) -> Value {
+        Value::List(items.iter().map(|s| Value::Tpl(s.as_ref().to_string())).collect())
+    }
+
     /// A raw value from anything printable (numbers, durations, keywords).
     pub fn raw(text: impl ToString) -> Value {
         Value::Raw(text.to_string())
@@ -34,7 +44,8 @@ impl Value {
 
     fn flow(&self) -> String {
         match self {
-            Value::Str(s) => quote(s),
+            Value::Str(s) => quote(&literal(s)),
+            Value::Tpl(s) => quote(s),
             Value::Raw(s) => s.clone(),
             Value::List(items) => {
                 let items: Vec<String> = items.iter().map(Value::flow).collect();
@@ -63,6 +74,8 @@ pub enum Line {
     },
     /// A comment line: an original setting that was not converted.
     Dropped(String),
+    /// A comment line about what follows (not a loss: not in the summary).
+    Note(String),
 }
 
 /// One converted service.
@@ -74,8 +87,9 @@ pub struct Service {
     pub origin: String,
     /// Its settings and comments, in order.
     pub lines: Vec<Line>,
-    /// Services it depends on (original names), written after the settings.
-    pub depends_on: Vec<String>,
+    /// Services it depends on, with ward's condition (`started`, `ready`,
+    /// `completed`), written after the settings.
+    pub depends_on: Vec<(String, &'static str)>,
     /// What was not converted, one line each (copied into the summary).
     pub skipped: Vec<String>,
 }
@@ -104,6 +118,11 @@ impl Service {
         self.skipped.push(line);
     }
 
+    /// A comment about how something was converted.
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.lines.push(Line::Note(text.into()));
+    }
+
     /// Whether `key` is set already.
     pub fn has(&self, key: &str) -> bool {
         self.lines.iter().any(|l| matches!(l, Line::Set { key: k, .. } if k == key))
@@ -127,12 +146,12 @@ impl Draft {
         for s in &mut self.services {
             let mut seen = BTreeSet::new();
             let wanted = std::mem::take(&mut s.depends_on);
-            for dep in wanted {
+            for (dep, condition) in wanted {
                 if !seen.insert(dep.clone()) || dep == s.name {
                     continue;
                 }
                 if names.contains(&dep) {
-                    s.depends_on.push(dep);
+                    s.depends_on.push((dep, condition));
                 } else {
                     s.drop(format!("dependency on {dep}"), "no such service in the converted file");
                 }
@@ -167,12 +186,24 @@ impl Draft {
             for line in &s.lines {
                 render_line(&mut out, line);
             }
-            if !s.depends_on.is_empty() {
-                out.push_str(&format!("    depends_on: {}\n", Value::strs(&s.depends_on).flow()));
-            }
+            out.push_str(&depends_on(&s.depends_on));
         }
         out
     }
+}
+
+/// `depends_on:` as a list when every condition is `ready` (the default),
+/// else as a mapping of services to conditions.
+fn depends_on(deps: &[(String, &str)]) -> String {
+    if deps.is_empty() {
+        return String::new();
+    }
+    let value = if deps.iter().all(|(_, c)| *c == "ready") {
+        Value::List(deps.iter().map(|(d, _)| Value::Str(d.clone())).collect())
+    } else {
+        Value::Map(deps.iter().map(|(d, c)| (d.clone(), Value::raw(c))).collect())
+    };
+    format!("    depends_on: {}\n", value.flow())
 }
 
 fn render_line(out: &mut String, line: &Line) {
@@ -192,6 +223,7 @@ fn render_line(out: &mut String, line: &Line) {
             }
         }
         Line::Dropped(text) => out.push_str(&comment("    # not converted: ", text, "    #   ")),
+        Line::Note(text) => out.push_str(&comment("    # ward import: ", text, "    #   ")),
     }
 }
 
@@ -210,6 +242,19 @@ fn comment(first: &str, text: &str, rest: &str) -> String {
     if out.is_empty() {
         out.push_str(first.trim_end());
         out.push('\n');
+    }
+    out
+}
+
+/// `text` with each `$` that ward would read as `$$` or `${` doubled.
+pub fn literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '$' && matches!(chars.peek(), Some('$' | '{')) {
+            out.push('$');
+        }
     }
     out
 }
@@ -245,7 +290,7 @@ mod tests {
             Value::Map(vec![("A".into(), Value::Str("1".into())), ("on".into(), Value::Str("x\"y".into()))]),
         );
         s.drop("priority=10", "ward orders starts by depends_on");
-        s.depends_on.push("db".into());
+        s.depends_on.push(("db".into(), "ready"));
         let mut d = Draft { services: vec![s], skipped: vec!["[group:all]: no counterpart".into()] };
         d.settle_dependencies();
         let text = d.render("supervisord.conf", "supervisord");
@@ -255,5 +300,15 @@ mod tests {
         assert!(text.contains("# not converted: priority=10: ward orders starts by depends_on\n"));
         assert!(text.contains("#   - web: dependency on db: no such service"), "{text}");
         assert!(!text.contains("    depends_on:"), "{text}");
+    }
+
+    #[test]
+    fn literal_text_escapes_what_ward_would_interpolate() {
+        assert_eq!(literal("echo $$ ${HOME} $PATH $"), "echo $$$ $${HOME} $PATH $");
+        let v = Value::List(vec![Value::Str("${X}".into()), Value::Tpl("${X}".into())]);
+        assert_eq!(v.flow(), "[\"$${X}\", \"${X}\"]");
+        let deps = [("db".to_string(), "ready"), ("migrate".to_string(), "completed")];
+        assert_eq!(depends_on(&deps), "    depends_on: { db: ready, migrate: completed }\n");
+        assert_eq!(depends_on(&deps[..1]), "    depends_on: [\"db\"]\n");
     }
 }

@@ -3,7 +3,7 @@
 //! process-compose runs `command` through a shell; ward runs its words
 //! directly when it uses no shell syntax, else `sh -c`. Probes map onto
 //! ward's probes key for key; `depends_on` conditions onto ward's
-//! `depends_on`, which waits for running (or ready, with a readiness probe).
+//! (`started`, `ready`, `completed`).
 
 use super::draft::{Draft, Service, Value};
 use super::tree::{self, Tree, boolean, count, number, text};
@@ -88,13 +88,21 @@ fn process(s: &mut Service, p: &Tree, global: &[(String, String)]) {
     if let Some(deps) = p.get("depends_on").and_then(Tree::as_map) {
         for (dep, cond) in deps {
             let condition = cond.get("condition").and_then(Tree::as_str).unwrap_or("process_started");
+            let name = words::service_name(dep);
             match condition {
-                "process_started" | "process_healthy" | "process_log_ready" => {
-                    s.depends_on.push(words::service_name(dep))
+                "process_started" => s.depends_on.push((name, "started")),
+                "process_healthy" => s.depends_on.push((name, "ready")),
+                "process_completed_successfully" => s.depends_on.push((name, "completed")),
+                "process_completed" => {
+                    s.depends_on.push((name, "completed"));
+                    s.drop(
+                        format!("depends_on {dep} (condition: process_completed)"),
+                        "process-compose accepts any exit; ward's completed needs a successful one",
+                    );
                 }
                 other => s.drop(
                     format!("depends_on {dep} (condition: {other})"),
-                    "ward's depends_on waits for running or ready, not for completion",
+                    "no counterpart in ward (started, ready, completed)",
                 ),
             }
         }
@@ -203,7 +211,6 @@ mod tests {
         assert!(t.contains("ready: { exec: [\"sh\", \"-c\", \"pg_isready\"], interval: 2s }"), "{t}");
         assert!(t.contains("backoff: { initial: 2s, factor: 1.0, max: 2s, jitter: 0.0 }"), "{t}");
         assert!(t.contains("stop: { signal: SIGINT, timeout: 15s }"), "{t}");
-        assert!(t.contains("condition: process_completed_successfully"), "{t}");
-        assert!(t.contains("depends_on: [\"db\"]"), "{t}");
+        assert!(t.contains("depends_on: { db: ready, migrate: completed }"), "{t}");
     }
 }

@@ -5,7 +5,7 @@
 //! (`program_name`, `process_num` → `${WARD_REPLICA}`, `here`), and noted
 //! where it has not (`ENV_X`, expanded by supervisord from its own environment).
 
-use super::draft::{Draft, Service, Value};
+use super::draft::{Draft, Service, Value, literal};
 use super::ini::{self, Dialect, Section};
 use super::{ConvertError, words};
 
@@ -50,9 +50,9 @@ fn program(section: &Section, name: &str, here: &str, file: &str) -> Service {
         Some(e) => {
             let line = expand(&e.value, &mut s);
             match words::plain_command(&line) {
-                Some(argv) => s.set("command", Value::strs(&argv)),
+                Some(argv) => s.set("command", Value::tpls(&argv)),
                 None => {
-                    s.approx("command", Value::strs(&["sh", "-c", &line]), "command did not split into words")
+                    s.approx("command", Value::tpls(&["sh", "-c", &line]), "command did not split into words")
                 }
             }
         }
@@ -74,8 +74,8 @@ fn setting(s: &mut Service, key: &str, value: &str, section: &Section) {
             Ok(n) => s.set("replicas", Value::raw(n)),
             Err(_) => s.drop(orig, "not a number"),
         },
-        "directory" => s.set("workdir", Value::Str(value.to_string())),
-        "user" => s.set("user", Value::Str(value.to_string())),
+        "directory" => s.set("workdir", Value::Tpl(value.to_string())),
+        "user" => s.set("user", Value::Tpl(value.to_string())),
         "environment" => s.set("env", Value::Map(environment(value))),
         "stopsignal" => match words::signal(value) {
             Some(sig) => set_stop(s, section, Some(sig)),
@@ -172,19 +172,22 @@ fn environment(text: &str) -> Vec<(String, Value)> {
     for item in items {
         if let Some((k, v)) = item.split_once('=') {
             if !k.trim().is_empty() {
-                out.push((k.trim().to_string(), Value::Str(v.to_string())));
+                out.push((k.trim().to_string(), Value::Tpl(v.to_string())));
             }
         }
     }
     out
 }
 
-/// Expands supervisord's `%(name)s` expressions where ward has the same value.
+/// Expands supervisord's `%(name)s` expressions where ward has the same value,
+/// into ward's template syntax: `%(ENV_X)s` becomes `${X}`, which ward fills
+/// from its environment when it reads the spec, as supervisord did; the rest
+/// of the text is escaped to stay literal.
 fn expand(text: &str, program: &str, here: &str, s: &mut Service) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(at) = rest.find('%') {
-        out.push_str(&rest[..at]);
+        out.push_str(&literal(&rest[..at]));
         if rest[at..].starts_with("%%") {
             out.push('%');
             rest = &rest[at + 2..];
@@ -212,16 +215,13 @@ fn expand(text: &str, program: &str, here: &str, s: &mut Service) -> String {
                     s.drop(format!("{whole} (padded)"), "ward's ${WARD_REPLICA} is not zero-padded");
                 }
             }
-            "here" => out.push_str(here),
+            "here" => out.push_str(&literal(here)),
             n if n.starts_with("ENV_") => {
                 out.push_str(&format!("${{{}}}", &n[4..]));
-                s.drop(
-                    whole.to_string(),
-                    format!(
-                        "supervisord expanded it from its own environment; ward leaves ${{{}}} as written",
-                        &n[4..]
-                    ),
-                );
+                s.note(format!(
+                    "{whole} is ${{{}}}: ward fills it from its environment (or .env) when it reads the spec, as supervisord did; unset, it is an error",
+                    &n[4..]
+                ));
             }
             _ => {
                 out.push_str(whole);
@@ -230,7 +230,7 @@ fn expand(text: &str, program: &str, here: &str, s: &mut Service) -> String {
         }
         rest = &after[close + 1 + spec_len..];
     }
-    out.push_str(rest);
+    out.push_str(&literal(rest));
     out
 }
 

@@ -176,6 +176,7 @@ fn exit_codes(s: &mut Service, sec: &Section) {
 
 fn process(s: &mut Service, sec: &Section) {
     let mut stop = Vec::new();
+    let mut env_files = Vec::new();
     for e in &sec.entries {
         let orig = format!("{}={}", e.key, e.value);
         match e.key.as_str() {
@@ -210,7 +211,7 @@ fn process(s: &mut Service, sec: &Section) {
                 None => s.drop(orig, "not a duration ward reads"),
             },
             "KillMode" if matches!(e.value.as_str(), "control-group" | "mixed") => {}
-            "EnvironmentFile" => s.drop(orig, "the spec has no env_file yet: copy its variables into env:"),
+            "EnvironmentFile" => env_files.push(e.value.clone()),
             _ => s.drop(orig, "no counterpart in ward"),
         }
     }
@@ -220,11 +221,34 @@ fn process(s: &mut Service, sec: &Section) {
         .flat_map(|e| words::split(&e.value).unwrap_or_default())
         .filter_map(|w| w.split_once('=').map(|(k, v)| (k.to_string(), Value::Str(v.to_string()))))
         .collect();
+    env_file(s, &env_files);
     if !env.is_empty() {
         s.set("env", Value::Map(env));
     }
     if !stop.is_empty() {
         s.set("stop", Value::Map(stop));
+    }
+}
+
+/// `EnvironmentFile=` as `env_file:`; an optional one (`-path`) stays a
+/// comment, since a missing env file is an error in ward.
+fn env_file(s: &mut Service, values: &[String]) {
+    let mut files = Vec::new();
+    for value in values {
+        match value.strip_prefix('-') {
+            Some(path) => s.drop(
+                format!("EnvironmentFile={value}"),
+                format!("optional in systemd; a missing env file is an error in ward: add env_file: [{path:?}] if it is always there"),
+            ),
+            None => files.push(Value::Str(value.clone())),
+        }
+    }
+    if !files.is_empty() {
+        s.approx(
+            "env_file",
+            Value::List(files),
+            "systemd reads it with its own quoting rules; ward reads the dotenv format (KEY=value, quotes, # comments)",
+        );
     }
 }
 
@@ -237,7 +261,7 @@ fn dependencies(s: &mut Service, unit: &Section) {
                 for name in e.value.split_whitespace() {
                     match name.strip_suffix(".service") {
                         Some(dep) => {
-                            s.depends_on.push(words::service_name(dep));
+                            s.depends_on.push((words::service_name(dep), "ready"));
                             if e.key == "BindsTo" {
                                 bound.push(words::service_name(dep));
                             }
@@ -264,7 +288,7 @@ fn dependencies(s: &mut Service, unit: &Section) {
     if bound.is_empty() {
         return;
     }
-    if s.depends_on.iter().all(|d| bound.contains(d)) {
+    if s.depends_on.iter().all(|(d, _)| bound.contains(d)) {
         s.set("binds_to", Value::raw("true"));
     } else {
         s.approx(
@@ -299,6 +323,6 @@ mod tests {
         assert!(t.contains("stop: { signal: SIGINT, timeout: 20s }"), "{t}");
         assert!(t.contains("binds_to: true"), "{t}");
         assert!(t.contains("After=network.target"), "{t}");
-        assert_eq!(d.services[0].depends_on, ["db", "db"]);
+        assert_eq!(d.services[0].depends_on, [("db".to_string(), "ready"), ("db".to_string(), "ready")]);
     }
 }

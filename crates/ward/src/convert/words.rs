@@ -123,9 +123,7 @@ pub fn name_service(original: &str, origin: impl Into<String>) -> Service {
     let name = service_name(original);
     let mut s = Service::new(name.clone(), origin);
     if name != original {
-        s.lines.push(super::draft::Line::Dropped(format!(
-            "the name `{original}` is not a valid ward service name; renamed `{name}`"
-        )));
+        s.note(format!("the name `{original}` is not a valid ward service name; renamed `{name}`"));
     }
     s
 }
