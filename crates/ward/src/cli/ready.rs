@@ -13,11 +13,11 @@ use std::collections::BTreeSet;
 
 /// Runs `ward ready`; returns the exit code.
 pub fn run(paths: &Paths) -> i32 {
-    // Which services declare `ready:`, from the spec file (a broken file: none).
-    let declares_ready: BTreeSet<String> = std::fs::read_to_string(&paths.spec)
+    // Which services declare `ready:`, from the spec file read as `ward up`
+    // reads it (variables, env files); a broken file: none.
+    let declares_ready: BTreeSet<String> = crate::specfile::read(&paths.spec)
         .ok()
-        .and_then(|text| ward_core::spec::parse(&text, &paths.spec.display().to_string()).ok())
-        .map(|spec| {
+        .map(|(_, spec)| {
             spec.services.iter().filter(|(_, s)| s.ready.is_some()).map(|(n, _)| n.to_string()).collect()
         })
         .unwrap_or_default();
