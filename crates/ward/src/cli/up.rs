@@ -252,7 +252,7 @@ async fn serve(paths: &Paths, spec: Spec, store: Store, systemd: Option<SystemdS
     );
     runtime.ready();
     let (down_notice, down) = tokio::sync::oneshot::channel();
-    let notifier = systemd.and_then(|s| notifier(s, &spec, requests_for_systemd.clone()));
+    let notifier = systemd.and_then(|s| notifier(s, &spec, requests_for_systemd));
     let notifier = notifier.map(|n| tokio::spawn(n.run(down)));
     let supervisor = Supervisor::new(Deployment::new(spec), runtime, logs, paths, store, adopter)
         .with_metrics(metrics)
