@@ -23,6 +23,9 @@ need sh && need sleep && need awk || apt_install coreutils gawk
 need python3 || apt_install python3
 # `ward logs` colours only on a terminal: tests/e2e/logs_stream.rs gives it one with `script`.
 need script || apt_install bsdutils
+# The deployment examples are checked by tools from PyPI in a virtualenv
+# (scripts/check-deploy.sh); Debian's python3 needs python3-venv for that.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || apt_install python3-venv
 # Containers (tests/e2e/oci.rs) need root, runc, and a busybox rootfs to run;
 # without root they are skipped.
 static_busybox() { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; }
@@ -58,6 +61,8 @@ cargo run --quiet -- check -f examples/demo.yaml
 echo "== ward-bench --quick (smoke)"
 cargo build --quiet -p ward -p ward-bench
 target/debug/ward-bench --quick
+echo "== deployment examples (Kubernetes schemas, Nomad HCL, hadolint, ward check)"
+./scripts/check-deploy.sh target/debug/ward
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -11,11 +11,14 @@
 //! - `paths`: the state folder and what is in it.
 //! - `top`: `ward top`, the live terminal view.
 //! - `specfile`: reading a spec with its environment, `.env` and env files.
+//! - `sdnotify`: ward's own sd_notify to systemd (`Type=notify` units).
+//! - `convert`: other tools' process files as ward specs (`ward import`).
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod api;
 mod cli;
+mod convert;
 mod health;
 mod keeper;
 mod logs;
@@ -23,6 +26,7 @@ mod memory;
 mod metrics;
 mod paths;
 mod runtime;
+mod sdnotify;
 mod specfile;
 mod store;
 mod supervisor;

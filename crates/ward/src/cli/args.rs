@@ -228,6 +228,53 @@ pub enum Verb {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Convert a Procfile, supervisord.conf, systemd units, process-compose,
+    /// pm2 or compose file into a ward spec.
+    #[command(
+        after_help = "Examples:\n  ward import Procfile -o ward.yaml\n  ward import api.service db.service -o ward.yaml   # several units, one spec\n  ward import procs.conf --format supervisord       # the spec goes to stdout"
+    )]
+    Import {
+        /// The file(s) to convert (several systemd units make one spec).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Write the spec here (default: stdout).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The input format, instead of guessing it from the name and content:
+        /// procfile, supervisord, systemd, process-compose, pm2, compose.
+        #[arg(long)]
+        format: Option<String>,
+        /// Overwrite the output file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Exit 0 when no instance is still on its way up (a probe for orchestrators).
+    #[command(
+        after_help = "Example:\n  ward ready -f /app/ward.yaml   # a Kubernetes readinessProbe, a Nomad check, a HEALTHCHECK"
+    )]
+    Ready {
+        /// The spec file.
+        #[command(flatten)]
+        spec: SpecFlag,
+    },
+    /// Write a service manager's unit that runs `ward up` for this spec.
+    #[command(
+        after_help = "Examples:\n  ward export systemd -f ward.yaml               # print the unit\n  ward export systemd -o /etc/systemd/system --name shop"
+    )]
+    Export {
+        /// The spec file.
+        #[command(flatten)]
+        spec: SpecFlag,
+        /// The service manager: `systemd` (a Type=notify unit).
+        #[arg(value_parser = ["systemd"])]
+        kind: String,
+        /// Write NAME.service into this folder (default: print the unit).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// The unit's name [default: ward-FOLDER, from the spec file's folder].
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// The supervisor process that `ward up` starts (not for people).
     #[command(name = "__brain", hide = true)]
     Brain,

@@ -70,7 +70,10 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
         | Verb::Init { .. }
         | Verb::Completions { .. }
         | Verb::Man { .. }
-        | Verb::Token { .. } => Ok(()),
+        | Verb::Token { .. }
+        | Verb::Import { .. }
+        | Verb::Export { .. }
+        | Verb::Ready { .. } => Ok(()),
     }
 }
 

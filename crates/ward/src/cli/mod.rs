@@ -15,12 +15,18 @@
 //! - `signal`: `ward signal SERVICE[/N] SIGNAL`.
 //! - `wait`: `ward wait` and `ward up -d --wait`, on the event stream.
 //! - `token`: `ward token new`.
+//! - `export`: `ward export systemd`, a unit that runs `ward up`.
+//! - `ready`: `ward ready`, the readiness probe for orchestrators.
+//! - `import`: `ward import`, other tools' files as a spec.
 
 pub mod args;
 pub mod completions;
 pub mod control;
+pub mod export;
+pub mod import;
 pub mod init;
 pub mod logs;
+pub mod ready;
 pub mod render;
 pub mod signal;
 pub mod token;
@@ -48,12 +54,15 @@ pub fn main() -> i32 {
         | Verb::Wait { spec, .. }
         | Verb::Reload { spec }
         | Verb::Down { spec }
+        | Verb::Export { spec, .. }
+        | Verb::Ready { spec }
         | Verb::Top { spec }
         | Verb::Signal { spec, .. }
         | Verb::Init { spec } => spec.file.clone(),
         Verb::Logs { .. }
         | Verb::Events { .. }
         | Verb::Brain
+        | Verb::Import { .. }
         | Verb::Completions { .. }
         | Verb::Man { .. }
         | Verb::Token { .. } => None,
@@ -91,6 +100,14 @@ pub fn main() -> i32 {
         Verb::Token { action: args::TokenAction::New { output, read_only, force } } => {
             token::new(&output, read_only, force)
         }
+        Verb::Ready { .. } => ready::run(&paths),
+        Verb::Export { output, name, .. } => export::run(&paths, output.as_deref(), name.as_deref()),
+        Verb::Import { files, output, format, force } => import::run(&import::ImportArgs {
+            files: &files,
+            output: output.as_deref(),
+            format: format.as_deref(),
+            force,
+        }),
         verb => control::run(&paths, &cli.place, verb),
     }
 }

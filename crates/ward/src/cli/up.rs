@@ -180,6 +180,8 @@ fn lock(paths: &Paths) -> Result<std::fs::File> {
 }
 
 fn foreground(paths: &Paths, spec: Spec) -> Result<i32> {
+    // Before any thread starts: no service may inherit systemd's socket.
+    let systemd = crate::sdnotify::take_from_environment();
     state_dir(paths)?;
     let _lock = lock(paths)?;
     init_tracing();
@@ -189,13 +191,14 @@ fn foreground(paths: &Paths, spec: Spec) -> Result<i32> {
     let epoch = Store::open(&paths.store())?.take_keeper_epoch()?;
     drop(spec);
     reaper::become_subreaper().context("cannot become child subreaper")?;
-    let code = crate::keeper::run(paths, epoch)?;
+    let code = crate::keeper::run(paths, epoch, systemd)?;
     let _ = std::fs::remove_file(&paths.socket);
     Ok(code)
 }
 
 /// `ward __brain`: the supervisor, started (and restarted) by the keeper.
 pub fn brain(paths: &Paths) -> i32 {
+    let systemd = crate::sdnotify::brain_settings();
     init_tracing();
     let mut store = match Store::open(&paths.store()) {
         Ok(store) => store,
@@ -210,7 +213,7 @@ pub fn brain(paths: &Paths) -> i32 {
     };
     let run = || -> Result<i32> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        rt.block_on(serve(paths, spec, store))
+        rt.block_on(serve(paths, spec, store, systemd))
     };
     match run() {
         Ok(code) => code,
@@ -221,7 +224,7 @@ pub fn brain(paths: &Paths) -> i32 {
     }
 }
 
-async fn serve(paths: &Paths, spec: Spec, store: Store) -> Result<i32> {
+async fn serve(paths: &Paths, spec: Spec, store: Store, systemd: Option<SystemdSettings>) -> Result<i32> {
     let (adopter, adopted) = Adopter::new();
     let keeper_socket =
         std::env::var_os("WARD_KEEPER_SOCKET").map(PathBuf::from).unwrap_or_else(|| paths.keeper_socket());
@@ -245,6 +248,7 @@ async fn serve(paths: &Paths, spec: Spec, store: Store) -> Result<i32> {
         tracing::error!("the TCP API is off: {e:#}");
         None
     });
+    let requests_for_systemd = requests.clone();
     let state = AppState { requests, logs: logs.clone(), info, metrics: metrics.clone() };
     let app = router(state.clone());
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -264,15 +268,43 @@ async fn serve(paths: &Paths, spec: Spec, store: Store) -> Result<i32> {
     );
     let _stop_tcp = crate::api::tcp::start(tcp, state).await;
     runtime.ready();
-    let supervisor =
-        Supervisor::new(Deployment::new(spec), runtime, logs, paths, store, adopter).with_metrics(metrics);
+    let (down_notice, down) = tokio::sync::oneshot::channel();
+    let notifier = systemd.and_then(|s| notifier(s, &spec, requests_for_systemd));
+    let notifier = notifier.map(|n| tokio::spawn(n.run(down)));
+    let supervisor = Supervisor::new(Deployment::new(spec), runtime, logs, paths, store, adopter)
+        .with_metrics(metrics)
+        .with_down_notice(down_notice);
     let code = supervisor.run(Inputs { requests: requests_rx, exits, adopted }).await;
+    if let Some(task) = notifier {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+    }
     tracing::info!("everything is down; exiting with {code}");
     // The supervisor is gone, so event streams end once they have written
     // every event; let them finish, but never wait long for a slow reader.
     let _ = stop_api.send(());
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), api).await;
     Ok(code)
+}
+
+/// systemd's notify socket and watchdog period, as the keeper passed them.
+type SystemdSettings = (String, Option<std::time::Duration>);
+
+/// The task that speaks sd_notify to systemd, when `ward up` runs under it.
+fn notifier(
+    (socket, watchdog): SystemdSettings,
+    spec: &Spec,
+    requests: tokio::sync::mpsc::Sender<crate::supervisor::requests::Request>,
+) -> Option<crate::sdnotify::notifier::Notifier> {
+    let notify = match crate::sdnotify::client::Notify::new(&socket) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!("sd_notify: cannot use NOTIFY_SOCKET {socket}: {e}");
+            return None;
+        }
+    };
+    let declares_ready =
+        spec.services.iter().filter(|(_, s)| s.ready.is_some()).map(|(n, _)| n.to_string()).collect();
+    Some(crate::sdnotify::notifier::Notifier { notify, watchdog, declares_ready, requests })
 }
 
 /// Tells a waiting `up -d` that the API listens.

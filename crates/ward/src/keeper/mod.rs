@@ -86,6 +86,8 @@ struct Keeper {
     /// Processes an earlier keeper started that still run, for the brain to
     /// adopt or discard.
     strays: Vec<journal::Stray>,
+    /// Extra environment of every brain (systemd's notify socket, see `crate::sdnotify`).
+    brain_env: Vec<(String, String)>,
 }
 
 struct Brain {
@@ -109,7 +111,8 @@ struct Child {
 
 /// Runs the keeper until everything is down; returns `ward up`'s exit code.
 /// `epoch` is this keeper's, taken from the store (see [`exit_number`]).
-pub fn run(paths: &Paths, epoch: u64) -> Result<i32> {
+/// Every brain gets `brain_env` in its environment.
+pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Result<i32> {
     io::block_signals();
     let (tx, rx) = std::sync::mpsc::channel();
     let sink = tx.clone();
@@ -142,6 +145,7 @@ pub fn run(paths: &Paths, epoch: u64) -> Result<i32> {
         restart_at: Some(now()),
         journal,
         strays,
+        brain_env,
     };
     let mut trimmer = crate::memory::Trimmer::default();
     loop {
@@ -335,7 +339,10 @@ impl Keeper {
         let launch = Launch {
             id: InstanceId::new(ward_core::ServiceName::new("ward").expect("a valid name"), 0),
             argv,
-            env: vec![("WARD_KEEPER_SOCKET".into(), p.keeper_socket().display().to_string())],
+            env: [("WARD_KEEPER_SOCKET".into(), p.keeper_socket().display().to_string())]
+                .into_iter()
+                .chain(self.brain_env.iter().cloned())
+                .collect(),
             workdir: std::env::current_dir().ok(),
             user: None,
             log: PathBuf::from("/dev/stderr"),

@@ -106,6 +106,8 @@ pub struct Supervisor<R: Runtime> {
     trimmer: crate::memory::Trimmer,
     /// Spawns asked for and not yet answered.
     spawns: spawning::Spawns,
+    /// Told once when everything begins to stop (systemd's `STOPPING=1`).
+    down_notice: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// The inputs of the supervisor loop.
@@ -173,6 +175,7 @@ impl<R: Runtime> Supervisor<R> {
             respawned: None,
             trimmer: crate::memory::Trimmer::default(),
             spawns: spawning::Spawns::default(),
+            down_notice: None,
         }
     }
 
@@ -193,6 +196,12 @@ impl<R: Runtime> Supervisor<R> {
         let actions = self.deployment.up(self.clock.now());
         self.touch_all();
         self.execute(actions);
+    }
+
+    /// Tells `notice` when everything begins to stop (`ward down`, SIGTERM, SIGINT).
+    pub fn with_down_notice(mut self, notice: tokio::sync::oneshot::Sender<()>) -> Self {
+        self.down_notice = Some(notice);
+        self
     }
 
     /// Records into `metrics` (shared with the API's `/metrics`).
@@ -263,6 +272,9 @@ impl<R: Runtime> Supervisor<R> {
 
     fn begin_down(&mut self, why: &str) {
         tracing::info!("{why}: stopping every service");
+        if let Some(notice) = self.down_notice.take() {
+            let _ = notice.send(());
+        }
         let actions = self.deployment.down(0, self.clock.now());
         self.touch_all();
         self.execute(actions);

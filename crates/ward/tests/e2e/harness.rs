@@ -64,12 +64,18 @@ impl Ward {
     /// [`Ward::start`], with `files` (name, text) written beside the spec first.
     pub fn start_with_files(tag: &str, yaml: &str, files: &[(&str, &str)]) -> Ward {
         let dir = TempDir::new(tag);
-        let spec = dir.0.join("ward.yaml");
-        std::fs::write(&spec, yaml).unwrap();
         for (name, text) in files {
             std::fs::write(dir.0.join(name), text).unwrap();
         }
-        let (up, log) = launch_up(&spec);
+        Ward::start_in(dir, yaml, &[])
+    }
+
+    /// Writes `yaml` as ward.yaml in `dir` and starts `ward up` on it with
+    /// `env` added to its environment.
+    pub fn start_in(dir: TempDir, yaml: &str, env: &[(&str, &str)]) -> Ward {
+        let spec = dir.0.join("ward.yaml");
+        std::fs::write(&spec, yaml).unwrap();
+        let (up, log) = launch_up(&spec, env);
         let (events, events_child) = follow_events(&spec);
         Ward {
             dir,
@@ -101,7 +107,7 @@ impl Ward {
 
     /// Starts `ward up` again (after the previous one is gone), with a new event reader.
     pub fn rerun(&mut self) {
-        let (up, log) = launch_up(&self.spec);
+        let (up, log) = launch_up(&self.spec, &[]);
         self.up = Some(up);
         self.log = log;
         self.refollow();
@@ -267,11 +273,12 @@ pub fn wait_a_little() {
 
 /// Starts `ward up -f spec` and waits (with a deadline) until it says it
 /// supervises; returns it and the lines of its stderr that follow.
-fn launch_up(spec: &Path) -> (Child, mpsc::Receiver<String>) {
+fn launch_up(spec: &Path, env: &[(&str, &str)]) -> (Child, mpsc::Receiver<String>) {
     let mut up = Command::new(ward_bin())
         .arg("up")
         .arg("-f")
         .arg(spec)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -225,7 +225,9 @@ impl World {
         let store = Store::open(&self.paths.store()).expect("the store opens");
         let text = std::fs::read_to_string(&self.paths.spec).unwrap_or_default();
         let spec = ward_core::spec::parse(&text, "ward.yaml").expect("the simulated spec is valid");
-        let logs = Logs::start(self.paths.logs(), spec.logs.clone()).expect("logs");
+        let time = self.time.clone();
+        let wall = Arc::new(move || time.wall_ms.load(Ordering::Relaxed));
+        let logs = Logs::start(self.paths.logs(), spec.logs.clone(), wall).expect("logs");
         let (adopter, adoptions, _exits) = Adopter::fake();
         self.adoptions = adoptions;
         self.watched.clear();
