@@ -108,6 +108,8 @@ pub struct Supervisor<R: Runtime> {
     spawns: spawning::Spawns,
     /// Told once when everything begins to stop (systemd's `STOPPING=1`).
     down_notice: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Why an instance's last process counts as lost (its exit never came).
+    lost: HashMap<InstanceId, String>,
 }
 
 /// The inputs of the supervisor loop.
@@ -176,6 +178,7 @@ impl<R: Runtime> Supervisor<R> {
             trimmer: crate::memory::Trimmer::default(),
             spawns: spawning::Spawns::default(),
             down_notice: None,
+            lost: HashMap::new(),
         }
     }
 

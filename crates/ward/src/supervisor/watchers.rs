@@ -23,7 +23,11 @@ impl<R: Runtime> Supervisor<R> {
     /// Starts, quiets or stops watchers and runs hooks, on an event of `id`.
     pub(super) fn watch_event(&mut self, id: &InstanceId, kind: &EventKind) {
         match kind {
+            EventKind::Lost { reason } => {
+                self.lost.insert(id.clone(), reason.clone());
+            }
             EventKind::Started { pid } | EventKind::Adopted { pid } => {
+                self.lost.remove(id);
                 if let Some(spec) = self.deployment.service(&id.service) {
                     self.health.started(id, *pid, spec);
                 }
@@ -42,8 +46,7 @@ impl<R: Runtime> Supervisor<R> {
             | EventKind::Completed
             | EventKind::HealthFailed { .. }
             | EventKind::Stopped
-            | EventKind::SpawnFailed { .. }
-            | EventKind::Lost { .. } => {}
+            | EventKind::SpawnFailed { .. } => {}
         }
     }
 

@@ -77,6 +77,9 @@ impl<R: Runtime> Supervisor<R> {
         if let Some(pos) = budget_position {
             let _ = writeln!(text, "  restart budget: waiting, {} ahead in the queue", pos);
         }
+        if let Some(reason) = self.lost.get(id) {
+            let _ = writeln!(text, "  lost:          {reason} (its exit is unknown)");
+        }
         let _ = writeln!(text, "  you can:       {can_do}");
         WhyInstance {
             service: id.service.to_string(),

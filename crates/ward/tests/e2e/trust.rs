@@ -140,3 +140,28 @@ fn an_unrecorded_fast_restart_is_adopted_after_a_crash_of_keeper_and_brain() {
         .count();
     assert_eq!(restarts_after_rerun, 0, "no second copy was started: {:#?}", w.seen);
 }
+
+/// A `stop` whose exit never arrives ends `lost` too, and `ward why` says so.
+#[test]
+fn why_names_a_lost_process() {
+    let spec = r#"version: 1
+services:
+  steady:
+    command: ["sleep", "600"]
+    stop: { timeout: 1s }
+"#;
+    let mut w = Ward::start("lostwhy", spec);
+    let pid = w.wait_event("steady", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    let keeper = w.up_pid() as i32;
+    kill(keeper, libc::SIGSTOP);
+    kill(pid as i32, libc::SIGKILL);
+    let stop = w.cli(&["stop", "steady"]);
+    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    w.wait_event("steady", 0, "lost", 15);
+    w.wait_event("steady", 0, "stopped", 5);
+    let why = w.cli(&["why", "steady/0"]);
+    let text = String::from_utf8_lossy(&why.stdout);
+    kill(keeper, libc::SIGCONT);
+    assert!(text.contains("steady/0 is stopped") && text.contains("lost:"), "{text}");
+    assert!(text.contains("never arrived"), "{text}");
+}
