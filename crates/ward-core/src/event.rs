@@ -6,6 +6,7 @@ use crate::time::MonoTime;
 
 /// What happened to an instance.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum EventKind {
     /// A process was spawned.
     Started {

@@ -1,11 +1,11 @@
 //! How a process ended.
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How an instance's process ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum ExitStatus {
     /// It exited with this code.
     Code(i32),

@@ -31,6 +31,13 @@ impl MonoTime {
     }
 }
 
+/// A [`Duration`] since the origin, as a time (whole milliseconds, saturating).
+impl From<Duration> for MonoTime {
+    fn from(since_origin: Duration) -> MonoTime {
+        MonoTime::ZERO + since_origin
+    }
+}
+
 impl Add<Duration> for MonoTime {
     type Output = MonoTime;
     fn add(self, d: Duration) -> MonoTime {

@@ -164,6 +164,8 @@ impl Metrics {
             | EventKind::Stopped
             | EventKind::Adopted { .. }
             | EventKind::SpawnFailed { .. } => {}
+            // `EventKind` is non-exhaustive: a newer kind counts only in `events`.
+            _ => {}
         }
     }
 

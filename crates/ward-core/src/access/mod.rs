@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 
 /// What a token lets its bearer do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Role {
     /// Look: every `GET`.
     Read,
@@ -25,6 +26,7 @@ pub enum Role {
 
 /// What a route asks of its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Need {
     /// Nothing: static files without state.
     Public,
@@ -38,6 +40,7 @@ pub enum Need {
 
 /// The token a request presented, as the shell recognised it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Presented {
     /// No `Authorization: Bearer` header.
     Nothing,

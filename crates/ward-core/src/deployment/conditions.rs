@@ -19,6 +19,7 @@ use crate::spec::{Condition, Dependency};
 
 /// What `ward wait` waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WaitFor {
     /// A process runs (`running` or `ready`).
     Running,

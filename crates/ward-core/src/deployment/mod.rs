@@ -39,6 +39,7 @@ pub enum DeployAction {
 
 /// Why a command was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CommandError {
     /// No such service in the spec.
     #[error("no service named {0}")]
@@ -56,6 +57,7 @@ pub enum CommandError {
 
 /// Whether the deployment runs or is going down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Phase {
     /// Services run and restart.
     Up,

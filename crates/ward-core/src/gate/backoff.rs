@@ -1,19 +1,19 @@
 //! The backoff curve: `initial × factor^n`, capped at `max`, then times a jitter factor.
 
-use crate::spec::BackoffSpec;
+use super::config::BackoffConfig;
 use std::time::Duration;
 
 /// The current position on a service's backoff curve.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Backoff {
-    spec: BackoffSpec,
+    spec: BackoffConfig,
     /// The delay (before jitter) the next crash will wait.
     next: Duration,
 }
 
 impl Backoff {
     /// A fresh curve: the next delay is `initial`.
-    pub fn new(spec: BackoffSpec) -> Self {
+    pub fn new(spec: BackoffConfig) -> Self {
         Backoff { spec, next: spec.initial }
     }
 
@@ -40,13 +40,13 @@ impl Backoff {
         self.next = self.spec.initial;
     }
 
-    /// The spec this curve follows.
-    pub fn spec(&self) -> &BackoffSpec {
+    /// The settings this curve follows.
+    pub fn config(&self) -> &BackoffConfig {
         &self.spec
     }
 }
 
-fn grow(d: Duration, spec: BackoffSpec) -> Duration {
+fn grow(d: Duration, spec: BackoffConfig) -> Duration {
     let grown = d.as_secs_f64() * spec.factor.max(1.0);
     if !grown.is_finite() || grown >= spec.max.as_secs_f64() {
         spec.max.max(d.min(spec.max))
@@ -67,8 +67,8 @@ fn apply_jitter(delay: Duration, jitter: f64, j: f64) -> Duration {
 mod tests {
     use super::*;
 
-    fn spec() -> BackoffSpec {
-        BackoffSpec {
+    fn spec() -> BackoffConfig {
+        BackoffConfig {
             initial: Duration::from_millis(500),
             factor: 2.0,
             max: Duration::from_secs(4),

@@ -5,20 +5,20 @@
 //! when the crash just recorded is the `threshold`-th inside it (reached, not
 //! exceeded).
 
-use crate::spec::CrashLoopSpec;
+use super::config::CrashLoopConfig;
 use crate::time::MonoTime;
 use std::collections::VecDeque;
 
 /// The crashes of one instance that still fall inside the rolling window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CrashWindow {
-    spec: CrashLoopSpec,
+    spec: CrashLoopConfig,
     crashes: VecDeque<MonoTime>,
 }
 
 impl CrashWindow {
     /// An empty window.
-    pub fn new(spec: CrashLoopSpec) -> Self {
+    pub fn new(spec: CrashLoopConfig) -> Self {
         CrashWindow { spec, crashes: VecDeque::new() }
     }
 
@@ -54,8 +54,8 @@ impl CrashWindow {
         self.crashes.clear();
     }
 
-    /// The spec of this window.
-    pub fn spec(&self) -> &CrashLoopSpec {
+    /// The settings of this window.
+    pub fn config(&self) -> &CrashLoopConfig {
         &self.spec
     }
 
@@ -79,7 +79,7 @@ mod tests {
     use std::time::Duration;
 
     fn w(threshold: u32, window_ms: u64) -> CrashWindow {
-        CrashWindow::new(CrashLoopSpec {
+        CrashWindow::new(CrashLoopConfig {
             threshold,
             window: Duration::from_millis(window_ms),
             cooldown: Duration::from_secs(1),

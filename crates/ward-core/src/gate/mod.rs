@@ -12,21 +12,43 @@
 //!   cooldown has passed, the instance gets a fresh start.
 //! - [`Gate::unblock`] releases the gate at once and resets its history.
 //!
+//! - [`Gate::reset_history`] does what a stable run does, for a caller that
+//!   sees the run reach `stable_after` while it still runs.
+//!
+//! - `config`: the settings ([`GateConfig`]) as plain data with ward's defaults.
 //! - `backoff`: the delay curve.
 //! - `crash_loop`: the rolling window of crash times.
+//! - `named`: [`Gates`], one gate per name under one configuration.
+//!
+//! ```
+//! use std::time::Duration;
+//! use ward_core::MonoTime;
+//! use ward_core::gate::{Gate, GateConfig, GateState};
+//!
+//! let mut gate = Gate::new(GateConfig::default());
+//! let now = MonoTime::from_millis(10_000);
+//! // A crash after a 3s run (jitter factor 1.0: none).
+//! let state = gate.on_crash(now, Duration::from_secs(3), 1.0);
+//! assert_eq!(state, GateState::BackingOff { until: now + Duration::from_millis(500) });
+//! assert!(!gate.admits(now));
+//! ```
 
 mod backoff;
+mod config;
 mod crash_loop;
+mod named;
 
 pub use backoff::Backoff;
+pub use config::{BackoffConfig, CrashLoopConfig, GateConfig};
 pub use crash_loop::CrashWindow;
+pub use named::{Admission, Gates};
 
-use crate::spec::{BackoffSpec, CrashLoopSpec};
 use crate::time::MonoTime;
 use std::time::Duration;
 
 /// Where a gate stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GateState {
     /// Restarts are admitted.
     Idle,
@@ -75,26 +97,30 @@ pub struct Gate {
 
 impl Gate {
     /// An idle gate with empty history.
-    pub fn new(backoff: BackoffSpec, crash_loop: CrashLoopSpec, stable_after: Duration) -> Self {
+    pub fn new(config: GateConfig) -> Self {
         Gate {
             state: GateState::Idle,
-            backoff: Backoff::new(backoff),
-            success: None,
-            window: CrashWindow::new(crash_loop),
-            stable_after,
-            cooldown: crash_loop.cooldown,
+            backoff: Backoff::new(config.backoff),
+            success: config.success_backoff.map(Backoff::new),
+            window: CrashWindow::new(config.crash_loop),
+            stable_after: config.stable_after,
+            cooldown: config.crash_loop.cooldown,
         }
     }
 
-    /// Gives clean exits their own curve (`success_backoff`); `None`: a flat `initial`.
-    pub fn with_success(mut self, success: Option<BackoffSpec>) -> Self {
-        self.set_success(success);
-        self
+    /// The settings this gate follows.
+    pub fn config(&self) -> GateConfig {
+        GateConfig {
+            backoff: *self.backoff.config(),
+            crash_loop: *self.window.config(),
+            stable_after: self.stable_after,
+            success_backoff: self.success.as_ref().map(|b| *b.config()),
+        }
     }
 
     /// Sets the curve of clean exits, keeping its position when it is unchanged.
-    pub fn set_success(&mut self, success: Option<BackoffSpec>) {
-        if self.success.as_ref().map(|b| *b.spec()) != success {
+    fn set_success(&mut self, success: Option<BackoffConfig>) {
+        if self.success.as_ref().map(|b| *b.config()) != success {
             self.success = success.map(Backoff::new);
         }
     }
@@ -125,7 +151,7 @@ impl Gate {
         self.note_run(run);
         let delay = match &mut self.success {
             Some(curve) => curve.take(jitter),
-            None => self.backoff.spec().initial,
+            None => self.backoff.config().initial,
         };
         self.state = GateState::BackingOff { until: now + delay };
         self.state
@@ -134,12 +160,31 @@ impl Gate {
     /// Resets history when `run` reached `stable_after`.
     fn note_run(&mut self, run: Duration) {
         if run >= self.stable_after {
-            self.window.clear();
-            self.backoff.reset();
-            if let Some(s) = &mut self.success {
-                s.reset();
-            }
+            self.reset_history();
         }
+    }
+
+    /// What a stable run does: forgets the crash history and puts the delay
+    /// curves back at their start, leaving the state as it is.
+    ///
+    /// [`Gate::on_crash`] does this by itself when the run it is given reached
+    /// `stable_after`; call this when you see a run become stable before it ends.
+    pub fn reset_history(&mut self) {
+        self.window.clear();
+        self.backoff.reset();
+        if let Some(s) = &mut self.success {
+            s.reset();
+        }
+    }
+
+    /// How long until a restart is admitted at `now` (zero when it is admitted).
+    pub fn wait(&self, now: MonoTime) -> Duration {
+        self.state.until().map_or(Duration::ZERO, |until| until.saturating_since(now))
+    }
+
+    /// True while the gate is tripped (crash-loop) and its cooldown runs at `now`.
+    pub fn in_cooldown(&self, now: MonoTime) -> bool {
+        matches!(self.state, GateState::CrashLoop { until } if now < until)
     }
 
     /// True when a restart may happen at `now`.
@@ -159,11 +204,7 @@ impl Gate {
     /// Releases the gate at once and resets its history (`ward unblock`).
     pub fn unblock(&mut self) {
         self.state = GateState::Idle;
-        self.window.clear();
-        self.backoff.reset();
-        if let Some(s) = &mut self.success {
-            s.reset();
-        }
+        self.reset_history();
     }
 
     /// Crashes inside the window at `now`.
@@ -173,7 +214,7 @@ impl Gate {
 
     /// The crash-loop threshold.
     pub fn threshold(&self) -> u32 {
-        self.window.spec().threshold
+        self.window.config().threshold
     }
 
     /// The delay (before jitter) the next crash will wait.
@@ -192,14 +233,17 @@ impl Gate {
     }
 
     /// Takes new settings (a reload), keeping the state, the crash history and
-    /// the position on the curve (clamped into the new `[initial, max]`).
-    pub fn reconfigure(&mut self, backoff: BackoffSpec, crash_loop: CrashLoopSpec, stable_after: Duration) {
+    /// the position on the curves (the crash curve clamped into the new
+    /// `[initial, max]`; the clean-exit curve kept only when it is unchanged).
+    pub fn reconfigure(&mut self, config: GateConfig) {
+        let backoff = config.backoff;
         let next = self.next_delay().clamp(backoff.initial, backoff.max.max(backoff.initial));
         let crashes: Vec<MonoTime> = self.crash_times().collect();
         let state = self.state;
         let success = self.success.take();
-        *self = Gate::new(backoff, crash_loop, stable_after);
+        *self = Gate::new(GateConfig { success_backoff: None, ..config });
         self.success = success;
+        self.set_success(config.success_backoff);
         self.restore(state, next, &crashes);
     }
 

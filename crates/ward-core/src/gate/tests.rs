@@ -12,11 +12,12 @@ fn t(n: u64) -> MonoTime {
 }
 
 fn gate(threshold: u32) -> Gate {
-    Gate::new(
-        BackoffSpec { initial: ms(100), factor: 2.0, max: ms(1000), jitter: 0.2 },
-        CrashLoopSpec { threshold, window: ms(10_000), cooldown: ms(60_000) },
-        ms(5_000),
-    )
+    Gate::new(GateConfig {
+        backoff: BackoffConfig { initial: ms(100), factor: 2.0, max: ms(1000), jitter: 0.2 },
+        crash_loop: CrashLoopConfig { threshold, window: ms(10_000), cooldown: ms(60_000) },
+        stable_after: ms(5_000),
+        success_backoff: None,
+    })
 }
 
 #[test]
@@ -109,8 +110,10 @@ fn completion_waits_initial_and_counts_nothing() {
 
 #[test]
 fn completions_follow_their_own_curve_when_given() {
-    let success = BackoffSpec { initial: ms(10), factor: 3.0, max: ms(100), jitter: 0.0 };
-    let mut g = gate(2).with_success(Some(success));
+    let success = BackoffConfig { initial: ms(10), factor: 3.0, max: ms(100), jitter: 0.0 };
+    let mut g = gate(2);
+    let config = GateConfig { success_backoff: Some(success), ..g.config() };
+    g.reconfigure(config);
     let waits: Vec<u64> = (0..4)
         .map(|i| g.on_completion(t(i * 1000), ms(1), 1.0).until().unwrap().as_millis() - i * 1000)
         .collect();
@@ -151,12 +154,12 @@ fn restore_rebuilds_delay_and_window() {
     assert!(matches!(g.on_crash(t(600), ms(1), 1.0), GateState::CrashLoop { .. }));
 }
 
-fn arb_spec() -> impl Strategy<Value = (BackoffSpec, CrashLoopSpec)> {
+fn arb_spec() -> impl Strategy<Value = (BackoffConfig, CrashLoopConfig)> {
     (0u64..2000, 1.0f64..4.0, 0u64..20_000, 0.0f64..0.99, 1u32..8, 1u64..20_000).prop_map(
         |(initial, factor, extra, jitter, threshold, window)| {
             (
-                BackoffSpec { initial: ms(initial), factor, max: ms(initial + extra), jitter },
-                CrashLoopSpec { threshold, window: ms(window), cooldown: ms(30_000) },
+                BackoffConfig { initial: ms(initial), factor, max: ms(initial + extra), jitter },
+                CrashLoopConfig { threshold, window: ms(window), cooldown: ms(30_000) },
             )
         },
     )
@@ -170,7 +173,7 @@ proptest! {
         (b, c) in arb_spec(),
         crashes in proptest::collection::vec((0u64..5_000, 0.0f64..2.0), 1..40),
     ) {
-        let mut g = Gate::new(b, c, ms(1_000_000));
+        let mut g = Gate::new(GateConfig { backoff: b, crash_loop: c, stable_after: ms(1_000_000), success_backoff: None });
         let mut now = 0u64;
         for (gap, jitter) in crashes {
             now += gap;
@@ -197,7 +200,7 @@ proptest! {
         (b, c) in arb_spec(),
         gaps in proptest::collection::vec(0u64..3_000, 1..40),
     ) {
-        let mut g = Gate::new(b, c, ms(1_000_000));
+        let mut g = Gate::new(GateConfig { backoff: b, crash_loop: c, stable_after: ms(1_000_000), success_backoff: None });
         let mut since_trip: Vec<u64> = vec![];
         let mut now = 0u64;
         for gap in gaps {

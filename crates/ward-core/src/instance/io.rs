@@ -86,6 +86,7 @@ pub struct Rejection {
 
 /// Which timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum TimerKind {
     /// The gate's wait is over: restart.
     Restart,

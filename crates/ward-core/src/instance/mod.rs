@@ -21,7 +21,7 @@ pub use snapshot::Snapshot;
 pub use state::{AfterStop, InstanceState};
 
 use crate::exit::ExitStatus;
-use crate::gate::Gate;
+use crate::gate::{Gate, GateConfig};
 use crate::name::InstanceId;
 use crate::spec::{ExitCodesSpec, OnPanic, RestartPolicy, ServiceSpec, StopSpec};
 use crate::time::MonoTime;
@@ -74,8 +74,7 @@ impl Instance {
             id,
             policy: InstancePolicy::of(spec),
             state: InstanceState::Stopped,
-            gate: Gate::new(spec.backoff, spec.crash_loop, spec.stable_after)
-                .with_success(spec.success_backoff),
+            gate: Gate::new(GateConfig::from(spec)),
             generation: 0,
             pid: None,
             started_at: None,
@@ -144,8 +143,7 @@ impl Instance {
     /// Takes new policy settings (a reload that changed only policy).
     pub fn set_policy(&mut self, spec: &ServiceSpec) {
         self.policy = InstancePolicy::of(spec);
-        self.gate.reconfigure(spec.backoff, spec.crash_loop, spec.stable_after);
-        self.gate.set_success(spec.success_backoff);
+        self.gate.reconfigure(GateConfig::from(spec));
     }
 }
 

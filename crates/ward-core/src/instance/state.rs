@@ -4,6 +4,7 @@ use crate::time::MonoTime;
 
 /// What happens once a stopping instance's process has exited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AfterStop {
     /// Stay down (`stopped`): an operator's stop, `down`, a binding dependency.
     Stay,

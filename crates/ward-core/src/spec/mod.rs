@@ -38,6 +38,8 @@ pub use error::{SpecError, SpecErrors};
 pub use inputs::env_file_paths;
 pub use parse::{parse, parse_with};
 pub use units::{parse_duration, parse_size};
+// The policy types live in `crate::policy` (usable without this feature).
+pub use crate::policy::{ExitCodesSpec, OnPanic, PanicAction, PanicScope, RestartPolicy};
 
 use crate::name::ServiceName;
 use std::collections::BTreeMap;
@@ -65,21 +67,6 @@ pub struct RestartBudgetSpec {
     pub rate: f64,
     /// The bucket's size: restarts allowed at once after a quiet time.
     pub burst: u32,
-}
-
-/// Which exit codes mean what, beyond "0 is success".
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExitCodesSpec {
-    /// Codes that count as a clean exit (default `[0]`); 128+N matches signal N.
-    pub success: Vec<i32>,
-    /// Codes that stop the instance at once, never restarted (e.g. 78, EX_CONFIG).
-    pub no_restart: Vec<i32>,
-}
-
-impl Default for ExitCodesSpec {
-    fn default() -> Self {
-        ExitCodesSpec { success: vec![0], no_restart: Vec::new() }
-    }
 }
 
 /// How service output files rotate.
@@ -218,48 +205,6 @@ impl Condition {
             Condition::Completed => "completed",
         }
     }
-}
-
-/// Which exits are restarted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RestartPolicy {
-    /// Every exit restarts; exit 0 restarts without counting as a crash.
-    Always,
-    /// Only crashes (non-zero code, signal, unknown) restart; exit 0 completes.
-    OnFailure,
-    /// Nothing restarts; exit 0 completes, a crash stops the instance.
-    Never,
-}
-
-/// What the panic policy does with a failed instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PanicAction {
-    /// Restart when the gate admits it.
-    Restart,
-    /// Stop the service (or everything) and leave it down.
-    Shutdown,
-    /// Keep the instance out of rotation for debugging.
-    Isolate,
-}
-
-/// How far a `shutdown` reaches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PanicScope {
-    /// Every replica of the failed service.
-    Service,
-    /// The whole deployment; `ward up` exits with the failed instance's code.
-    All,
-}
-
-/// The panic policy of a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OnPanic {
-    /// What to do.
-    pub action: PanicAction,
-    /// How far `shutdown` reaches (default `service`).
-    pub scope: PanicScope,
-    /// With `isolate`, start a replacement so capacity holds (default false).
-    pub replace: bool,
 }
 
 /// The restart delay curve: `initial × factor^n`, capped at `max`, times a jitter factor.

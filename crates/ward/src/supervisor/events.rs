@@ -77,6 +77,8 @@ impl EventLog {
             | EventKind::Shutdown
             | EventKind::Completed
             | EventKind::Stopped => {}
+            // `EventKind` is non-exhaustive: a newer kind carries only its name.
+            _ => {}
         }
         ev.dossier = dossier;
         self.next_seq += 1;

@@ -180,6 +180,8 @@ impl<R: Runtime> Supervisor<R> {
                 RequestError::NotFound(e.to_string())
             }
             CommandError::Rejected(_) | CommandError::GoingDown => RequestError::Conflict(e.to_string()),
+            // `CommandError` is non-exhaustive: a newer refusal is a conflict too.
+            _ => RequestError::Conflict(e.to_string()),
         })?;
         self.touch_all();
         self.execute(actions);

@@ -47,6 +47,8 @@ impl<R: Runtime> Supervisor<R> {
             | EventKind::HealthFailed { .. }
             | EventKind::Stopped
             | EventKind::SpawnFailed { .. } => {}
+            // `EventKind` is non-exhaustive: a newer kind starts no watcher and no hook.
+            _ => {}
         }
     }
 

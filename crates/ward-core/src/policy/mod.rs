@@ -8,12 +8,18 @@
 //! The panic policy of a crash: `restart` goes through the gate, `shutdown`
 //! stops the service (or everything, with `scope: all`), `isolate` keeps the
 //! instance out of rotation for debugging.
+//!
+//! - `types`: [`RestartPolicy`], [`OnPanic`] ([`PanicAction`], [`PanicScope`]), [`ExitCodesSpec`].
+
+mod types;
+
+pub use types::{ExitCodesSpec, OnPanic, PanicAction, PanicScope, RestartPolicy};
 
 use crate::exit::ExitStatus;
-use crate::spec::{ExitCodesSpec, OnPanic, PanicAction, PanicScope, RestartPolicy};
 
 /// What an exit leads to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Decision {
     /// The work is done: the instance is `completed` and stays down.
     Complete,
