@@ -58,6 +58,18 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 # (the first command is `cargo run --release -- up -f examples/demo.yaml`).
 echo "== the README's first command resolves (cargo run -- check on the demo)"
 cargo run --quiet -- check -f examples/demo.yaml
+# ward-core as a library: it builds without its `spec` feature (no serde, no
+# YAML), with its examples; its docs have no warnings; its public API listing
+# is current (needs a nightly toolchain for rustdoc's JSON; skipped without one).
+echo "== ward-core alone (--no-default-features, examples, docs)"
+cargo build --quiet -p ward-core --no-default-features --examples
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p ward-core --no-deps
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  echo "== ward-core public API listing (scripts/public-api.sh)"
+  ./scripts/public-api.sh
+else
+  echo "test.sh: no nightly toolchain: ward-core's public API listing is not checked" >&2
+fi
 echo "== ward-bench --quick (smoke)"
 cargo build --quiet -p ward -p ward-bench
 target/debug/ward-bench --quick

@@ -60,3 +60,8 @@ pub mod time;
 pub use exit::ExitStatus;
 pub use name::{InstanceId, ServiceName, Target};
 pub use time::MonoTime;
+
+/// The examples of the crate's README, run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -32,7 +32,7 @@ pub struct EnvFileText {
 }
 
 /// The env files a spec names (after interpolation), for the shell to read
-/// before [`parse_with`]; empty when the spec does not parse.
+/// before [`parse_with`](super::parse_with); empty when the spec does not parse.
 pub fn env_file_paths(source: &str, inputs: &SpecInputs) -> Vec<String> {
     let Ok(mut root) = raw::load(source) else { return Vec::new() };
     let mut reader = Reader::new("");

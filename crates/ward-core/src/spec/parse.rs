@@ -57,7 +57,7 @@ pub fn parse(source: &str, file: &str) -> Result<Spec, SpecErrors> {
 
 /// Parses and validates a spec with what the shell read for it: variables
 /// for `${VAR}` (the environment over `.env`) and the env files it names
-/// (see [`env_file_paths`]). On failure every error found is returned,
+/// (see [`env_file_paths`](super::env_file_paths)). On failure every error found is returned,
 /// sorted by line and column; no message shows a variable's value.
 pub fn parse_with(source: &str, file: &str, inputs: &SpecInputs) -> Result<Spec, SpecErrors> {
     let mut root = raw::load(source).map_err(|e| SpecErrors(vec![error::from_yaml(&e, source, file)]))?;
