@@ -13,8 +13,8 @@ pub struct Backoff {
 
 impl Backoff {
     /// A fresh curve: the next delay is `initial`.
-    pub fn new(spec: BackoffConfig) -> Self {
-        Backoff { spec, next: spec.initial }
+    pub fn new(config: BackoffConfig) -> Self {
+        Backoff { spec: config, next: config.initial }
     }
 
     /// The delay before jitter that the next crash will wait.

@@ -18,8 +18,8 @@ pub struct CrashWindow {
 
 impl CrashWindow {
     /// An empty window.
-    pub fn new(spec: CrashLoopConfig) -> Self {
-        CrashWindow { spec, crashes: VecDeque::new() }
+    pub fn new(config: CrashLoopConfig) -> Self {
+        CrashWindow { spec: config, crashes: VecDeque::new() }
     }
 
     /// Records a crash at `now`; true when it trips the gate.
