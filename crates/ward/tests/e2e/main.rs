@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod api_input;
 mod binds;
 mod brain;
 mod chaos;
