@@ -437,12 +437,17 @@ fn shaped_spec() -> impl Strategy<Value = String> {
     })
 }
 
+/// 256 cases each, or `PROPTEST_CASES` for a longer search.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256)
+}
+
 fn small_map() -> impl Strategy<Value = BTreeMap<String, String>> {
     proptest::collection::btree_map("[A-Z_]{1,4}|X|PORT", "[ -~]{0,10}", 0..4)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
