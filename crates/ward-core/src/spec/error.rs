@@ -107,6 +107,10 @@ pub(super) fn from_yaml(err: &serde_saphyr::Error, source: &str, file: &str) -> 
     } else if let Some(rest) = text.strip_prefix("non-finite float ") {
         let value = rest.split(' ').next().unwrap_or(rest);
         format!("non-finite number {value}, expected a finite number")
+    } else if text.starts_with("budget breached") {
+        // The YAML reader's limits (nodes, depth, aliases): an alias bomb or a huge file.
+        "too large or too deeply nested once its aliases (`*name`) are expanded, expected a smaller spec"
+            .to_string()
     } else if text.starts_with("cannot deserialize null into string") {
         "empty key, expected a name".to_string()
     } else {

@@ -53,6 +53,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The Unix socket's router: every route, unknown paths 404, and every
+/// error answer JSON `{"error": …}` (a bad query string, a 405), as on TCP.
+pub fn unix_router(state: AppState) -> Router {
+    router(state)
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
+        .layer(axum::middleware::from_fn(super::auth::json_errors))
+}
+
 pub(super) fn error(code: StatusCode, msg: impl Into<String>) -> Response {
     (code, axum::Json(ErrorReply { error: msg.into() })).into_response()
 }

@@ -7,7 +7,7 @@
 //! inherited pipe), or prints why it failed.
 
 use crate::api::listener::OwnerListener;
-use crate::api::server::{AppState, router};
+use crate::api::server::{AppState, unix_router};
 use crate::api::types::InfoReply;
 use crate::logs::Logs;
 use crate::paths::Paths;
@@ -250,7 +250,7 @@ async fn serve(paths: &Paths, spec: Spec, store: Store, systemd: Option<SystemdS
     });
     let requests_for_systemd = requests.clone();
     let state = AppState { requests, logs: logs.clone(), info, metrics: metrics.clone() };
-    let app = router(state.clone());
+    let app = unix_router(state.clone());
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(async move {
         let shutdown = async move {

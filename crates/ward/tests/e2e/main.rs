@@ -5,8 +5,10 @@
 
 mod harness;
 
+mod api_input;
 mod binds;
 mod brain;
+mod chaos;
 mod cli;
 mod cli_habits;
 mod dashboard;
