@@ -7,8 +7,8 @@
 
 use super::env_file::SpecInputs;
 use super::inputs::{read_env_files, redact, variables};
-use super::raw::{self, Fields, Kind, Node, Reader, join};
 use super::process;
+use super::raw::{self, Fields, Kind, Node, Reader, join};
 use super::{
     BackoffSpec, CrashLoopSpec, ExitCodesSpec, HooksSpec, ImageSpec, LogSpec, OnPanic, PanicAction,
     PanicScope, ProbeCheck, ProbeSpec, ReadySpec, ResourcesSpec, RestartBudgetSpec, RestartPolicy,

@@ -89,7 +89,11 @@ pub(super) fn read_limits(r: &mut Reader<'_>, node: &Node, path: &str) -> Option
             Kind::Str(_) if is_size => r.size(value, &at).map(Some),
             Kind::Int(..) => r.size(value, &at).map(Some),
             _ => {
-                let form = if is_size { "a size such as 64MiB, or `unlimited`" } else { "a whole number, or `unlimited`" };
+                let form = if is_size {
+                    "a size such as 64MiB, or `unlimited`"
+                } else {
+                    "a whole number, or `unlimited`"
+                };
                 r.expected(value, &at, form)
             }
         };
@@ -137,9 +141,14 @@ mod tests {
 
     #[test]
     fn limits_group_umask() {
-        let s = service("    limits: { nofile: 4096, core: unlimited, stack: 8MiB }\n    group: adm\n    umask: 0027\n")
-            .expect("valid");
-        assert_eq!(s.limits, vec![(Rlimit::Nofile, Some(4096)), (Rlimit::Core, None), (Rlimit::Stack, Some(8 << 20))]);
+        let s = service(
+            "    limits: { nofile: 4096, core: unlimited, stack: 8MiB }\n    group: adm\n    umask: 0027\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            s.limits,
+            vec![(Rlimit::Nofile, Some(4096)), (Rlimit::Core, None), (Rlimit::Stack, Some(8 << 20))]
+        );
         assert_eq!(s.group.as_deref(), Some("adm"));
         assert_eq!(s.umask, Some(0o027));
         assert_eq!(Rlimit::from_key("nofile"), Some(Rlimit::Nofile));

@@ -111,7 +111,8 @@ fn full_spec_parses_every_key() {
         runtime_path: Some("/opt/crun".into()),
     };
     assert_eq!(db.image, Some(image));
-    let resources = ResourcesSpec { memory: Some(256 << 20), memory_high: None, pids: Some(100), cpu: Some(0.5) };
+    let resources =
+        ResourcesSpec { memory: Some(256 << 20), memory_high: None, pids: Some(100), cpu: Some(0.5) };
     assert_eq!(db.resources, resources);
     assert_eq!(db.on_panic.action, PanicAction::Isolate);
     assert_eq!(db.stop, StopSpec { signal: 1, timeout: secs(10) });

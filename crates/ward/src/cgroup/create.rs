@@ -34,7 +34,9 @@ pub(super) fn deployment(layout: &Layout, name: &str) -> Result<Cgroups, Unavail
         let _ = fs::write(base.join("cgroup.subtree_control"), plus(&offered));
         v2 = Some((base.clone(), enabled(&base)));
     }
-    let v2_has = |c: Controller| v2.as_ref().is_some_and(|(_, on): &(PathBuf, Vec<String>)| on.iter().any(|n| n == c.name()));
+    let v2_has = |c: Controller| {
+        v2.as_ref().is_some_and(|(_, on): &(PathBuf, Vec<String>)| on.iter().any(|n| n == c.name()))
+    };
     let mut v1 = Vec::new();
     for (c, own) in &layout.v1 {
         let wanted = match c {
@@ -48,7 +50,9 @@ pub(super) fn deployment(layout: &Layout, name: &str) -> Result<Cgroups, Unavail
         match mkdir(&dir) {
             Ok(()) => v1.push((*c, dir)),
             Err(e) if *c == Controller::Freezer => return Err(Unavailable::Create { path: dir, source: e }),
-            Err(e) => tracing::warn!("cgroup: cannot use the v1 {} controller ({}): {e}", c.name(), dir.display()),
+            Err(e) => {
+                tracing::warn!("cgroup: cannot use the v1 {} controller ({}): {e}", c.name(), dir.display())
+            }
         }
     }
     if v2.is_none() && !v1.iter().any(|(c, _)| *c == Controller::Freezer) {
@@ -138,6 +142,11 @@ impl Cgroups {
 }
 
 impl Instance {
+    /// Its folder name (`service@replica`).
+    pub fn name(&self) -> Option<String> {
+        self.dirs().next()?.file_name().map(|n| n.to_string_lossy().into_owned())
+    }
+
     /// Whether it has no folder at all.
     pub fn is_empty(&self) -> bool {
         self.v2.is_none() && self.v1.is_empty()

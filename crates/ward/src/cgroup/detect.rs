@@ -56,6 +56,7 @@ impl Layout {
     }
 
     /// Our folder in the v1 hierarchy of `c`, if it has one.
+    #[cfg(test)]
     pub fn v1_dir(&self, c: Controller) -> Option<&PathBuf> {
         self.v1.iter().find(|(k, _)| *k == c).map(|(_, d)| d)
     }
@@ -152,7 +153,8 @@ mod tests {
 
     #[test]
     fn hybrid_host() {
-        let cgroup = "9:name=systemd:/\n8:pids:/\n6:freezer:/\n4:memory:/api/x1\n2:cpuacct:/\n1:cpu:/\n0::/\n";
+        let cgroup =
+            "9:name=systemd:/\n8:pids:/\n6:freezer:/\n4:memory:/api/x1\n2:cpuacct:/\n1:cpu:/\n0::/\n";
         let l = parse(HYBRID_MOUNTS, cgroup);
         assert_eq!(l.kind(), "hybrid");
         assert_eq!(l.v2, Some(PathBuf::from("/sys/fs/cgroup/unified")));

@@ -2,9 +2,9 @@
 //! limit is written at each spawn, the unset ones as "no limit", so a limit
 //! removed from the spec is lifted at the next start.
 
+use super::CgroupError;
 use super::create::Instance;
 use super::detect::Controller;
-use super::CgroupError;
 use std::path::Path;
 use ward_core::spec::ResourcesSpec;
 

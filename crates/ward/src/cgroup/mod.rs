@@ -131,11 +131,6 @@ impl Cgroups {
         format!("cgroup {} at {}", self.kind, self.tracker().display())
     }
 
-    /// The host's cgroups: `v2`, `hybrid` or `v1`.
-    pub fn kind(&self) -> &'static str {
-        self.kind
-    }
-
     /// The folder whose `cgroup.procs` holds every process of an instance below it.
     fn tracker(&self) -> &Path {
         match (&self.v2, self.v1_dir(Controller::Freezer)) {

@@ -44,7 +44,9 @@ impl Instance {
     /// The OOM kills counted in its memory controller.
     pub fn oom_kills(&self) -> Option<u64> {
         let v2 = self.v2.as_ref().and_then(|d| keyed(&d.join("memory.events"), "oom_kill"));
-        v2.or_else(|| self.v1_dir(Controller::Memory).and_then(|d| keyed(&d.join("memory.oom_control"), "oom_kill")))
+        v2.or_else(|| {
+            self.v1_dir(Controller::Memory).and_then(|d| keyed(&d.join("memory.oom_control"), "oom_kill"))
+        })
     }
 }
 

@@ -60,8 +60,11 @@ fn kills_the_whole_tree(v1_only: bool) {
     let script = "(trap '' TERM; setsid sh -c 'trap \"\" TERM; sleep 300' & ) ; echo started; sleep 300";
     let mut child = start_in(&inst, script);
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().expect("stdout")), &mut line)
-        .expect("read");
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("read");
     wait_until("three processes in the cgroup", || inst.pids().len() >= 3);
     assert!(inst.pids().contains(&child.id()), "the child is in its cgroup");
     inst.kill();

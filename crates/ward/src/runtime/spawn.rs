@@ -25,6 +25,10 @@ pub(super) struct Creds {
     pub gid: libc::gid_t,
     /// Supplementary groups (the primary group included, as `initgroups` does).
     pub groups: Vec<libc::gid_t>,
+    /// The user's name and home folder (for `USER`, `LOGNAME`, `HOME`).
+    pub name: String,
+    /// The home folder.
+    pub home: String,
 }
 
 /// One child, fully prepared before the fork.
@@ -40,6 +44,13 @@ pub(super) struct Plan {
     pub stdin: OwnedFd,
     /// Becomes the child's stdout and stderr (the log file).
     pub output: OwnedFd,
+    /// `cgroup.procs` of each folder of the instance's cgroup: the child
+    /// writes itself into each before anything else.
+    pub cgroup_procs: Vec<OwnedFd>,
+    /// `setrlimit` calls: resource and value (soft = hard).
+    pub rlimits: Vec<(libc::__rlimit_resource_t, libc::rlim_t)>,
+    /// The file mode mask.
+    pub umask: Option<libc::mode_t>,
 }
 
 /// What became of a fork/exec.
@@ -58,6 +69,9 @@ struct ChildArgs<'a> {
     envp: &'a [*const libc::c_char],
     workdir: Option<&'a CStr>,
     creds: Option<&'a Creds>,
+    cgroup_procs: &'a [RawFd],
+    rlimits: &'a [(libc::__rlimit_resource_t, libc::rlim_t)],
+    umask: Option<libc::mode_t>,
     stdin: RawFd,
     output: RawFd,
     report: RawFd,
@@ -101,7 +115,10 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     // may sit there (possible if ward was started with one of them closed).
     let stdin = above_stdio(plan.stdin)?;
     let output = above_stdio(plan.output)?;
-    if plan.creds.is_none() {
+    // posix_spawn cannot place a child in a cgroup, set limits or a umask:
+    // those take the fork path.
+    if plan.creds.is_none() && plan.cgroup_procs.is_empty() && plan.rlimits.is_empty() && plan.umask.is_none()
+    {
         let argv = null_terminated(&plan.argv);
         let envp = null_terminated(&plan.envp);
         let (input, out) = (stdin.as_raw_fd(), output.as_raw_fd());
@@ -121,12 +138,16 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     let report_write = above_stdio(report_write)?;
     let argv = null_terminated(&plan.argv);
     let envp = null_terminated(&plan.envp);
+    let cgroup_procs: Vec<RawFd> = plan.cgroup_procs.iter().map(AsRawFd::as_raw_fd).collect();
     let args = ChildArgs {
         program: plan.program.as_ptr(),
         argv: &argv,
         envp: &envp,
         workdir: plan.workdir.as_deref(),
         creds: plan.creds.as_ref(),
+        cgroup_procs: &cgroup_procs,
+        rlimits: &plan.rlimits,
+        umask: plan.umask,
         stdin: stdin.as_raw_fd(),
         output: output.as_raw_fd(),
         report: report_write.as_raw_fd(),
@@ -159,7 +180,7 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     // SAFETY: setpgid takes plain integers.
     unsafe { libc::setpgid(pid as libc::pid_t, pid as libc::pid_t) };
     drop(report_write);
-    drop((stdin, output));
+    drop((stdin, output, plan.cgroup_procs));
     Ok(Forked::Pending { pid, report: report_read })
 }
 
@@ -200,6 +221,12 @@ fn setup_and_exec(args: &ChildArgs<'_>) -> i32 {
     // SAFETY: every call below is async-signal-safe and reads only memory
     // that the parent prepared before the fork and that outlives this call.
     unsafe {
+        // Into the instance's cgroup first: nothing of it runs outside.
+        for &fd in args.cgroup_procs {
+            if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                return errno();
+            }
+        }
         let mut default: libc::sigaction = mem::zeroed();
         default.sa_sigaction = libc::SIG_DFL;
         // An all-zero kernel `struct sigaction` is SIG_DFL without flags on
@@ -234,6 +261,15 @@ fn setup_and_exec(args: &ChildArgs<'_>) -> i32 {
             if libc::chdir(dir.as_ptr()) != 0 {
                 return errno();
             }
+        }
+        for &(resource, value) in args.rlimits {
+            let limit = libc::rlimit { rlim_cur: value, rlim_max: value };
+            if libc::setrlimit(resource, &limit) != 0 {
+                return errno();
+            }
+        }
+        if let Some(mask) = args.umask {
+            libc::umask(mask);
         }
         if let Some(creds) = args.creds {
             if libc::setgroups(creds.groups.len(), creds.groups.as_ptr()) != 0
@@ -331,8 +367,37 @@ pub(super) fn lookup_user(user: &str) -> io::Result<Option<Creds>> {
     // SAFETY: on success pw_name points to a NUL-terminated string in `buf`,
     // which is still alive.
     let name = unsafe { CStr::from_ptr(pwd.pw_name) };
+    // SAFETY: the same for pw_dir (never null in glibc's results).
+    let home = unsafe { CStr::from_ptr(pwd.pw_dir) }.to_string_lossy().into_owned();
     let groups = group_list(name, pwd.pw_gid)?;
-    Ok(Some(Creds { uid: pwd.pw_uid, gid: pwd.pw_gid, groups }))
+    let name = name.to_string_lossy().into_owned();
+    Ok(Some(Creds { uid: pwd.pw_uid, gid: pwd.pw_gid, groups, name, home }))
+}
+
+/// Looks up `group` (a name, or a numeric gid); `Ok(None)` when there is no such group.
+pub(super) fn lookup_group(group: &str) -> io::Result<Option<libc::gid_t>> {
+    if let Ok(gid) = group.parse::<libc::gid_t>() {
+        return Ok(Some(gid));
+    }
+    let Ok(name) = CString::new(group) else {
+        return Ok(None);
+    };
+    // SAFETY: group is plain data; all-zero is a valid (empty) value.
+    let mut grp: libc::group = unsafe { mem::zeroed() };
+    let mut buf: Vec<libc::c_char> = vec![0; 1024];
+    let mut found: *mut libc::group = ptr::null_mut();
+    loop {
+        // SAFETY: as in lookup_user: valid pointers, the true size of `buf`.
+        let rc =
+            unsafe { libc::getgrnam_r(name.as_ptr(), &mut grp, buf.as_mut_ptr(), buf.len(), &mut found) };
+        match rc {
+            0 => break,
+            libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 2, 0),
+            libc::ENOENT | libc::ESRCH | libc::EBADF | libc::EPERM => return Ok(None),
+            rc => return Err(io::Error::from_raw_os_error(rc)),
+        }
+    }
+    Ok((!found.is_null()).then_some(grp.gr_gid))
 }
 
 /// The groups of `user`, `gid` included.

@@ -7,6 +7,7 @@ mod harness;
 
 mod binds;
 mod brain;
+mod cgroup;
 mod cli;
 mod cli_habits;
 mod dashboard;
