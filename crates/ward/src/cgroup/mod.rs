@@ -108,7 +108,16 @@ impl Cgroups {
         if mode == "v1" {
             layout.v2 = None;
         }
-        create::deployment(&layout, &base_name(state))
+        let cgroups = create::deployment(&layout, &base_name(state))?;
+        // A record of what ward made, for whoever cleans up after a kill -9 of ward.
+        let list: String = cgroups.dirs().map(|d| format!("{}\n", d.display())).collect();
+        let _ = std::fs::write(state.join(RECORD), list);
+        Ok(cgroups)
+    }
+
+    /// The deployment's folders.
+    fn dirs(&self) -> impl Iterator<Item = &PathBuf> {
+        self.v2.iter().map(|(d, _)| d).chain(self.v1.iter().map(|(_, d)| d))
     }
 
     /// The deployment's folders as the keeper made them, for reading (the
@@ -144,10 +153,11 @@ impl Cgroups {
         self.v1.iter().find(|(k, _)| *k == c).map(|(_, d)| d)
     }
 
-    /// Removes the deployment's folders (each must be empty; the keeper's end).
-    pub fn remove(&self) {
-        let dirs = self.v2.iter().map(|(d, _)| d).chain(self.v1.iter().map(|(_, d)| d));
-        for dir in dirs {
+    /// Removes the deployment's folders (each must be empty; the keeper's
+    /// end) and their record in the state folder `state`.
+    pub fn remove(&self, state: &Path) {
+        let _ = std::fs::remove_file(state.join(RECORD));
+        for dir in self.dirs() {
             if let Err(e) = std::fs::remove_dir(dir) {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     tracing::warn!("cannot remove cgroup {}: {e}", dir.display());
@@ -156,6 +166,9 @@ impl Cgroups {
         }
     }
 }
+
+/// The file in the state folder that lists the deployment's cgroup folders.
+pub const RECORD: &str = "cgroups";
 
 /// The deployment's folder name: one per state folder, so that two wards on
 /// one host never share one, and a restarted keeper finds its own again.

@@ -7,6 +7,7 @@ use super::{Cgroups, Layout};
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 use ward_core::spec::ResourcesSpec;
 
@@ -72,7 +73,7 @@ fn kills_the_whole_tree(v1_only: bool) {
     wait_until("an empty cgroup", || inst.pids().is_empty());
     wait_until("the folders removed", || inst.remove());
     assert!(cg.instance("esc@0").is_empty());
-    cg.remove();
+    cg.remove(Path::new("/nonexistent"));
     let _ = std::io::stderr().flush();
 }
 
@@ -101,5 +102,5 @@ fn limits_and_stats() {
     let mem = mem.or(inst.v2.as_ref().map(|d| d.join("memory.max"))).expect("a memory file");
     assert_eq!(std::fs::read_to_string(mem).expect("read").trim(), (64u64 << 20).to_string());
     wait_until("the folders removed", || inst.remove());
-    cg.remove();
+    cg.remove(Path::new("/nonexistent"));
 }

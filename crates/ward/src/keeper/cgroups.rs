@@ -98,6 +98,6 @@ impl Keeper {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
         }
-        cgroups.remove();
+        cgroups.remove(&self.paths.state);
     }
 }

@@ -87,9 +87,12 @@ fn escapees_go_with_a_restart_and_with_down_and_no_cgroup_is_left() {
     eventually("the first escapee gone", 20, || !alive(escapee));
     let after = w.wait_for("the restart", 20, |e| e["kind"] == "started" && e["service"] == "daemon");
     assert!(after["pid"].is_u64());
+    let f = w.dir.0.join("esc.pid");
+    eventually("the second escapee's pid", 20, || {
+        std::fs::read_to_string(&f).is_ok_and(|s| s.ends_with('\n') && s.trim() != escapee.to_string())
+    });
     let second = pid_in(&w, "esc.pid");
     w.track(second);
-    assert_ne!(second, escapee);
 
     // down: exit 0, no process of the instance, no cgroup of ward's.
     assert!(w.cli(&["down"]).status.success());

@@ -365,6 +365,36 @@ impl Drop for Ward {
                 Some(_) => {} // the pid names another process now
             }
         }
+        remove_cgroups(&self.state());
+    }
+}
+
+/// Kills what is left in the cgroups the keeper listed in `state/cgroups`
+/// (only those: ward's own, of this test) and removes them.
+fn remove_cgroups(state: &Path) {
+    let Ok(list) = std::fs::read_to_string(state.join("cgroups")) else { return };
+    for base in list.lines().map(PathBuf::from) {
+        let subs: Vec<PathBuf> = std::fs::read_dir(&base)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        for dir in &subs {
+            if std::fs::write(dir.join("cgroup.kill"), "1").is_err() {
+                let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                    kill(pid, 9);
+                }
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for dir in subs.iter().chain(std::iter::once(&base)) {
+            while std::fs::remove_dir(dir).is_err() && dir.exists() && Instant::now() < deadline {
+                wait_a_little();
+            }
+        }
     }
 }
 
