@@ -268,6 +268,11 @@ fn rlimit_resource(key: &str) -> Option<libc::__rlimit_resource_t> {
     })
 }
 
+/// The uid and primary gid of `user` (a name or uid), if it exists.
+pub fn user_ids(user: &str) -> Option<(u32, u32)> {
+    spawn::lookup_user(user).ok().flatten().map(|c| (c.uid, c.gid))
+}
+
 /// The uid, gid and groups of `user`; only root may switch users.
 fn credentials(user: &str) -> Result<spawn::Creds, SpawnError> {
     let euid = rustix::process::geteuid();

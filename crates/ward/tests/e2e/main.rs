@@ -11,6 +11,7 @@ mod cgroup;
 mod cli;
 mod cli_habits;
 mod dashboard;
+mod daemons;
 mod durable;
 mod explain;
 mod health;
