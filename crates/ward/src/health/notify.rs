@@ -13,7 +13,7 @@ use std::io::{self, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::Interest;
 use tokio::time::Instant;
@@ -90,13 +90,10 @@ pub fn bind(state: &Path, id: &InstanceId, owner: Option<(u32, u32)>) -> io::Res
 /// the socket the user's (0600). The state folder stays 0700.
 fn bind_for_user(state: &Path, id: &InstanceId, uid: u32, gid: u32) -> io::Result<(UnixDatagram, String)> {
     use std::os::unix::fs::PermissionsExt;
-    let root = if Path::new("/run").is_dir() {
-        Path::new("/run").join("ward")
-    } else {
-        std::env::temp_dir().join("ward-run")
-    };
-    let base = root.join(format!("{:016x}", fnv(state)));
-    own_dir(&root, 0o711, None)?;
+    let base = user_sockets(state);
+    if let Some(root) = base.parent() {
+        own_dir(root, 0o711, None)?;
+    }
     own_dir(&base, 0o711, None)?;
     let dir = base.join(format!("{}.{}", id.service, id.replica));
     own_dir(&dir, 0o700, Some(uid))?;
@@ -115,6 +112,14 @@ fn bind_for_user(state: &Path, id: &InstanceId, uid: u32, gid: u32) -> io::Resul
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     sock.set_nonblocking(true)?;
     Ok((sock, name.to_string()))
+}
+
+/// The folder of the sockets of instances that run as other users, for the
+/// state folder `state` (removed at the end by the keeper).
+pub fn user_sockets(state: &Path) -> PathBuf {
+    let run = Path::new("/run");
+    let root = if run.is_dir() { run.join("ward") } else { std::env::temp_dir().join("ward-run") };
+    root.join(format!("{:016x}", fnv(state)))
 }
 
 /// Makes `dir` with `mode` unless it exists; either way it must be a real
