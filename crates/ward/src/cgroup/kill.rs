@@ -8,11 +8,27 @@ use super::detect::Controller;
 use std::fs;
 use std::path::Path;
 
-/// How often the freezer's state is read while it freezes (it is quick;
-/// a task in uninterruptible sleep can hold it up).
-const FREEZE_TRIES: u32 = 200;
+/// Rounds of freeze-kill-thaw at most: a task still freezing when its
+/// group's pids are read may fork once more; the next round gets its child.
+const FREEZE_ROUNDS: u32 = 8;
 
 impl Instance {
+    /// Kills every process in the cgroup and waits (through a pidfd each,
+    /// up to `each` per process) until they are gone, so that the folders
+    /// can be removed at once.
+    pub fn kill_and_wait(&self, each: std::time::Duration) {
+        self.kill();
+        let timeout = rustix::event::Timespec::try_from(each).ok();
+        for pid in self.pids() {
+            let Some(pid) = rustix::process::Pid::from_raw(pid as i32) else { continue };
+            let Ok(fd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) else {
+                continue;
+            };
+            let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+            let _ = rustix::event::poll(&mut fds, timeout.as_ref());
+        }
+    }
+
     /// SIGKILLs every process in the instance's cgroup.
     pub fn kill(&self) {
         if let Some(dir) = &self.v2 {
@@ -37,22 +53,29 @@ impl Instance {
     }
 }
 
-/// Freezes the freezer folder `dir`, SIGKILLs each of its pids, thaws it.
+/// Freezes the freezer folder `dir`, SIGKILLs each of its pids, thaws it;
+/// again while new pids show up (no waiting for the freezer: a kill lands
+/// on a frozen task as it thaws).
 fn kill_frozen(dir: &Path) {
     let state = dir.join("freezer.state");
-    if fs::write(&state, "FROZEN").is_ok() {
-        for _ in 0..FREEZE_TRIES {
-            match fs::read_to_string(&state) {
-                Ok(s) if s.trim() == "FREEZING" => std::thread::sleep(std::time::Duration::from_micros(200)),
-                _ => break,
-            }
+    let mut killed: Vec<u32> = Vec::new();
+    for _ in 0..FREEZE_ROUNDS {
+        let _ = fs::write(&state, "FROZEN");
+        let pids = read_pids(dir);
+        let fresh: Vec<u32> = pids.iter().copied().filter(|p| !killed.contains(p)).collect();
+        kill_all(&pids);
+        let _ = fs::write(&state, "THAWED");
+        if fresh.is_empty() {
+            break;
         }
+        killed.extend(fresh);
     }
-    let pids: Vec<u32> = fs::read_to_string(dir.join("cgroup.procs"))
+}
+
+fn read_pids(dir: &Path) -> Vec<u32> {
+    fs::read_to_string(dir.join("cgroup.procs"))
         .map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect())
-        .unwrap_or_default();
-    kill_all(&pids);
-    let _ = fs::write(&state, "THAWED");
+        .unwrap_or_default()
 }
 
 fn kill_all(pids: &[u32]) {

@@ -43,6 +43,9 @@ fn start_in(inst: &super::Instance, script: &str) -> std::process::Child {
     cmd.spawn().expect("spawn")
 }
 
+/// Polls `done` until it holds, for at most 20 s (the kernel has no event for
+/// an emptied v1 cgroup; a test may poll with a deadline).
+#[allow(clippy::disallowed_methods)]
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() {

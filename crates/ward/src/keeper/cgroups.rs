@@ -88,15 +88,10 @@ impl Keeper {
         let cgroups = cgroups.clone();
         let left: Vec<Instance> = self.cgroups.exited.drain().map(|(_, i)| i).collect();
         for inst in left.iter().chain(self.cgroups.unremoved.values()) {
-            inst.kill();
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        for inst in left.iter().chain(self.cgroups.unremoved.values()) {
-            // The kernel takes a moment to empty a killed cgroup; the reaper
-            // collects the processes meanwhile.
-            while !inst.remove() && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
+            // A killed process leaves its cgroup as it exits (the reaper
+            // collects it); each is waited for through a pidfd.
+            inst.kill_and_wait(std::time::Duration::from_secs(2));
+            inst.remove();
         }
         cgroups.remove(&self.paths.state);
     }
