@@ -52,10 +52,22 @@ impl Keeper {
         Some(stats)
     }
 
-    /// The brain's `Cleanup` of `pid`: kills what is left in its cgroup (the
-    /// exited instance's, or a live child's being discarded) and removes the
-    /// cgroup once empty.
-    pub(super) fn cgroup_cleanup(&mut self, pid: u32) {
+    /// The brain's `Cleanup` of `pid` of `instance`: kills what is left in
+    /// its cgroup (the exited instance's, a live child's being discarded, or
+    /// that of a process adopted after a crash of the keeper, found by name
+    /// when no child of that instance runs) and removes the cgroup once empty.
+    pub(super) fn cgroup_cleanup(&mut self, pid: u32, instance: Option<&str>) {
+        let adopted = match instance {
+            Some(name) if !self.children.contains_key(&pid) && !self.cgroups.exited.contains_key(&pid) => {
+                let running = self.children.values().any(|c| c.instance == name);
+                let cgroups = self.runtime.cgroups().ok();
+                cgroups.filter(|_| !running).map(|c| c.instance(&instance_name(name)))
+            }
+            _ => None,
+        };
+        if let Some(inst) = adopted.filter(|i| !i.is_empty()) {
+            self.cgroups.exited.insert(pid, inst);
+        }
         if let Some(inst) = self.cgroups.exited.remove(&pid) {
             inst.kill();
             if !inst.remove() {

@@ -324,9 +324,9 @@ impl Keeper {
                     self.cgroup_kill(pid);
                 }
             }
-            ToKeeper::Cleanup { pid } => {
+            ToKeeper::Cleanup { pid, instance } => {
                 let _ = self.runtime.signal_group(pid, libc::SIGKILL);
-                self.cgroup_cleanup(pid);
+                self.cgroup_cleanup(pid, instance.as_deref());
             }
             ToKeeper::Arm { order, launch } => {
                 if let (Some(child), Ok(launch)) =

@@ -76,6 +76,10 @@ pub enum ToKeeper {
     Cleanup {
         /// The group leader.
         pid: u32,
+        /// Its instance (`service/N`): for a process the keeper did not start
+        /// (adopted after a crash of the keeper), its cgroup is found by name.
+        #[serde(default)]
+        instance: Option<String>,
     },
     /// A standing order: when process `order.pid` exits with a status the
     /// order covers, start `launch` at once (replacing any earlier order of

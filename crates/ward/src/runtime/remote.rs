@@ -94,8 +94,8 @@ impl Runtime for KeeperRuntime {
         Ok(())
     }
 
-    fn cleanup(&mut self, _id: &InstanceId, pid: u32) {
-        self.send(&ToKeeper::Cleanup { pid });
+    fn cleanup(&mut self, id: &InstanceId, pid: u32) {
+        self.send(&ToKeeper::Cleanup { pid, instance: Some(id.to_string()) });
     }
 
     fn ack(&mut self, seq: u64) {

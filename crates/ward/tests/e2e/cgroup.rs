@@ -153,3 +153,30 @@ services:
     let why = String::from_utf8_lossy(&why.stdout);
     assert!(why.contains("cgroup:        cpu "), "{why}");
 }
+
+#[test]
+fn without_cgroups_ward_runs_in_process_groups_and_refuses_limits() {
+    // (its one warning at start comes before `supervising`, which the harness waits for)
+    let mut w = Ward::start_with_env(
+        "cg-off",
+        r#"version: 1
+services:
+  plain:
+    command: ["sleep", "600"]
+  limited:
+    command: ["sleep", "600"]
+    resources: { memory: 64MiB }
+    restart: never
+"#,
+        &[("WARD_CGROUP", "off")],
+    );
+    w.wait_event("plain", 0, "started", 20);
+    let failed = w.wait_event("limited", 0, "spawn_failed", 20);
+    assert!(failed["error"].as_str().is_some_and(|e| e.contains("resources: need cgroups")), "{failed}");
+    let out = w.cli(&["status", "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).expect("status json");
+    assert!(v["isolation"].as_str().is_some_and(|s| s.starts_with("process groups")), "{v}");
+    let table = String::from_utf8_lossy(&w.cli(&["status"]).stdout).to_string();
+    let says = "instances run in: process groups (no cgroups: turned off by WARD_CGROUP=off)";
+    assert!(table.contains(says), "{table}");
+}

@@ -70,6 +70,11 @@ impl Ward {
         Ward::start_in(dir, yaml, &[])
     }
 
+    /// [`Ward::start`], with variables added to `ward up`'s environment.
+    pub fn start_with_env(tag: &str, yaml: &str, env: &[(&str, &str)]) -> Ward {
+        Ward::start_in(TempDir::new(tag), yaml, env)
+    }
+
     /// Writes `yaml` as ward.yaml in `dir` and starts `ward up` on it with
     /// `env` added to its environment.
     pub fn start_in(dir: TempDir, yaml: &str, env: &[(&str, &str)]) -> Ward {
@@ -275,6 +280,7 @@ pub fn wait_a_little() {
 /// supervises; returns it and the lines of its stderr that follow.
 fn launch_up(spec: &Path, env: &[(&str, &str)]) -> (Child, mpsc::Receiver<String>) {
     let mut up = Command::new(ward_bin())
+        .envs(env.iter().copied())
         .arg("up")
         .arg("-f")
         .arg(spec)

@@ -384,6 +384,10 @@ impl<R: Runtime> Runtime for OciRuntime<R> {
     fn strays(&self) -> Vec<super::KnownChild> {
         self.inner.strays()
     }
+
+    fn isolation(&self) -> Option<String> {
+        self.inner.isolation()
+    }
 }
 
 /// Request numbers of helper commands start here, far above the supervisor's.
