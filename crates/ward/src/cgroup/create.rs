@@ -114,8 +114,12 @@ impl Cgroups {
             inst.v2 = Some(dir);
         }
         for (c, base) in &self.v1 {
+            // Each v1 folder costs a `cgroup.procs` write per spawn (the
+            // kernel's slow path), so only limits get one; on v1 alone, the
+            // freezer tracks and cpuacct counts.
             let used = match c {
-                Controller::Memory | Controller::Cpuacct | Controller::Freezer => true,
+                Controller::Memory => resources.memory.is_some() || resources.memory_high.is_some(),
+                Controller::Cpuacct | Controller::Freezer => true,
                 Controller::Cpu => resources.cpu.is_some(),
                 Controller::Pids => resources.pids.is_some(),
             };
@@ -164,18 +168,26 @@ impl Instance {
 
     /// Write-only descriptors of each folder's `cgroup.procs`: a child writes
     /// `0` to each, between fork and exec, to move itself in.
+    #[cfg(test)]
     pub fn procs_files(&self) -> Result<Vec<OwnedFd>, CgroupError> {
-        self.dirs()
-            .map(|dir| {
-                let path = dir.join("cgroup.procs");
-                OpenOptions::new()
-                    .write(true)
-                    .custom_flags(libc::O_CLOEXEC)
-                    .open(&path)
-                    .map(OwnedFd::from)
-                    .map_err(|source| CgroupError::Io { path, source })
-            })
-            .collect()
+        self.dirs().map(|dir| procs_file(dir)).collect()
+    }
+
+    /// The v2 folder (for `clone3(CLONE_INTO_CGROUP)`) and its `cgroup.procs`
+    /// (to write where clone3 cannot), when the instance has one.
+    pub fn v2_files(&self) -> Result<Option<(OwnedFd, OwnedFd)>, CgroupError> {
+        let Some(dir) = &self.v2 else { return Ok(None) };
+        let folder = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(dir)
+            .map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
+        Ok(Some((OwnedFd::from(folder), procs_file(dir)?)))
+    }
+
+    /// `cgroup.procs` of each v1 folder (see [`Instance::procs_files`]).
+    pub fn v1_procs_files(&self) -> Result<Vec<OwnedFd>, CgroupError> {
+        self.v1.iter().map(|(_, dir)| procs_file(dir)).collect()
     }
 
     /// Removes its folders; false while a process is still in one (`EBUSY`).
@@ -204,6 +216,17 @@ impl Instance {
             .map(|text| text.lines().filter_map(|l| l.trim().parse().ok()).collect())
             .unwrap_or_default()
     }
+}
+
+/// `dir/cgroup.procs`, write-only.
+fn procs_file(dir: &Path) -> Result<OwnedFd, CgroupError> {
+    let path = dir.join("cgroup.procs");
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&path)
+        .map(OwnedFd::from)
+        .map_err(|source| CgroupError::Io { path, source })
 }
 
 /// Creates `dir`; one that exists already is fine.

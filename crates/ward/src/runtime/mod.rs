@@ -14,6 +14,7 @@ pub mod oci;
 pub mod process;
 pub mod reaper;
 pub mod remote;
+mod clone3;
 mod spawn;
 mod vspawn;
 

@@ -84,7 +84,8 @@ impl ProcessRuntime {
                 Ok(cgroups) => {
                     let name = crate::cgroup::instance_name(&launch.id.to_string());
                     let inst = cgroups.create(&name, &launch.process.resources())?;
-                    plan.cgroup_procs = inst.procs_files()?;
+                    plan.cgroup_v2 = inst.v2_files()?;
+                    plan.cgroup_procs = inst.v1_procs_files()?;
                 }
                 Err(why) if launch.process.limited() => return Err(SpawnError::NoCgroups(why.clone())),
                 Err(_) => {}
@@ -240,6 +241,7 @@ fn prepare(launch: &Launch) -> Result<Plan, SpawnError> {
         creds,
         stdin,
         output,
+        cgroup_v2: None,
         cgroup_procs: Vec::new(),
         rlimits,
         umask: launch.process.umask,

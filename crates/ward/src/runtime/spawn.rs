@@ -44,7 +44,10 @@ pub(super) struct Plan {
     pub stdin: OwnedFd,
     /// Becomes the child's stdout and stderr (the log file).
     pub output: OwnedFd,
-    /// `cgroup.procs` of each folder of the instance's cgroup: the child
+    /// The instance's v2 cgroup folder, to be born in (`clone3`), and its
+    /// `cgroup.procs` to write into where that cannot be done.
+    pub cgroup_v2: Option<(OwnedFd, OwnedFd)>,
+    /// `cgroup.procs` of each v1 folder of the instance's cgroup: the child
     /// writes itself into each before anything else.
     pub cgroup_procs: Vec<OwnedFd>,
     /// `setrlimit` calls: resource and value (soft = hard).
@@ -70,6 +73,8 @@ struct ChildArgs<'a> {
     workdir: Option<&'a CStr>,
     creds: Option<&'a Creds>,
     cgroup_procs: &'a [RawFd],
+    /// The v2 `cgroup.procs` to write, when the child was not born in its cgroup.
+    v2_procs: Option<RawFd>,
     rlimits: &'a [(libc::__rlimit_resource_t, libc::rlim_t)],
     umask: Option<libc::mode_t>,
     stdin: RawFd,
@@ -117,7 +122,11 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     let output = above_stdio(plan.output)?;
     // posix_spawn cannot place a child in a cgroup, set limits or a umask:
     // those take the fork path.
-    if plan.creds.is_none() && plan.cgroup_procs.is_empty() && plan.rlimits.is_empty() && plan.umask.is_none()
+    if plan.creds.is_none()
+        && plan.cgroup_v2.is_none()
+        && plan.cgroup_procs.is_empty()
+        && plan.rlimits.is_empty()
+        && plan.umask.is_none()
     {
         let argv = null_terminated(&plan.argv);
         let envp = null_terminated(&plan.envp);
@@ -139,13 +148,14 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     let argv = null_terminated(&plan.argv);
     let envp = null_terminated(&plan.envp);
     let cgroup_procs: Vec<RawFd> = plan.cgroup_procs.iter().map(AsRawFd::as_raw_fd).collect();
-    let args = ChildArgs {
+    let mut args = ChildArgs {
         program: plan.program.as_ptr(),
         argv: &argv,
         envp: &envp,
         workdir: plan.workdir.as_deref(),
         creds: plan.creds.as_ref(),
         cgroup_procs: &cgroup_procs,
+        v2_procs: None,
         rlimits: &plan.rlimits,
         umask: plan.umask,
         stdin: stdin.as_raw_fd(),
@@ -157,10 +167,14 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     // runs in the child before it resets them; the child unblocks them.
     let saved = block_all_signals();
     let mut leaders = reaper.leaders();
-    // SAFETY: the child branch runs only `child_main`, which calls
-    // async-signal-safe functions on memory prepared above and never returns.
-    let pid = unsafe { libc::fork() };
+    let v2 = plan.cgroup_v2.as_ref().map(|(dir, procs)| (dir.as_raw_fd(), procs.as_raw_fd()));
+    // SAFETY: the child branch runs only `child_main`, which makes raw or
+    // async-signal-safe calls on memory prepared above and never returns.
+    let forked = unsafe { super::clone3::fork_into(v2.map(|(dir, _)| dir)) };
+    let pid = forked.pid;
     if pid == 0 {
+        // Not born in its cgroup (no clone3 here): it moves itself in.
+        args.v2_procs = if forked.placed { None } else { v2.map(|(_, procs)| procs) };
         child_main(&args);
     }
     let fork_error = io::Error::last_os_error();
@@ -180,7 +194,7 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     // SAFETY: setpgid takes plain integers.
     unsafe { libc::setpgid(pid as libc::pid_t, pid as libc::pid_t) };
     drop(report_write);
-    drop((stdin, output, plan.cgroup_procs));
+    drop((stdin, output, plan.cgroup_procs, plan.cgroup_v2));
     Ok(Forked::Pending { pid, report: report_read })
 }
 
@@ -222,7 +236,7 @@ fn setup_and_exec(args: &ChildArgs<'_>) -> i32 {
     // that the parent prepared before the fork and that outlives this call.
     unsafe {
         // Into the instance's cgroup first: nothing of it runs outside.
-        for &fd in args.cgroup_procs {
+        for &fd in args.v2_procs.iter().chain(args.cgroup_procs) {
             if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
                 return errno();
             }
@@ -272,9 +286,11 @@ fn setup_and_exec(args: &ChildArgs<'_>) -> i32 {
             libc::umask(mask);
         }
         if let Some(creds) = args.creds {
-            if libc::setgroups(creds.groups.len(), creds.groups.as_ptr()) != 0
-                || libc::setgid(creds.gid) != 0
-                || libc::setuid(creds.uid) != 0
+            // Raw system calls: glibc's wrappers would try to reach every
+            // thread of the parent (a clone3 child runs no fork handlers).
+            if libc::syscall(libc::SYS_setgroups, creds.groups.len(), creds.groups.as_ptr()) != 0
+                || libc::syscall(libc::SYS_setresgid, creds.gid, creds.gid, creds.gid) != 0
+                || libc::syscall(libc::SYS_setresuid, creds.uid, creds.uid, creds.uid) != 0
             {
                 return errno();
             }

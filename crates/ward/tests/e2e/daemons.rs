@@ -98,6 +98,8 @@ services:
     command: ["{pg}/postgres", "-D", "{pgdata}", "-p", "{pg_port}", "-k", "{pgsock}", "-c", "listen_addresses=127.0.0.1"]
     user: postgres
     ready: {{ notify: true }}
+    resources: {{ memory: 1GiB, pids: 200 }}
+    limits: {{ nofile: 4096 }}
     stop: {{ signal: SIGINT, timeout: 30s }}
     backoff: {{ initial: 200ms, jitter: 0 }}
   cache:
