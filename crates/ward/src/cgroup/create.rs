@@ -19,6 +19,8 @@ const V2_CONTROLLERS: [&str; 3] = ["memory", "cpu", "pids"];
 pub struct Instance {
     pub(super) v2: Option<PathBuf>,
     pub(super) v1: Vec<(Controller, PathBuf)>,
+    /// Its v2 folder has the memory controller.
+    pub(super) v2_memory: bool,
 }
 
 /// Creates the deployment's folder `name` in each hierarchy of `layout`.
@@ -107,7 +109,7 @@ impl Cgroups {
         if resources.pids.is_some() {
             need("pids", Controller::Pids)?;
         }
-        let mut inst = Instance::default();
+        let mut inst = Instance { v2_memory: v2_has("memory"), ..Instance::default() };
         if let Some((base, _)) = &self.v2 {
             let dir = base.join(name);
             mkdir(&dir).map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
@@ -141,7 +143,8 @@ impl Cgroups {
     pub fn instance(&self, name: &str) -> Instance {
         let v2 = self.v2.as_ref().map(|(b, _)| b.join(name)).filter(|d| d.is_dir());
         let v1 = self.v1.iter().map(|(c, b)| (*c, b.join(name))).filter(|(_, d)| d.is_dir()).collect();
-        Instance { v2, v1 }
+        let v2_memory = self.v2.as_ref().is_some_and(|(_, on)| on.iter().any(|c| c == "memory"));
+        Instance { v2, v1, v2_memory }
     }
 }
 

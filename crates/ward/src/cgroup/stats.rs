@@ -28,8 +28,10 @@ impl Instance {
         let mut s = Stats { oom_kills: self.oom_kills(), ..Stats::default() };
         if let Some(dir) = &self.v2 {
             s.cpu_usec = keyed(&dir.join("cpu.stat"), "usage_usec");
-            s.memory_bytes = number(&dir.join("memory.current"));
-            s.memory_peak_bytes = number(&dir.join("memory.peak"));
+            if self.v2_memory {
+                s.memory_bytes = number(&dir.join("memory.current"));
+                s.memory_peak_bytes = number(&dir.join("memory.peak"));
+            }
         }
         if let Some(dir) = self.v1_dir(Controller::Cpuacct) {
             s.cpu_usec = s.cpu_usec.or(number(&dir.join("cpuacct.usage")).map(|ns| ns / 1000));
@@ -43,7 +45,11 @@ impl Instance {
 
     /// The OOM kills counted in its memory controller.
     pub fn oom_kills(&self) -> Option<u64> {
-        let v2 = self.v2.as_ref().and_then(|d| keyed(&d.join("memory.events"), "oom_kill"));
+        let v2 = self
+            .v2
+            .as_ref()
+            .filter(|_| self.v2_memory)
+            .and_then(|d| keyed(&d.join("memory.events"), "oom_kill"));
         v2.or_else(|| {
             self.v1_dir(Controller::Memory).and_then(|d| keyed(&d.join("memory.oom_control"), "oom_kill"))
         })

@@ -54,7 +54,8 @@ pub(super) unsafe fn fork_into(cgroup: Option<RawFd>) -> Forked {
         };
         // SAFETY: `args` is a valid clone_args of the size passed; no stack,
         // tid or pidfd pointers are given, so the kernel writes nothing.
-        let rc = unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, size_of::<CloneArgs>()) };
+        let rc =
+            unsafe { libc::syscall(libc::SYS_clone3, &args as *const CloneArgs, size_of::<CloneArgs>()) };
         if rc >= 0 {
             return Forked { pid: rc as libc::pid_t, placed: true };
         }

@@ -10,11 +10,11 @@
 //!   thread that reaps every child and orphan and reports each exit once.
 
 pub mod adopt;
+mod clone3;
 pub mod oci;
 pub mod process;
 pub mod reaper;
 pub mod remote;
-mod clone3;
 mod spawn;
 mod vspawn;
 
