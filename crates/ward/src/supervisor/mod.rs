@@ -35,8 +35,8 @@ pub mod signals;
 mod sim;
 mod spawning;
 pub mod timers;
-mod waiting;
 mod usage;
+mod waiting;
 mod watchers;
 mod why;
 

@@ -175,6 +175,7 @@ fn the_selection_and_a_pending_confirmation_follow_the_instance_not_the_row() {
     // before the `y`: the prompt still names web/0, and so does the command.
     let reply = StatusReply {
         instances: vec![inst("web", 1, "ready", Some(4243)), inst("web", 0, "running", Some(4242))],
+        isolation: None,
     };
     assert_eq!(a.update(Msg::Status(Ok(reply))), vec![]);
     assert_eq!(a.target().as_deref(), Some("web/0"));
