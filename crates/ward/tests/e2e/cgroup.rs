@@ -58,7 +58,7 @@ fn pid_in(w: &Ward, file: &str) -> u32 {
 const ESCAPEE: &str = r#"version: 1
 services:
   daemon:
-    command: ["sh", "-c", "trap '' TERM; rm -f esc.pid; (setsid sh -c 'trap \"\" TERM; echo $$ > esc.pid; exec sleep 600' &) ; while true; do sleep 1; done"]
+    command: ["sh", "-c", "trap '' TERM; rm -f esc.pid; (setsid sh -c 'trap \"\" TERM; echo $$$$ > esc.pid; exec sleep 600' &) ; while true; do sleep 1; done"]
     stop: { timeout: 1s }
 "#;
 

@@ -110,7 +110,7 @@ services:
     command: ["nginx", "-e", "stderr", "-c", "{nginx_conf}", "-g", "daemon off;"]
     ready: {{ http: "http://127.0.0.1:{web_port}/", interval: 200ms }}
   stray:
-    command: ["sh", "-c", "trap '' TERM; (setsid sh -c 'trap \"\" TERM; echo $$ > stray.pid; exec sleep 600' &); while true; do sleep 1; done"]
+    command: ["sh", "-c", "trap '' TERM; (setsid sh -c 'trap \"\" TERM; echo $$$$ > stray.pid; exec sleep 600' &); while true; do sleep 1; done"]
     stop: {{ timeout: 1s }}
   app:
     command: ["sh", "-c", "echo app up; exec sleep 600"]
