@@ -58,7 +58,12 @@ impl Keeper {
     /// when no child of that instance runs) and removes the cgroup once empty.
     pub(super) fn cgroup_cleanup(&mut self, pid: u32, instance: Option<&str>) {
         let adopted = match instance {
-            Some(name) if !self.children.contains_key(&pid) && !self.cgroups.exited.contains_key(&pid) => {
+            // Only a process an earlier keeper started (a stray of its
+            // journal): any other unknown pid is an old one whose instance
+            // may already run again in the same cgroup.
+            Some(name)
+                if self.strays.iter().any(|s| s.pid == pid) && !self.cgroups.exited.contains_key(&pid) =>
+            {
                 let running = self.children.values().any(|c| c.instance == name);
                 let cgroups = self.runtime.cgroups().ok();
                 cgroups.filter(|_| !running).map(|c| c.instance(&instance_name(name)))
