@@ -37,6 +37,17 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "test.sh: not root: the container tests will be skipped" >&2
 fi
+# Real daemons (tests/e2e/daemons.rs): PostgreSQL, redis and nginx run under
+# ward as root. Their packages must not start the distro's own copies:
+# policy-rc.d refuses every service start while they install.
+if [ "$(id -u)" = 0 ] && { ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! need redis-server || ! [ -x /usr/sbin/nginx ]; }; then
+  added_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && added_policy=1
+  fi
+  apt_install postgresql redis-server nginx-light
+  if [ -n "$added_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+fi
 # The metrics test checks /metrics with the real `promtool check metrics`
 # (Debian's prometheus package; --no-install-recommends keeps it to ~100 MB).
 need promtool || apt_install --no-install-recommends prometheus

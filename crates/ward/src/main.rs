@@ -17,6 +17,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod api;
+mod cgroup;
 mod cli;
 mod convert;
 mod health;

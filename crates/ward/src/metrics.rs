@@ -202,6 +202,36 @@ impl Metrics {
     }
 }
 
+/// Per-instance use from each instance's cgroup, in the Prometheus text
+/// format: CPU seconds (a counter), memory bytes and OOM kills.
+pub fn usage_text(instances: &[crate::api::types::InstanceStatus]) -> String {
+    let families = [
+        ("ward_instance_cgroup_cpu_seconds_total", "counter", "CPU time of the instance's cgroup"),
+        ("ward_instance_cgroup_memory_bytes", "gauge", "Memory charged to the instance's cgroup"),
+        ("ward_instance_cgroup_oom_kills_total", "counter", "OOM kills in the instance's cgroup"),
+    ];
+    let mut out = String::new();
+    for (n, (name, kind, help)) in families.iter().enumerate() {
+        let rows: Vec<String> = instances
+            .iter()
+            .filter_map(|i| {
+                let u = i.usage?;
+                let value = match n {
+                    0 => u.cpu_usec? as f64 / 1e6,
+                    1 => u.memory_bytes? as f64,
+                    _ => u.oom_kills? as f64,
+                };
+                Some(format!("{name}{{service=\"{}\",replica=\"{}\"}} {value}\n", i.service, i.replica))
+            })
+            .collect();
+        if !rows.is_empty() {
+            out.push_str(&format!("# HELP {name} {help}.\n# TYPE {name} {kind}\n"));
+            rows.iter().for_each(|r| out.push_str(r));
+        }
+    }
+    out
+}
+
 /// prometheus-client writes OpenMetrics, where a counter family `x` has the
 /// sample `x_total`; the Prometheus text format names the family `x_total`
 /// too and has no `# EOF`. Rewrites the one into the other.

@@ -23,6 +23,7 @@ mod error;
 mod inputs;
 mod interpolate;
 mod parse;
+mod process;
 mod raw;
 mod units;
 mod validate;
@@ -37,6 +38,7 @@ pub use env_file::{EnvFileError, EnvFileText, SpecInputs, parse_env_file};
 pub use error::{SpecError, SpecErrors};
 pub use inputs::env_file_paths;
 pub use parse::{parse, parse_with};
+pub use process::{Rlimit, RlimitValue};
 pub use units::{parse_duration, parse_size};
 // The policy types live in `crate::policy` (usable without this feature).
 pub use crate::policy::{ExitCodesSpec, OnPanic, PanicAction, PanicScope, RestartPolicy};
@@ -102,8 +104,14 @@ pub struct ServiceSpec {
     pub workdir: Option<String>,
     /// Run as this user (name or uid); needs root.
     pub user: Option<String>,
-    /// Resource limits of each instance (applied to containers only, for now).
+    /// Run with this primary group (name or gid) instead of the user's; needs root.
+    pub group: Option<String>,
+    /// The file mode mask of the process (`umask: 0027`); inherited when absent.
+    pub umask: Option<u32>,
+    /// Cgroup limits of each instance (native processes and containers).
     pub resources: ResourcesSpec,
+    /// Resource limits set with setrlimit before exec (native processes), in spec order.
+    pub limits: Vec<(Rlimit, RlimitValue)>,
     /// Port variables: replica i gets `base + i`.
     pub ports: BTreeMap<String, u16>,
     /// Which exits are restarted.
@@ -150,7 +158,10 @@ impl ServiceSpec {
             env: BTreeMap::new(),
             workdir: None,
             user: None,
+            group: None,
+            umask: None,
             resources: ResourcesSpec::default(),
+            limits: Vec::new(),
             ports: BTreeMap::new(),
             restart: RestartPolicy::OnFailure,
             on_panic: OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false },
@@ -278,11 +289,14 @@ pub struct ImageSpec {
 }
 
 /// Resource limits of one instance; `None` is no limit. Applied through the
-/// OCI runtime's cgroups to containers; native processes ignore them for now.
+/// OCI runtime's cgroups to containers, through ward's own cgroup of each
+/// instance to native processes.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ResourcesSpec {
-    /// Memory limit in bytes (`memory: 256MiB`).
+    /// Memory limit in bytes (`memory: 256MiB`): past it the kernel OOM-kills.
     pub memory: Option<u64>,
+    /// Memory throttling threshold in bytes (`memory_high: 200MiB`; cgroup v2 only).
+    pub memory_high: Option<u64>,
     /// Most tasks (processes and threads) at once (`pids: 100`).
     pub pids: Option<u32>,
     /// CPU time as a number of CPUs (`cpu: 0.5` is half of one CPU).

@@ -7,6 +7,7 @@
 
 use super::env_file::SpecInputs;
 use super::inputs::{read_env_files, redact, variables};
+use super::process;
 use super::raw::{self, Fields, Kind, Node, Reader, join};
 use super::{
     BackoffSpec, CrashLoopSpec, ExitCodesSpec, HooksSpec, ImageSpec, LogSpec, OnPanic, PanicAction,
@@ -23,9 +24,9 @@ const TOP: &str = "version services logs restart_budget api";
 const BUDGET: &str = "rate burst";
 const EXIT_CODES: &str = "success no_restart";
 const LOGS: &str = "max_size keep";
-const SERVICE: &str = "command image replicas env env_file workdir user resources ports restart on_panic backoff success_backoff exit_codes crash_loop stable_after stop health ready depends_on binds_to hooks";
+const SERVICE: &str = "command image replicas env env_file workdir user group umask resources limits ports restart on_panic backoff success_backoff exit_codes crash_loop stable_after stop health ready depends_on binds_to hooks";
 const IMAGE: &str = "rootfs writable runtime runtime_path";
-const RESOURCES: &str = "memory pids cpu";
+const RESOURCES: &str = "memory memory_high pids cpu";
 const ON_PANIC: &str = "action scope replace";
 const BACKOFF: &str = "initial factor max jitter";
 const CRASH_LOOP: &str = "threshold window cooldown";
@@ -155,7 +156,10 @@ fn read_service(r: &mut Reader<'_>, name: ServiceName, node: &Node, inputs: &Spe
     s.env.extend(r.or(&f, "env", read_env, BTreeMap::new()));
     s.workdir = r.field(&f, "workdir", Reader::string);
     s.user = r.field(&f, "user", read_user);
+    s.group = r.field(&f, "group", process::read_group);
+    s.umask = r.field(&f, "umask", process::read_umask);
     s.resources = r.or(&f, "resources", read_resources, s.resources);
+    s.limits = r.or(&f, "limits", process::read_limits, Vec::new());
     s.ports = r.or(&f, "ports", read_ports, BTreeMap::new());
     s.restart = r.or(&f, "restart", |r, n, p| r.choice(n, p, RESTARTS), s.restart);
     s.on_panic = r.or(&f, "on_panic", read_on_panic, s.on_panic);
@@ -190,6 +194,7 @@ fn read_resources(r: &mut Reader<'_>, node: &Node, path: &str) -> Option<Resourc
     let f = r.mapping(node, path, RESOURCES)?;
     Some(ResourcesSpec {
         memory: r.field(&f, "memory", Reader::size),
+        memory_high: r.field(&f, "memory_high", Reader::size),
         pids: r.field(&f, "pids", Reader::u32),
         cpu: r.field(&f, "cpu", Reader::number),
     })

@@ -111,7 +111,8 @@ fn full_spec_parses_every_key() {
         runtime_path: Some("/opt/crun".into()),
     };
     assert_eq!(db.image, Some(image));
-    let resources = ResourcesSpec { memory: Some(256 << 20), pids: Some(100), cpu: Some(0.5) };
+    let resources =
+        ResourcesSpec { memory: Some(256 << 20), memory_high: None, pids: Some(100), cpu: Some(0.5) };
     assert_eq!(db.resources, resources);
     assert_eq!(db.on_panic.action, PanicAction::Isolate);
     assert_eq!(db.stop, StopSpec { signal: 1, timeout: secs(10) });
@@ -137,7 +138,10 @@ fn minimal_spec_gets_every_default() {
         env: Default::default(),
         workdir: None,
         user: None,
-        resources: ResourcesSpec { memory: None, pids: None, cpu: None },
+        group: None,
+        umask: None,
+        resources: ResourcesSpec { memory: None, memory_high: None, pids: None, cpu: None },
+        limits: Vec::new(),
         ports: Default::default(),
         restart: RestartPolicy::OnFailure,
         on_panic: OnPanic { action: PanicAction::Restart, scope: PanicScope::Service, replace: false },
@@ -297,7 +301,7 @@ rejects! {
     resources_bad_memory: api("    resources: { memory: lots }\n")
         => "ward.yaml:5:26: services.api.resources.memory: invalid size `lots`, expected a size such as 4096, 512KiB, 10MiB or 1GiB";
     resources_unknown_key: api("    resources: { disk: 1GiB }\n")
-        => "ward.yaml:5:18: services.api.resources: unknown key `disk`, expected one of memory, pids, cpu";
+        => "ward.yaml:5:18: services.api.resources: unknown key `disk`, expected one of memory, memory_high, pids, cpu";
     empty_hook: api("    hooks: { on_isolate: [] }\n")
         => concat!(
         "ward.yaml:5:26: services.api.hooks.on_isolate: empty command, expected a list with the program first\n",

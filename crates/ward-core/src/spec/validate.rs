@@ -108,6 +108,10 @@ fn check_resources(c: &mut Checker<'_>, p: &str, r: &ResourcesSpec) {
         let message = "memory 0 is out of range, expected more than 0 bytes";
         c.report(&join(p, "resources.memory"), message, None);
     }
+    if r.memory_high == Some(0) {
+        let message = "memory_high 0 is out of range, expected more than 0 bytes";
+        c.report(&join(p, "resources.memory_high"), message, None);
+    }
     if r.pids == Some(0) {
         c.report(&join(p, "resources.pids"), "pids 0 is out of range, expected at least 1", None);
     }

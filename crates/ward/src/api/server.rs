@@ -92,6 +92,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
             let mut text = s.metrics.render(st.instances.iter().map(|i| i.state.as_str()));
             text.push_str(&super::scrape::instances(&st.instances));
             text.push_str(&super::scrape::process());
+            text.push_str(&crate::metrics::usage_text(&st.instances));
             ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
         }
         Ok(Err(e)) => request_error(e),

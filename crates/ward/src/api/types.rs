@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 pub struct StatusReply {
     /// Every instance, ordered by service then replica.
     pub instances: Vec<InstanceStatus>,
+    /// What holds each instance's processes: `cgroup v2|hybrid|v1 at FOLDER`,
+    /// or `process groups` and why ward has no cgroups.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub isolation: Option<String>,
 }
 
 /// One instance in `status`.
@@ -32,6 +36,9 @@ pub struct InstanceStatus {
     /// The last `STATUS=` text the instance sent through sd_notify.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub status_text: Option<String>,
+    /// What its cgroup counts: CPU time, memory now and at peak, OOM kills.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub usage: Option<crate::cgroup::Stats>,
 }
 
 /// An exit status: `{"code": 3}` or `{"signal": 9}`, or `{"unknown": true}`.
@@ -133,9 +140,14 @@ pub struct Dossier {
     /// CPU time and peak memory of the process (unknown for adopted processes).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub rusage: Option<crate::runtime::Rusage>,
-    /// Killed by the kernel's out-of-memory killer (SIGKILL while the kernel's OOM-kill count rose).
+    /// Killed by the kernel's out-of-memory killer: the OOM-kill count of
+    /// the instance's cgroup rose during the run (without a cgroup: a SIGKILL
+    /// while the kernel's own count rose).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub oom_killed: bool,
+    /// What the instance's cgroup counted over the run (`oom_kills` during it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cgroup: Option<crate::cgroup::Stats>,
     /// Restarts of the instance before this exit.
     pub restarts: u32,
     /// The last lines the instance wrote (stdout and stderr), oldest first.

@@ -39,6 +39,9 @@ pub fn status_table(reply: &StatusReply, now_ms: u64) -> String {
             out.push_str(&format!("{}/{}: {text}\n", i.service, i.replica));
         }
     }
+    if let Some(isolation) = &reply.isolation {
+        out.push_str(&format!("instances run in: {isolation}\n"));
+    }
     out
 }
 

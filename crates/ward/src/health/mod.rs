@@ -116,7 +116,7 @@ impl Health {
     /// so that a service that notifies at once is heard.
     pub fn launch_env(&mut self, id: &InstanceId, spec: &ServiceSpec) -> Vec<(String, String)> {
         let Some(ReadySpec::Notify { watchdog }) = &spec.ready else { return Vec::new() };
-        match notify::bind(&self.state_dir, id) {
+        match notify::bind(&self.state_dir, id, owner(spec)) {
             Ok((sock, name)) => {
                 self.pending.insert(id.clone(), sock);
                 let mut env = vec![("NOTIFY_SOCKET".to_string(), name)];
@@ -152,7 +152,9 @@ impl Health {
                     report.report(Seen::Ready).await
                 }));
             }
-            Some(ReadySpec::Notify { watchdog }) => watch.notify = self.read_notify(id, pid, *watchdog),
+            Some(ReadySpec::Notify { watchdog }) => {
+                watch.notify = self.read_notify(id, pid, *watchdog, owner(spec))
+            }
             None => {}
         }
         self.watched.insert(id.clone(), watch);
@@ -174,11 +176,12 @@ impl Health {
         id: &InstanceId,
         pid: u32,
         watchdog: Option<std::time::Duration>,
+        owner: Option<(u32, u32)>,
     ) -> Option<AbortHandle> {
         // An adopted process (after a restart of ward) still names the same path.
         let sock = match self.pending.remove(id) {
             Some(s) => s,
-            None => notify::bind(&self.state_dir, id).map(|(s, _)| s).ok()?,
+            None => notify::bind(&self.state_dir, id, owner).map(|(s, _)| s).ok()?,
         };
         let sock = match tokio::net::UnixDatagram::from_std(sock) {
             Ok(s) => s,
@@ -285,3 +288,8 @@ fn spawn(fut: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
 
 #[cfg(test)]
 mod tests;
+
+/// The uid and gid that the instances of `spec` run as, when it names a user.
+fn owner(spec: &ServiceSpec) -> Option<(u32, u32)> {
+    crate::runtime::process::user_ids(spec.user.as_deref()?)
+}

@@ -13,7 +13,7 @@ use std::io::{self, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::Interest;
 use tokio::time::Instant;
@@ -58,8 +58,14 @@ pub fn parse(msg: &[u8]) -> Vec<Notice> {
         .collect()
 }
 
-/// Binds the notify socket of `id`; returns it (non-blocking) and the value of `NOTIFY_SOCKET`.
-pub fn bind(state: &Path, id: &InstanceId) -> io::Result<(UnixDatagram, String)> {
+/// Binds the notify socket of `id`; returns it (non-blocking) and the value
+/// of `NOTIFY_SOCKET`. `owner` is the uid and gid of an instance that runs as
+/// another user: its socket then lives outside the closed state folder (see
+/// `user_socket_dir`), reachable by that user only.
+pub fn bind(state: &Path, id: &InstanceId, owner: Option<(u32, u32)>) -> io::Result<(UnixDatagram, String)> {
+    if let Some((uid, gid)) = owner.filter(|(uid, _)| *uid != rustix::process::geteuid().as_raw()) {
+        return bind_for_user(state, id, uid, gid);
+    }
     let dir = state.join("notify");
     std::fs::DirBuilder::new().recursive(true).create(&dir)?;
     let path = dir.join(format!("{}.{}.sock", id.service, id.replica));
@@ -78,13 +84,72 @@ pub fn bind(state: &Path, id: &InstanceId) -> io::Result<(UnixDatagram, String)>
     Ok(sock)
 }
 
+/// The socket of an instance running as `uid`: `/run/ward/<hash of the
+/// state folder>/<service>.<replica>/notify.sock`, in folders that others can
+/// traverse but not list (0711, ward's), the last one the user's own (0700),
+/// the socket the user's (0600). The state folder stays 0700.
+fn bind_for_user(state: &Path, id: &InstanceId, uid: u32, gid: u32) -> io::Result<(UnixDatagram, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let base = user_sockets(state);
+    if let Some(root) = base.parent() {
+        own_dir(root, 0o711, None)?;
+    }
+    own_dir(&base, 0o711, None)?;
+    let dir = base.join(format!("{}.{}", id.service, id.replica));
+    own_dir(&dir, 0o700, Some(uid))?;
+    std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
+    let path = dir.join("notify.sock");
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let name = path
+        .to_str()
+        .filter(|p| p.len() <= SUN_PATH_MAX)
+        .ok_or_else(|| io::Error::other("socket path too long"))?;
+    let sock = UnixDatagram::bind(&path)?;
+    std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    sock.set_nonblocking(true)?;
+    Ok((sock, name.to_string()))
+}
+
+/// The folder of the sockets of instances that run as other users, for the
+/// state folder `state` (removed at the end by the keeper).
+pub fn user_sockets(state: &Path) -> PathBuf {
+    let run = Path::new("/run");
+    let root = if run.is_dir() { run.join("ward") } else { std::env::temp_dir().join("ward-run") };
+    root.join(format!("{:016x}", fnv(state)))
+}
+
+/// Makes `dir` with `mode` unless it exists; either way it must be a real
+/// folder owned by ward's user or by `user` (never a symlink someone else planted).
+fn own_dir(dir: &Path, mode: u32, user: Option<u32>) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(mode).create(dir) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.is_dir() || (meta.uid() != rustix::process::geteuid().as_raw() && Some(meta.uid()) != user) {
+        return Err(io::Error::other(format!("{} is not a folder of ward's user", dir.display())));
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+}
+
+/// FNV-1a of a path: stable across builds.
+fn fnv(path: &Path) -> u64 {
+    path.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// An abstract socket named after a hash of the state folder: the same name
 /// for the same instance across restarts of ward, and never a file.
 fn bind_abstract(state: &Path, id: &InstanceId) -> io::Result<(UnixDatagram, String)> {
     use std::os::linux::net::SocketAddrExt;
-    let hash = state.as_os_str().as_encoded_bytes().iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3) // FNV-1a
-    });
+    let hash = fnv(state);
     let name = format!("ward-{hash:016x}/{}.{}", id.service, id.replica);
     let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
     Ok((UnixDatagram::bind_addr(&addr)?, format!("@{name}")))
@@ -198,10 +263,10 @@ mod tests {
     #[test]
     fn long_state_paths_fall_back_to_an_abstract_socket() {
         let dir = std::env::temp_dir().join(format!("ward-notify-{}", std::process::id()));
-        let (_s, name) = bind(&dir, &id()).unwrap();
+        let (_s, name) = bind(&dir, &id(), None).unwrap();
         assert_eq!(name, dir.join("notify/svc.3.sock").to_str().unwrap());
         let long = dir.join("x".repeat(120));
-        let (_s, name) = bind(&long, &id()).unwrap();
+        let (_s, name) = bind(&long, &id(), None).unwrap();
         assert!(name.starts_with("@ward-") && name.ends_with("/svc.3"), "{name}");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -209,7 +274,7 @@ mod tests {
     #[tokio::test]
     async fn reads_notices_closes_passed_fds_and_times_the_watchdog() {
         let dir = std::env::temp_dir().join(format!("ward-notify-serve-{}", std::process::id()));
-        let (sock, path) = bind(&dir, &id()).unwrap();
+        let (sock, path) = bind(&dir, &id(), None).unwrap();
         let sock = tokio::net::UnixDatagram::from_std(sock).unwrap();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let task = tokio::spawn(serve(sock, Some(Duration::from_millis(200)), async move |h| {

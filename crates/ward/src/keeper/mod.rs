@@ -27,6 +27,7 @@
 //! - `respawn`: restarts under the brain's standing orders, the moment of the exit.
 //! - `journal`: which processes it started, so that a crash of the keeper loses none.
 
+mod cgroups;
 mod io;
 pub mod journal;
 pub mod protocol;
@@ -54,12 +55,13 @@ struct Pending {
     status: ExitStatus,
     rusage: Option<crate::runtime::Rusage>,
     respawned: Option<Respawned>,
+    cgroup: Option<crate::cgroup::Stats>,
 }
 
 impl Pending {
     fn exit_message(&self) -> ToBrain {
-        let Pending { seq, pid, status, rusage, respawned } = *self;
-        ToBrain::Exit { seq, pid, status, rusage, respawned }
+        let Pending { seq, pid, status, rusage, respawned, cgroup } = *self;
+        ToBrain::Exit { seq, pid, status, rusage, respawned, cgroup }
     }
 }
 
@@ -88,6 +90,8 @@ struct Keeper {
     strays: Vec<journal::Stray>,
     /// Extra environment of every brain (systemd's notify socket, see `crate::sdnotify`).
     brain_env: Vec<(String, String)>,
+    /// Cgroups of exited instances, and those still to remove.
+    cgroups: cgroups::Book,
 }
 
 struct Brain {
@@ -107,6 +111,8 @@ struct Child {
     /// once, and with what (the launch as its JSON text: one allocation, a
     /// third of the parsed form's memory, at 10,000 instances it counts).
     order: Option<(StandingOrder, Box<str>)>,
+    /// Its cgroup, when it runs in one.
+    cgroup: Option<cgroups::ChildCgroup>,
 }
 
 /// Runs the keeper until everything is down; returns `ward up`'s exit code.
@@ -120,7 +126,7 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
         let _ = sink.send(Input::Exit(exit));
     })
     .context("cannot start the reaper")?;
-    let runtime = ProcessRuntime::new(reaper);
+
     let (journal, strays) = journal::Journal::open(&paths.state.join("keeper.journal"), epoch)
         .context("cannot open the keeper's journal")?;
     for s in &strays {
@@ -130,6 +136,17 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
             s.pid
         );
     }
+    let mut runtime = ProcessRuntime::new(reaper);
+    runtime.set_cgroups(match crate::cgroup::Cgroups::setup(&paths.state) {
+        Ok(cgroups) => {
+            tracing::info!("keeper: each instance runs in a cgroup of its own ({})", cgroups.describe());
+            Ok(cgroups)
+        }
+        Err(e) => {
+            tracing::warn!("ward cannot create cgroups ({e}): instances run in process groups only, and resources: limits are refused");
+            Err(e.to_string())
+        }
+    });
     io::listen(&paths.keeper_socket(), tx.clone()).context("cannot listen for the brain")?;
     io::wait_signals(tx);
     let mut keeper = Keeper {
@@ -146,6 +163,7 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
         journal,
         strays,
         brain_env,
+        cgroups: cgroups::Book::default(),
     };
     let mut trimmer = crate::memory::Trimmer::default();
     loop {
@@ -175,6 +193,8 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
         trimmer.note(handled);
         trimmer.settled();
         if let (Some(code), None) = (keeper.done, &keeper.brain) {
+            keeper.cgroups_end();
+            let _ = std::fs::remove_dir_all(crate::health::notify::user_sockets(&paths.state));
             let _ = std::fs::remove_file(paths.keeper_socket());
             return Ok(code);
         }
@@ -231,13 +251,16 @@ impl Keeper {
         if !self.children.contains_key(&pid) && !self.in_flight.is_empty() {
             self.settle(); // it may be a replacement that already ended
         }
-        let Some(child) = self.children.remove(&pid) else {
+        let Some(mut child) = self.children.remove(&pid) else {
+            self.cgroup_orphan_reaped();
             return; // an orphan, reaped
         };
         self.journal.ended(&child.token);
         let live = self.children.values().map(|c| (&*c.token, c.instance.as_str()));
         self.journal.compact_if_large(live);
-        let p = Pending { seq: self.next_seq, pid, status, rusage, respawned: None };
+        let replaced = child.order.as_ref().is_some_and(|(order, _)| order.covers(status));
+        let cgroup = self.cgroup_exit(pid, &mut child, replaced);
+        let p = Pending { seq: self.next_seq, pid, status, rusage, respawned: None, cgroup };
         self.next_seq += 1;
         let replacement = match child.order {
             Some((order, launch)) if order.covers(status) => {
@@ -280,7 +303,11 @@ impl Keeper {
                 start_time: crate::runtime::process::process_start_time(s.pid),
             })
             .collect();
-        self.send(&ToBrain::Hello { keeper_pid: std::process::id(), children, strays });
+        let isolation = Some(match self.runtime.cgroups() {
+            Ok(cgroups) => cgroups.describe(),
+            Err(why) => format!("process groups (no cgroups: {why})"),
+        });
+        self.send(&ToBrain::Hello { keeper_pid: std::process::id(), children, strays, isolation });
         let pending: Vec<Pending> = self.pending.iter().copied().collect();
         for p in pending {
             self.send(&p.exit_message());
@@ -293,9 +320,13 @@ impl Keeper {
             ToKeeper::Signal { pid, sig } => {
                 // Also for groups it did not start (adopted by the brain after a crash).
                 let _ = self.runtime.signal_group(pid, sig);
+                if sig == libc::SIGKILL {
+                    self.cgroup_kill(pid);
+                }
             }
-            ToKeeper::Cleanup { pid } => {
+            ToKeeper::Cleanup { pid, instance } => {
                 let _ = self.runtime.signal_group(pid, libc::SIGKILL);
+                self.cgroup_cleanup(pid, instance.as_deref());
             }
             ToKeeper::Arm { order, launch } => {
                 if let (Some(child), Ok(launch)) =
@@ -347,6 +378,7 @@ impl Keeper {
             user: None,
             log: PathBuf::from("/dev/stderr"),
             image: None,
+            process: Default::default(),
         };
         match self.runtime.spawn(&launch) {
             Ok(pid) => self.brain = Some(Brain { pid, started: now() }),

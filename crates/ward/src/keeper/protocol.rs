@@ -35,6 +35,9 @@ pub struct WireLaunch {
     pub user: Option<String>,
     /// Output file.
     pub log: PathBuf,
+    /// Cgroup, limits, group, umask.
+    #[serde(default)]
+    pub process: crate::runtime::ProcessOptions,
 }
 
 impl WireLaunch {
@@ -47,6 +50,7 @@ impl WireLaunch {
             workdir: l.workdir.clone(),
             user: l.user.clone(),
             log: l.log.clone(),
+            process: l.process.clone(),
         }
     }
 }
@@ -72,6 +76,10 @@ pub enum ToKeeper {
     Cleanup {
         /// The group leader.
         pid: u32,
+        /// Its instance (`service/N`): for a process the keeper did not start
+        /// (adopted after a crash of the keeper), its cgroup is found by name.
+        #[serde(default)]
+        instance: Option<String>,
     },
     /// A standing order: when process `order.pid` exits with a status the
     /// order covers, start `launch` at once (replacing any earlier order of
@@ -114,6 +122,9 @@ pub enum ToBrain {
         /// its journal): the brain adopts or discards each.
         #[serde(default)]
         strays: Vec<KnownChild>,
+        /// What holds each instance's processes: its cgroups, or process groups and why.
+        #[serde(default)]
+        isolation: Option<String>,
     },
     /// A spawn succeeded.
     Spawned {
@@ -143,6 +154,9 @@ pub enum ToBrain {
         /// The replacement already started under its standing order.
         #[serde(default)]
         respawned: Option<crate::runtime::Respawned>,
+        /// What its cgroup counted over the run.
+        #[serde(default)]
+        cgroup: Option<crate::cgroup::Stats>,
     },
 }
 

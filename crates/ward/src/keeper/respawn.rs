@@ -70,7 +70,8 @@ impl Keeper {
         };
         let start_time = process_start_time(pid);
         let token = s.token.into_boxed_str();
-        self.children.insert(pid, Child { instance: s.instance, start_time, token, order: None });
+        let cgroup = self.child_cgroup(&s.instance);
+        self.children.insert(pid, Child { instance: s.instance, start_time, token, order: None, cgroup });
         Ok(pid)
     }
 
@@ -143,5 +144,6 @@ pub(super) fn launch_of(w: &WireLaunch) -> Option<Launch> {
         user: w.user.clone(),
         log: w.log.clone(),
         image: None,
+        process: w.process.clone(),
     })
 }

@@ -77,8 +77,14 @@ impl Adopter {
             // for our purpose: nothing more can be learned about it.
             let _ = fd.readable().await;
             fds.lock().unwrap_or_else(PoisonError::into_inner).remove(&pid);
-            let _ =
-                exits.send(Exit { seq: 0, pid, status: ExitStatus::Unknown, rusage: None, respawned: None });
+            let _ = exits.send(Exit {
+                seq: 0,
+                pid,
+                status: ExitStatus::Unknown,
+                rusage: None,
+                respawned: None,
+                cgroup: None,
+            });
         });
         Ok(())
     }

@@ -10,6 +10,7 @@
 //!   thread that reaps every child and orphan and reports each exit once.
 
 pub mod adopt;
+mod clone3;
 pub mod oci;
 pub mod process;
 pub mod reaper;
@@ -39,6 +40,50 @@ pub struct Launch {
     pub log: PathBuf,
     /// Run in an OCI container made from this image instead of as a native process.
     pub image: Option<ImageLaunch>,
+    /// Cgroup, limits, group and umask of a native process.
+    pub process: ProcessOptions,
+}
+
+/// What a native instance gets besides argv, environment and user (see `cgroup`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessOptions {
+    /// Run in a cgroup of its own, when ward has cgroups (every native
+    /// instance; not the brain, not an OCI runtime, which makes its own).
+    #[serde(default)]
+    pub cgroup: bool,
+    /// `resources.memory`, bytes.
+    #[serde(default)]
+    pub memory: Option<u64>,
+    /// `resources.memory_high`, bytes.
+    #[serde(default)]
+    pub memory_high: Option<u64>,
+    /// `resources.pids`.
+    #[serde(default)]
+    pub pids: Option<u32>,
+    /// `resources.cpu`, in CPUs.
+    #[serde(default)]
+    pub cpu: Option<f64>,
+    /// `limits:` as (key, value; `None` unlimited), set with setrlimit before exec.
+    #[serde(default)]
+    pub limits: Vec<(String, Option<u64>)>,
+    /// `group:` (name or gid).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// `umask:`.
+    #[serde(default)]
+    pub umask: Option<u32>,
+}
+
+impl ProcessOptions {
+    /// The cgroup limits asked for.
+    pub fn resources(&self) -> ResourcesSpec {
+        ResourcesSpec { memory: self.memory, memory_high: self.memory_high, pids: self.pids, cpu: self.cpu }
+    }
+
+    /// Whether any cgroup limit is asked for.
+    pub fn limited(&self) -> bool {
+        self.resources() != ResourcesSpec::default()
+    }
 }
 
 /// The container side of a [`Launch`].
@@ -71,6 +116,8 @@ pub struct Exit {
     pub rusage: Option<Rusage>,
     /// The replacement the keeper already started under a standing order.
     pub respawned: Option<Respawned>,
+    /// What its cgroup counted over the run (`oom_kills`: kills during this run).
+    pub cgroup: Option<crate::cgroup::Stats>,
 }
 
 /// What a runtime reports, in the order it happened: exits, and the answers
@@ -141,6 +188,15 @@ pub enum SpawnError {
     /// The container could not be prepared (runtime binary, bundle, user, limits).
     #[error(transparent)]
     Container(#[from] oci::ContainerError),
+    /// The instance's cgroup could not be made or limited.
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroup::CgroupError),
+    /// Limits were asked for, but ward runs without cgroups.
+    #[error("resources: need cgroups, and ward runs without them here ({0})")]
+    NoCgroups(String),
+    /// `group:` does not name a group of this system.
+    #[error("unknown group {0:?}")]
+    UnknownGroup(String),
     /// Anything else from the OS (fork, pipe, a NUL byte in an argument…).
     #[error("spawn failed: {0}")]
     Os(#[from] std::io::Error),
@@ -206,6 +262,12 @@ pub trait Runtime: Send {
     /// keeper's children: it crashed), for the brain to adopt or discard.
     fn strays(&self) -> Vec<KnownChild> {
         Vec::new()
+    }
+
+    /// What holds each instance's processes, in words, when the runtime
+    /// knows (the keeper says it in its hello).
+    fn isolation(&self) -> Option<String> {
+        None
     }
 }
 

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use super::reaper::ReaperHandle;
 use super::spawn::{self, Outcome, Plan};
 use super::{Launch, Runtime, SpawnError};
+use crate::cgroup::Cgroups;
 use ward_core::InstanceId;
 
 /// Where programs are looked up when neither ward nor the launch sets `PATH`.
@@ -28,6 +29,8 @@ const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 #[derive(Debug)]
 pub struct ProcessRuntime {
     reaper: ReaperHandle,
+    /// The deployment's cgroups, or why there are none.
+    cgroups: Result<Cgroups, String>,
 }
 
 /// A child forked by [`ProcessRuntime::fork`], whose exec is under way.
@@ -52,7 +55,18 @@ impl ProcessRuntime {
     /// A runtime whose children are reaped by `reaper` (woken after each
     /// fork); takes a [`ReaperHandle`], or the `Reaper` itself.
     pub fn new(reaper: impl Into<ReaperHandle>) -> Self {
-        ProcessRuntime { reaper: reaper.into() }
+        ProcessRuntime { reaper: reaper.into(), cgroups: Err("no cgroups set up in this process".into()) }
+    }
+
+    /// Puts each instance whose launch asks for it in a cgroup of its own
+    /// below `cgroups` (or, with the reason there are none, runs without).
+    pub fn set_cgroups(&mut self, cgroups: Result<Cgroups, String>) {
+        self.cgroups = cgroups;
+    }
+
+    /// The deployment's cgroups, or why there are none.
+    pub fn cgroups(&self) -> Result<&Cgroups, &str> {
+        self.cgroups.as_ref().map_err(String::as_str)
     }
 
     /// Spawns `launch`; on failure, also says which child was forked.
@@ -64,7 +78,19 @@ impl ProcessRuntime {
     /// Forks the process of `launch`, which goes on to exec; [`ProcessRuntime::finish`]
     /// waits for the exec. Forking several before finishing any lets them exec in parallel.
     pub fn fork(&self, launch: &Launch) -> Result<Forked, SpawnError> {
-        let plan = prepare(launch)?;
+        let mut plan = prepare(launch)?;
+        if launch.process.cgroup {
+            match &self.cgroups {
+                Ok(cgroups) => {
+                    let name = crate::cgroup::instance_name(&launch.id.to_string());
+                    let inst = cgroups.create(&name, &launch.process.resources())?;
+                    plan.cgroup_v2 = inst.v2_files()?;
+                    plan.cgroup_procs = inst.v1_procs_files()?;
+                }
+                Err(why) if launch.process.limited() => return Err(SpawnError::NoCgroups(why.clone())),
+                Err(_) => {}
+            }
+        }
         Ok(Forked(spawn::fork_child(plan, &self.reaper)?))
     }
 
@@ -158,10 +184,45 @@ fn parse_start_time(stat: &str) -> Option<u64> {
 /// Resolves everything the child needs, before the fork.
 fn prepare(launch: &Launch) -> Result<Plan, SpawnError> {
     let first = launch.argv.first().ok_or_else(|| invalid("empty argv".into()))?;
-    let creds = match &launch.user {
+    let mut creds = match &launch.user {
         None => None,
         Some(user) => Some(credentials(user)?),
     };
+    if let Some(group) = &launch.process.group {
+        let gid = spawn::lookup_group(group)?.ok_or_else(|| SpawnError::UnknownGroup(group.clone()))?;
+        let euid = rustix::process::geteuid();
+        if !euid.is_root() {
+            return Err(SpawnError::NotRoot(format!("group {group}"), euid.as_raw()));
+        }
+        let creds = creds.get_or_insert_with(|| spawn::Creds {
+            uid: euid.as_raw(),
+            gid,
+            groups: Vec::new(),
+            name: String::new(),
+            home: String::new(),
+        });
+        creds.gid = gid;
+        if !creds.groups.contains(&gid) {
+            creds.groups.push(gid);
+        }
+    }
+    // As login does: the user's identity in the environment, unless the spec sets it.
+    let mut env = Vec::new();
+    if let (Some(c), Some(_)) = (&creds, &launch.user) {
+        env.push(("HOME".to_string(), c.home.clone()));
+        env.push(("USER".to_string(), c.name.clone()));
+        env.push(("LOGNAME".to_string(), c.name.clone()));
+    }
+    env.extend(launch.env.iter().cloned());
+    let rlimits = launch
+        .process
+        .limits
+        .iter()
+        .map(|(key, value)| {
+            let resource = rlimit_resource(key).ok_or_else(|| invalid(format!("unknown limit {key:?}")))?;
+            Ok((resource, value.unwrap_or(libc::RLIM_INFINITY)))
+        })
+        .collect::<io::Result<Vec<_>>>()?;
     let program = resolve_program(first, path_var(&launch.env).as_os_str()).ok_or_else(|| {
         SpawnError::Exec { program: first.clone(), source: io::Error::from_raw_os_error(libc::ENOENT) }
     })?;
@@ -175,12 +236,43 @@ fn prepare(launch: &Launch) -> Result<Plan, SpawnError> {
     Ok(Plan {
         program: c_string(program.as_os_str().as_bytes())?,
         argv,
-        envp: environment(&launch.env)?,
+        envp: environment(&env)?,
         workdir,
         creds,
         stdin,
         output,
+        cgroup_v2: None,
+        cgroup_procs: Vec::new(),
+        rlimits,
+        umask: launch.process.umask,
     })
+}
+
+/// The `RLIMIT_*` of a `limits:` key.
+fn rlimit_resource(key: &str) -> Option<libc::__rlimit_resource_t> {
+    use ward_core::spec::Rlimit as R;
+    Some(match R::from_key(key)? {
+        R::As => libc::RLIMIT_AS,
+        R::Core => libc::RLIMIT_CORE,
+        R::Cpu => libc::RLIMIT_CPU,
+        R::Data => libc::RLIMIT_DATA,
+        R::Fsize => libc::RLIMIT_FSIZE,
+        R::Locks => libc::RLIMIT_LOCKS,
+        R::Memlock => libc::RLIMIT_MEMLOCK,
+        R::Msgqueue => libc::RLIMIT_MSGQUEUE,
+        R::Nice => libc::RLIMIT_NICE,
+        R::Nofile => libc::RLIMIT_NOFILE,
+        R::Nproc => libc::RLIMIT_NPROC,
+        R::Rss => libc::RLIMIT_RSS,
+        R::Rtprio => libc::RLIMIT_RTPRIO,
+        R::Sigpending => libc::RLIMIT_SIGPENDING,
+        R::Stack => libc::RLIMIT_STACK,
+    })
+}
+
+/// The uid and primary gid of `user` (a name or uid), if it exists.
+pub fn user_ids(user: &str) -> Option<(u32, u32)> {
+    spawn::lookup_user(user).ok().flatten().map(|c| (c.uid, c.gid))
 }
 
 /// The uid, gid and groups of `user`; only root may switch users.
@@ -315,6 +407,7 @@ mod tests {
             user: None,
             log: scratch.log(),
             image: None,
+            process: Default::default(),
         }
     }
 

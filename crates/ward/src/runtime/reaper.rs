@@ -168,6 +168,7 @@ fn reap_forever(leaders: &Mutex<HashSet<u32>>, mut sink: impl FnMut(Exit)) {
                 status: decode(raw),
                 rusage: Some(rusage),
                 respawned: None,
+                cgroup: None,
             };
             tracing::debug!(pid = exit.pid, status = ?exit.status, "reaped");
             sink(exit);

@@ -25,6 +25,7 @@ pub struct KeeperRuntime {
     written: Option<std::thread::JoinHandle<()>>,
     children: Vec<KnownChild>,
     strays: Vec<KnownChild>,
+    isolation: Option<String>,
 }
 
 impl KeeperRuntime {
@@ -36,8 +37,8 @@ impl KeeperRuntime {
         let mut reader = BufReader::new(stream);
         let mut first = String::new();
         reader.read_line(&mut first)?;
-        let (children, strays) = match serde_json::from_str::<ToBrain>(&first) {
-            Ok(ToBrain::Hello { children, strays, .. }) => (children, strays),
+        let (children, strays, isolation) = match serde_json::from_str::<ToBrain>(&first) {
+            Ok(ToBrain::Hello { children, strays, isolation, .. }) => (children, strays, isolation),
             _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "the keeper did not say hello")),
         };
         let (reports_tx, reports) = mpsc::unbounded_channel();
@@ -45,8 +46,8 @@ impl KeeperRuntime {
             for line in reader.lines() {
                 let Ok(line) = line else { break };
                 let report = match serde_json::from_str::<ToBrain>(&line) {
-                    Ok(ToBrain::Exit { seq, pid, status, rusage, respawned }) => {
-                        Report::Exit(Exit { seq, pid, status, rusage, respawned })
+                    Ok(ToBrain::Exit { seq, pid, status, rusage, respawned, cgroup }) => {
+                        Report::Exit(Exit { seq, pid, status, rusage, respawned, cgroup })
                     }
                     Ok(ToBrain::Spawned { req, pid }) => Report::Answer { req, result: Ok(pid) },
                     Ok(ToBrain::SpawnFailed { req, error }) => Report::Answer { req, result: Err(error) },
@@ -71,7 +72,7 @@ impl KeeperRuntime {
                 }
             }
         })?;
-        Ok((KeeperRuntime { writer, written: Some(written), children, strays }, reports))
+        Ok((KeeperRuntime { writer, written: Some(written), children, strays, isolation }, reports))
     }
 
     /// Queues `msg` for the keeper; never blocks.
@@ -93,8 +94,8 @@ impl Runtime for KeeperRuntime {
         Ok(())
     }
 
-    fn cleanup(&mut self, _id: &InstanceId, pid: u32) {
-        self.send(&ToKeeper::Cleanup { pid });
+    fn cleanup(&mut self, id: &InstanceId, pid: u32) {
+        self.send(&ToKeeper::Cleanup { pid, instance: Some(id.to_string()) });
     }
 
     fn ack(&mut self, seq: u64) {
@@ -129,5 +130,9 @@ impl Runtime for KeeperRuntime {
 
     fn strays(&self) -> Vec<KnownChild> {
         self.strays.clone()
+    }
+
+    fn isolation(&self) -> Option<String> {
+        self.isolation.clone()
     }
 }

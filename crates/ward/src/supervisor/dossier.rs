@@ -17,9 +17,13 @@ impl<R: Runtime> Supervisor<R> {
     /// The dossier of the exit of `id` that was just decided.
     pub(super) fn dossier(&mut self, id: &InstanceId, status: ExitStatus) -> Dossier {
         let rusage = self.exit_rusage.remove(id);
-        let oom_killed = status == ExitStatus::Signal(libc::SIGKILL) && self.oom_kill_rose();
+        let cgroup = self.exit_cgroup.remove(id);
+        let oom_killed = match cgroup.and_then(|c| c.oom_kills) {
+            Some(kills) => kills > 0,
+            None => status == ExitStatus::Signal(libc::SIGKILL) && self.oom_kill_rose(),
+        };
         let Some(inst) = self.deployment.instance(id) else {
-            return Dossier { rusage, oom_killed, ..Dossier::default() };
+            return Dossier { rusage, oom_killed, cgroup, ..Dossier::default() };
         };
         let wall = |t| self.clock.wall_of(t);
         let (state, until_ms, reason) = match inst.state() {
@@ -44,6 +48,7 @@ impl<R: Runtime> Supervisor<R> {
         Dossier {
             rusage,
             oom_killed,
+            cgroup,
             restarts: inst.restarts(),
             output: tail_lines(&self.logs.path(id), OUTPUT_LINES, self.run_end(id)),
             decision: DecisionJson { state: state.into(), until_ms, reason },

@@ -5,7 +5,7 @@
 //! `WARD_SERVICE`/`WARD_REPLICA`; no shell ever sees the strings, and an
 //! unknown `${X}` stays as it is.
 
-use crate::runtime::{ImageLaunch, Launch};
+use crate::runtime::{ImageLaunch, Launch, ProcessOptions};
 use std::path::{Path, PathBuf};
 use ward_core::InstanceId;
 use ward_core::spec::ServiceSpec;
@@ -61,7 +61,17 @@ pub fn launch(
         resources: spec.resources,
         state_dir: state_dir.join("oci"),
     });
-    Launch { id: id.clone(), argv, env, workdir, user: spec.user.clone(), log, image }
+    let process = ProcessOptions {
+        cgroup: spec.image.is_none(),
+        memory: spec.resources.memory,
+        memory_high: spec.resources.memory_high,
+        pids: spec.resources.pids,
+        cpu: spec.resources.cpu,
+        limits: spec.limits.iter().map(|(l, v)| (l.key().to_string(), *v)).collect(),
+        group: spec.group.clone(),
+        umask: spec.umask,
+    };
+    Launch { id: id.clone(), argv, env, workdir, user: spec.user.clone(), log, image, process }
 }
 
 #[cfg(test)]

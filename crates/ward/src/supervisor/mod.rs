@@ -16,6 +16,7 @@
 //! - `endpoints`: the in-rotation instances of a service.
 //! - `persist`: writes to the store before effects; resuming after a crash of ward.
 //! - `spawning`: starting instances, in batches, or taking the keeper's replacement.
+//! - `usage`: what each instance's cgroup counts (status, why, metrics).
 //! - `orders`: standing orders, so that the keeper restarts at once what would be restarted at once.
 //! - `signals`: an operator's signal to the processes of a target (`ward signal`).
 
@@ -34,6 +35,7 @@ pub mod signals;
 mod sim;
 mod spawning;
 pub mod timers;
+mod usage;
 mod waiting;
 mod watchers;
 mod why;
@@ -91,6 +93,10 @@ pub struct Supervisor<R: Runtime> {
     exit_rusage: HashMap<InstanceId, crate::runtime::Rusage>,
     /// The kernel's OOM-kill count when last looked at.
     oom_kills: u64,
+    /// What the cgroup of each instance counted over its last run, until its dossier is made.
+    exit_cgroup: HashMap<InstanceId, crate::cgroup::Stats>,
+    /// The deployment's cgroups (made by the keeper), to read each instance's use.
+    cgroups: Option<crate::cgroup::Cgroups>,
     /// Where each live run's output starts in its log file.
     run_starts: HashMap<InstanceId, u64>,
     /// The last `unblock` of each instance: Unix ms, and the uid that asked.
@@ -176,6 +182,8 @@ impl<R: Runtime> Supervisor<R> {
             rearm: BTreeSet::new(),
             armed_generation: None,
             respawned: None,
+            exit_cgroup: HashMap::new(),
+            cgroups: crate::cgroup::Cgroups::find(&paths.state),
             trimmer: crate::memory::Trimmer::default(),
             spawns: spawning::Spawns::default(),
             down_notice: None,
@@ -276,6 +284,9 @@ impl<R: Runtime> Supervisor<R> {
         self.runtime.cleanup(&id, exit.pid);
         if let Some(r) = exit.rusage {
             self.exit_rusage.insert(id.clone(), r);
+        }
+        if let Some(c) = exit.cgroup {
+            self.exit_cgroup.insert(id.clone(), c);
         }
         self.save_previous_run(&id, self.run_end(&id));
         self.observe(&id, Observation::Exited { status: exit.status });

@@ -149,7 +149,7 @@ impl<R: Runtime> Supervisor<R> {
             .filter(|i| service.as_deref().is_none_or(|s| i.id().service.as_str() == s))
             .map(|i| self.instance_status(i))
             .collect();
-        Ok(StatusReply { instances })
+        Ok(StatusReply { instances, isolation: self.isolation() })
     }
 
     fn instance_status(&self, i: &Instance) -> InstanceStatus {
@@ -164,6 +164,7 @@ impl<R: Runtime> Supervisor<R> {
             uptime_ms: i.pid().and(i.started_at()).map(|t| now.saturating_since(t).as_millis() as u64),
             last_exit: i.last_exit().map(Into::into),
             status_text: self.health.status_text(i.id()),
+            usage: i.pid().and_then(|_| self.usage(i.id())),
             gate: GateJson {
                 state: gate.state().word().to_string(),
                 until_ms: gate.state().until().map(|t| self.clock.wall_of(t)),

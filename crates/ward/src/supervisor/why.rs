@@ -50,6 +50,9 @@ impl<R: Runtime> Supervisor<R> {
         let mut text = String::new();
         let _ = writeln!(text, "{id} is {}: {rule}", i.state().word());
         let _ = writeln!(text, "  last exit:     {last_exit}; restarts so far: {}", i.restarts());
+        if let Some(u) = i.pid().and_then(|_| self.usage(id)) {
+            let _ = writeln!(text, "  cgroup:        {}", super::usage::describe(&u));
+        }
         let _ = writeln!(
             text,
             "  crash window:  {crashes} of {threshold} crashes in the last {} (the {} trips crash-loop)",

@@ -22,6 +22,7 @@ fn inst(service: &str, replica: u32, state: &str, pid: Option<u32>) -> InstanceS
         last_exit: None,
         gate: GateJson { state: "idle".into(), until_ms: None, crashes: 0, threshold: 5 },
         status_text: None,
+        usage: None,
     }
 }
 
@@ -54,6 +55,7 @@ fn app(color: bool) -> App {
         GateJson { state: "backing-off".into(), until_ms: Some(NOW + 4_200), crashes: 3, threshold: 4 };
     let reply = StatusReply {
         instances: vec![flaky, inst("web", 0, "running", Some(4242)), inst("web", 1, "ready", Some(4243))],
+        isolation: None,
     };
     let effects = a.update(Msg::Status(Ok(reply)));
     assert_eq!(effects, vec![Effect::Logs { feed: 1, target: Some("flaky/0".into()), follow: false }]);
@@ -173,6 +175,7 @@ fn the_selection_and_a_pending_confirmation_follow_the_instance_not_the_row() {
     // before the `y`: the prompt still names web/0, and so does the command.
     let reply = StatusReply {
         instances: vec![inst("web", 1, "ready", Some(4243)), inst("web", 0, "running", Some(4242))],
+        isolation: None,
     };
     assert_eq!(a.update(Msg::Status(Ok(reply))), vec![]);
     assert_eq!(a.target().as_deref(), Some("web/0"));
@@ -204,7 +207,7 @@ fn events_refetch_the_status_once_at_a_time() {
     // While the fetch is in flight, more events only mark the view dirty.
     assert_eq!(a.update(Msg::Event(Box::new(event(2, "web", 1, "ready")))), vec![]);
     assert_eq!(a.update(Msg::Event(Box::new(event(3, "web", 1, "exited")))), vec![]);
-    let reply = StatusReply { instances: a.instances.clone() };
+    let reply = StatusReply { instances: a.instances.clone(), isolation: None };
     assert_eq!(a.update(Msg::Status(Ok(reply.clone()))), vec![Effect::FetchStatus]);
     assert_eq!(a.update(Msg::Status(Ok(reply))), vec![]);
     // A tick never asks the API.

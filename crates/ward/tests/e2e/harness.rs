@@ -70,6 +70,11 @@ impl Ward {
         Ward::start_in(dir, yaml, &[])
     }
 
+    /// [`Ward::start`], with variables added to `ward up`'s environment.
+    pub fn start_with_env(tag: &str, yaml: &str, env: &[(&str, &str)]) -> Ward {
+        Ward::start_in(TempDir::new(tag), yaml, env)
+    }
+
     /// Writes `yaml` as ward.yaml in `dir` and starts `ward up` on it with
     /// `env` added to its environment.
     pub fn start_in(dir: TempDir, yaml: &str, env: &[(&str, &str)]) -> Ward {
@@ -275,6 +280,7 @@ pub fn wait_a_little() {
 /// supervises; returns it and the lines of its stderr that follow.
 fn launch_up(spec: &Path, env: &[(&str, &str)]) -> (Child, mpsc::Receiver<String>) {
     let mut up = Command::new(ward_bin())
+        .envs(env.iter().copied())
         .arg("up")
         .arg("-f")
         .arg(spec)
@@ -363,6 +369,36 @@ impl Drop for Ward {
                     kill(-(pid as i32), 9);
                 }
                 Some(_) => {} // the pid names another process now
+            }
+        }
+        remove_cgroups(&self.state());
+    }
+}
+
+/// Kills what is left in the cgroups the keeper listed in `state/cgroups`
+/// (only those: ward's own, of this test) and removes them.
+fn remove_cgroups(state: &Path) {
+    let Ok(list) = std::fs::read_to_string(state.join("cgroups")) else { return };
+    for base in list.lines().map(PathBuf::from) {
+        let subs: Vec<PathBuf> = std::fs::read_dir(&base)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        for dir in &subs {
+            if std::fs::write(dir.join("cgroup.kill"), "1").is_err() {
+                let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+                for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                    kill(pid, 9);
+                }
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for dir in subs.iter().chain(std::iter::once(&base)) {
+            while std::fs::remove_dir(dir).is_err() && dir.exists() && Instant::now() < deadline {
+                wait_a_little();
             }
         }
     }

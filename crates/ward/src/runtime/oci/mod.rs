@@ -199,6 +199,7 @@ impl<R: Runtime> OciRuntime<R> {
             user: None,
             log: runner.log.clone(),
             image: None,
+            process: Default::default(),
         };
         self.helper_req += 1;
         for (_, answer) in self.inner.request(vec![(self.helper_req, launch)]) {
@@ -241,6 +242,7 @@ impl<R: Runtime> OciRuntime<R> {
             workdir: Some(dir.clone()),
             user: None,
             image: None,
+            process: Default::default(),
             ..launch.clone()
         };
         let container = Container { name, pid: 0, runtime: runner, bundle: Some(dir) };
@@ -381,6 +383,10 @@ impl<R: Runtime> Runtime for OciRuntime<R> {
 
     fn strays(&self) -> Vec<super::KnownChild> {
         self.inner.strays()
+    }
+
+    fn isolation(&self) -> Option<String> {
+        self.inner.isolation()
     }
 }
 

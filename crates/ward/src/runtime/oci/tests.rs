@@ -54,6 +54,7 @@ fn launch(argv: &[&str], image: Option<ImageLaunch>) -> Launch {
         user: None,
         log: PathBuf::from("/tmp/ward-oci-test.log"),
         image,
+        process: Default::default(),
     }
 }
 
@@ -135,7 +136,8 @@ fn the_usual_mounts_and_namespaces_but_the_host_network() {
 #[test]
 fn resources_become_cgroup_limits() {
     let mut img = image(Path::new("/i"), Path::new("/s"));
-    img.resources = ResourcesSpec { memory: Some(256 << 20), pids: Some(100), cpu: Some(0.5) };
+    img.resources =
+        ResourcesSpec { memory: Some(256 << 20), memory_high: None, pids: Some(100), cpu: Some(0.5) };
     let spec = config_of(&launch(&["x"], Some(img)), None, &all_controllers());
     let res = spec.linux().as_ref().and_then(|l| l.resources().clone()).expect("resources");
     assert_eq!(res.memory().as_ref().and_then(|m| m.limit()), Some(256 << 20));

@@ -320,6 +320,7 @@ impl World {
                 status: ExitStatus::Unknown,
                 rusage: None,
                 respawned: None,
+                cgroup: None,
             };
             self.sup().on_exit(exit);
         }

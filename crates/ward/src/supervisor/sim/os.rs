@@ -118,7 +118,7 @@ impl Os {
             _ => None,
         };
         let _ = instance;
-        let exit = Exit { seq, pid, status, rusage: None, respawned };
+        let exit = Exit { seq, pid, status, rusage: None, respawned, cgroup: None };
         self.keeper.pending.push_back(exit);
         self.keeper.outbox.push_back(Report::Exit(exit));
         false

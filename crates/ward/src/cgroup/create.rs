@@ -1,0 +1,258 @@
+//! The folders: the deployment's (once, at the keeper's start) and each
+//! instance's (at its spawn), and the descriptors a child writes itself into.
+
+use super::detect::{Controller, Layout};
+use super::{CgroupError, Cgroups, Unavailable, limits};
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use ward_core::spec::ResourcesSpec;
+
+/// The v2 controllers ward enables below its folder, when the host lets it.
+const V2_CONTROLLERS: [&str; 3] = ["memory", "cpu", "pids"];
+
+/// One instance's folders: the v2 one (tracking and, where enabled, every
+/// controller) and v1 ones by controller.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Instance {
+    pub(super) v2: Option<PathBuf>,
+    pub(super) v1: Vec<(Controller, PathBuf)>,
+    /// Its v2 folder has the memory controller.
+    pub(super) v2_memory: bool,
+}
+
+/// Creates the deployment's folder `name` in each hierarchy of `layout`.
+pub(super) fn deployment(layout: &Layout, name: &str) -> Result<Cgroups, Unavailable> {
+    let mut v2 = None;
+    if let Some(own) = &layout.v2 {
+        let base = own.join(name);
+        mkdir(&base).map_err(|source| Unavailable::Create { path: base.clone(), source })?;
+        // Best effort: our own cgroup may hold processes (then the kernel
+        // refuses controllers below it) or lack the controllers altogether.
+        let _ = fs::write(own.join("cgroup.subtree_control"), plus(&controllers_of(own)));
+        let offered = controllers_of(&base);
+        let _ = fs::write(base.join("cgroup.subtree_control"), plus(&offered));
+        v2 = Some((base.clone(), enabled(&base)));
+    }
+    let v2_has = |c: Controller| {
+        v2.as_ref().is_some_and(|(_, on): &(PathBuf, Vec<String>)| on.iter().any(|n| n == c.name()))
+    };
+    let mut v1 = Vec::new();
+    for (c, own) in &layout.v1 {
+        let wanted = match c {
+            Controller::Memory | Controller::Cpu | Controller::Pids => !v2_has(*c),
+            Controller::Cpuacct | Controller::Freezer => v2.is_none(),
+        };
+        if !wanted {
+            continue;
+        }
+        let dir = own.join(name);
+        match mkdir(&dir) {
+            Ok(()) => v1.push((*c, dir)),
+            Err(e) if *c == Controller::Freezer => return Err(Unavailable::Create { path: dir, source: e }),
+            Err(e) => {
+                tracing::warn!("cgroup: cannot use the v1 {} controller ({}): {e}", c.name(), dir.display())
+            }
+        }
+    }
+    if v2.is_none() && !v1.iter().any(|(c, _)| *c == Controller::Freezer) {
+        return Err(Unavailable::NoHierarchy(layout.kind()));
+    }
+    let kind = match (&v2, v1.is_empty()) {
+        (Some(_), true) => "v2",
+        (Some(_), false) => "hybrid",
+        (None, _) => "v1",
+    };
+    Ok(Cgroups { v2, v1, kind })
+}
+
+/// The deployment's folders that exist already (made by the keeper).
+pub(super) fn existing(layout: &Layout, name: &str) -> Option<Cgroups> {
+    let v2 = layout.v2.as_ref().map(|own| own.join(name)).filter(|d| d.is_dir());
+    let v2 = v2.map(|d| {
+        let on = enabled(&d);
+        (d, on)
+    });
+    let v1: Vec<(Controller, PathBuf)> =
+        layout.v1.iter().map(|(c, own)| (*c, own.join(name))).filter(|(_, d)| d.is_dir()).collect();
+    let kind = match (&v2, v1.is_empty()) {
+        (Some(_), true) => "v2",
+        (Some(_), false) => "hybrid",
+        (None, false) if v1.iter().any(|(c, _)| *c == Controller::Freezer) => "v1",
+        _ => return None,
+    };
+    Some(Cgroups { v2, v1, kind })
+}
+
+impl Cgroups {
+    /// Creates (or reuses) the folders of instance `name` for `resources`
+    /// and writes its limits (clearing any that the spec no longer sets).
+    pub fn create(&self, name: &str, resources: &ResourcesSpec) -> Result<Instance, CgroupError> {
+        let v2_has = |c: &str| self.v2.as_ref().is_some_and(|(_, on)| on.iter().any(|n| n == c));
+        let need = |key, c: Controller| -> Result<(), CgroupError> {
+            if v2_has(c.name()) || self.v1_dir(c).is_some() {
+                return Ok(());
+            }
+            Err(CgroupError::NoController { key, controller: c.name(), kind: self.kind })
+        };
+        if resources.memory.is_some() {
+            need("memory", Controller::Memory)?;
+        }
+        if resources.memory_high.is_some() {
+            need("memory_high", Controller::Memory)?;
+        }
+        if resources.cpu.is_some() {
+            need("cpu", Controller::Cpu)?;
+        }
+        if resources.pids.is_some() {
+            need("pids", Controller::Pids)?;
+        }
+        let mut inst = Instance { v2_memory: v2_has("memory"), ..Instance::default() };
+        if let Some((base, _)) = &self.v2 {
+            let dir = base.join(name);
+            mkdir(&dir).map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
+            inst.v2 = Some(dir);
+        }
+        for (c, base) in &self.v1 {
+            // Each v1 folder costs a `cgroup.procs` write per spawn (the
+            // kernel's slow path), so only limits get one; on v1 alone, the
+            // freezer tracks and cpuacct counts.
+            let used = match c {
+                Controller::Memory => resources.memory.is_some() || resources.memory_high.is_some(),
+                Controller::Cpuacct | Controller::Freezer => true,
+                Controller::Cpu => resources.cpu.is_some(),
+                Controller::Pids => resources.pids.is_some(),
+            };
+            let dir = base.join(name);
+            if used {
+                mkdir(&dir).map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
+                inst.v1.push((*c, dir));
+            } else if dir.is_dir() {
+                // Limited by an earlier spec: no limit now.
+                inst.v1.push((*c, dir));
+            }
+        }
+        let v2_controllers = self.v2.as_ref().map(|(_, on)| on.as_slice()).unwrap_or(&[]);
+        limits::apply(&inst, v2_controllers, resources)?;
+        Ok(inst)
+    }
+
+    /// The folders of instance `name` that exist, to read or kill.
+    pub fn instance(&self, name: &str) -> Instance {
+        let v2 = self.v2.as_ref().map(|(b, _)| b.join(name)).filter(|d| d.is_dir());
+        let v1 = self.v1.iter().map(|(c, b)| (*c, b.join(name))).filter(|(_, d)| d.is_dir()).collect();
+        let v2_memory = self.v2.as_ref().is_some_and(|(_, on)| on.iter().any(|c| c == "memory"));
+        Instance { v2, v1, v2_memory }
+    }
+}
+
+impl Instance {
+    /// Its folder name (`service@replica`).
+    pub fn name(&self) -> Option<String> {
+        self.dirs().next()?.file_name().map(|n| n.to_string_lossy().into_owned())
+    }
+
+    /// Whether it has no folder at all.
+    pub fn is_empty(&self) -> bool {
+        self.v2.is_none() && self.v1.is_empty()
+    }
+
+    /// Every folder of the instance.
+    pub(super) fn dirs(&self) -> impl Iterator<Item = &PathBuf> {
+        self.v2.iter().chain(self.v1.iter().map(|(_, d)| d))
+    }
+
+    /// The v1 folder of controller `c`.
+    pub(super) fn v1_dir(&self, c: Controller) -> Option<&PathBuf> {
+        self.v1.iter().find(|(k, _)| *k == c).map(|(_, d)| d)
+    }
+
+    /// Write-only descriptors of each folder's `cgroup.procs`: a child writes
+    /// `0` to each, between fork and exec, to move itself in.
+    #[cfg(test)]
+    pub fn procs_files(&self) -> Result<Vec<OwnedFd>, CgroupError> {
+        self.dirs().map(|dir| procs_file(dir)).collect()
+    }
+
+    /// The v2 folder (for `clone3(CLONE_INTO_CGROUP)`) and its `cgroup.procs`
+    /// (to write where clone3 cannot), when the instance has one.
+    pub fn v2_files(&self) -> Result<Option<(OwnedFd, OwnedFd)>, CgroupError> {
+        let Some(dir) = &self.v2 else { return Ok(None) };
+        let folder = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(dir)
+            .map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
+        Ok(Some((OwnedFd::from(folder), procs_file(dir)?)))
+    }
+
+    /// `cgroup.procs` of each v1 folder (see [`Instance::procs_files`]).
+    pub fn v1_procs_files(&self) -> Result<Vec<OwnedFd>, CgroupError> {
+        self.v1.iter().map(|(_, dir)| procs_file(dir)).collect()
+    }
+
+    /// Removes its folders; false while a process is still in one (`EBUSY`).
+    pub fn remove(&self) -> bool {
+        let mut all = true;
+        for dir in self.dirs() {
+            match fs::remove_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    if e.raw_os_error() != Some(libc::EBUSY) {
+                        tracing::warn!("cannot remove cgroup {}: {e}", dir.display());
+                    }
+                    all = false;
+                }
+            }
+        }
+        all
+    }
+
+    /// The pids in its tracking folder (v2, else the v1 freezer, else any).
+    pub fn pids(&self) -> Vec<u32> {
+        let dir = self.v2.as_ref().or(self.v1_dir(Controller::Freezer)).or(self.v1.first().map(|(_, d)| d));
+        let Some(dir) = dir else { return Vec::new() };
+        fs::read_to_string(dir.join("cgroup.procs"))
+            .map(|text| text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// `dir/cgroup.procs`, write-only.
+fn procs_file(dir: &Path) -> Result<OwnedFd, CgroupError> {
+    let path = dir.join("cgroup.procs");
+    OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&path)
+        .map(OwnedFd::from)
+        .map_err(|source| CgroupError::Io { path, source })
+}
+
+/// Creates `dir`; one that exists already is fine.
+fn mkdir(dir: &Path) -> io::Result<()> {
+    match fs::create_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    }
+}
+
+/// The v2 controllers of ward's list that `dir` offers to its children.
+fn controllers_of(dir: &Path) -> Vec<String> {
+    let text = fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+    text.split_whitespace().filter(|c| V2_CONTROLLERS.contains(c)).map(str::to_owned).collect()
+}
+
+/// The v2 controllers enabled for the children of `dir`.
+fn enabled(dir: &Path) -> Vec<String> {
+    let text = fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+    text.split_whitespace().filter(|c| V2_CONTROLLERS.contains(c)).map(str::to_owned).collect()
+}
+
+/// `+a +b` for `cgroup.subtree_control`.
+fn plus(controllers: &[String]) -> String {
+    controllers.iter().map(|c| format!("+{c}")).collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,84 @@
+//! What an instance uses, from its cgroup: CPU time (v2 `cpu.stat`, v1
+//! `cpuacct.usage`), memory now and at its peak (v2 `memory.current` and
+//! `memory.peak`, v1 `memory.usage_in_bytes` and `memory.max_usage_in_bytes`)
+//! and the kernel's OOM kills in it (v2 `memory.events`, v1
+//! `memory.oom_control`).
+
+use super::create::Instance;
+use super::detect::Controller;
+use std::fs;
+use std::path::Path;
+
+/// An instance's use of resources; `None` where its cgroup does not count it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    /// CPU time of every process that ran in it, in µs.
+    pub cpu_usec: Option<u64>,
+    /// Memory charged now, in bytes.
+    pub memory_bytes: Option<u64>,
+    /// The most memory charged at once, in bytes.
+    pub memory_peak_bytes: Option<u64>,
+    /// Processes killed by the kernel's OOM killer in it.
+    pub oom_kills: Option<u64>,
+}
+
+impl Instance {
+    /// Reads its stats.
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats { oom_kills: self.oom_kills(), ..Stats::default() };
+        if let Some(dir) = &self.v2 {
+            s.cpu_usec = keyed(&dir.join("cpu.stat"), "usage_usec");
+            if self.v2_memory {
+                s.memory_bytes = number(&dir.join("memory.current"));
+                s.memory_peak_bytes = number(&dir.join("memory.peak"));
+            }
+        }
+        if let Some(dir) = self.v1_dir(Controller::Cpuacct) {
+            s.cpu_usec = s.cpu_usec.or(number(&dir.join("cpuacct.usage")).map(|ns| ns / 1000));
+        }
+        if let Some(dir) = self.v1_dir(Controller::Memory) {
+            s.memory_bytes = s.memory_bytes.or(number(&dir.join("memory.usage_in_bytes")));
+            s.memory_peak_bytes = s.memory_peak_bytes.or(number(&dir.join("memory.max_usage_in_bytes")));
+        }
+        s
+    }
+
+    /// The OOM kills counted in its memory controller.
+    pub fn oom_kills(&self) -> Option<u64> {
+        let v2 = self
+            .v2
+            .as_ref()
+            .filter(|_| self.v2_memory)
+            .and_then(|d| keyed(&d.join("memory.events"), "oom_kill"));
+        v2.or_else(|| {
+            self.v1_dir(Controller::Memory).and_then(|d| keyed(&d.join("memory.oom_control"), "oom_kill"))
+        })
+    }
+}
+
+/// A file holding one number.
+fn number(path: &Path) -> Option<u64> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The value of `key` in a flat-keyed file (`key value` lines).
+fn keyed(path: &Path, key: &str) -> Option<u64> {
+    parse_keyed(&fs::read_to_string(path).ok()?, key)
+}
+
+fn parse_keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keyed_files() {
+        let events = "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n";
+        assert_eq!(super::parse_keyed(events, "oom_kill"), Some(1));
+        assert_eq!(super::parse_keyed(events, "oom"), Some(1));
+        assert_eq!(super::parse_keyed("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n", "oom_kill"), Some(2));
+        assert_eq!(super::parse_keyed("usage_usec 1234\nuser_usec 1000\n", "usage_usec"), Some(1234));
+        assert_eq!(super::parse_keyed("", "x"), None);
+    }
+}

@@ -1,0 +1,115 @@
+//! The keeper's side of per-instance cgroups (see `crate::cgroup`): which
+//! cgroup each child runs in, its OOM count when it started, the cgroups of
+//! exited instances until the brain says to clean them up, and those that
+//! still held a dying process when they were to be removed (retried each
+//! time the keeper reaps an orphan, which is how their last process ends).
+
+use super::{Child, Keeper};
+use crate::cgroup::{Instance, Stats, instance_name};
+use std::collections::HashMap;
+
+/// What the keeper holds of cgroups.
+#[derive(Default)]
+pub(super) struct Book {
+    /// Cgroups of instance processes that exited, by pid, until `Cleanup`.
+    exited: HashMap<u32, Instance>,
+    /// Cgroups to remove once empty, by folder name.
+    unremoved: HashMap<String, Instance>,
+}
+
+/// A child's cgroup, and its OOM-kill count when the child started.
+pub(super) struct ChildCgroup {
+    inst: Instance,
+    oom_base: u64,
+}
+
+impl Keeper {
+    /// The cgroup that the new child of `instance` was placed in, if any.
+    pub(super) fn child_cgroup(&mut self, instance: &str) -> Option<ChildCgroup> {
+        let cgroups = self.runtime.cgroups().ok()?;
+        let name = instance_name(instance);
+        self.cgroups.unremoved.remove(&name);
+        let inst = cgroups.instance(&name);
+        if inst.is_empty() {
+            return None;
+        }
+        let oom_base = inst.oom_kills().unwrap_or(0);
+        Some(ChildCgroup { inst, oom_base })
+    }
+
+    /// `child` (pid `pid`) exited: what its cgroup counted over the run. Its
+    /// cgroup waits for the brain's `Cleanup` unless `replaced` (then what is
+    /// left in it is killed now, before the replacement joins it).
+    pub(super) fn cgroup_exit(&mut self, pid: u32, child: &mut Child, replaced: bool) -> Option<Stats> {
+        let ChildCgroup { inst, oom_base } = child.cgroup.take()?;
+        let mut stats = inst.stats();
+        stats.oom_kills = stats.oom_kills.map(|n| n.saturating_sub(oom_base));
+        if replaced {
+            inst.kill();
+        } else {
+            self.cgroups.exited.insert(pid, inst);
+        }
+        Some(stats)
+    }
+
+    /// The brain's `Cleanup` of `pid` of `instance`: kills what is left in
+    /// its cgroup (the exited instance's, a live child's being discarded, or
+    /// that of a process adopted after a crash of the keeper, found by name
+    /// when no child of that instance runs) and removes the cgroup once empty.
+    pub(super) fn cgroup_cleanup(&mut self, pid: u32, instance: Option<&str>) {
+        let adopted = match instance {
+            // Only a process an earlier keeper started (a stray of its
+            // journal): any other unknown pid is an old one whose instance
+            // may already run again in the same cgroup.
+            Some(name)
+                if self.strays.iter().any(|s| s.pid == pid) && !self.cgroups.exited.contains_key(&pid) =>
+            {
+                let running = self.children.values().any(|c| c.instance == name);
+                let cgroups = self.runtime.cgroups().ok();
+                cgroups.filter(|_| !running).map(|c| c.instance(&instance_name(name)))
+            }
+            _ => None,
+        };
+        if let Some(inst) = adopted.filter(|i| !i.is_empty()) {
+            self.cgroups.exited.insert(pid, inst);
+        }
+        if let Some(inst) = self.cgroups.exited.remove(&pid) {
+            inst.kill();
+            if !inst.remove() {
+                if let Some(name) = inst.name() {
+                    self.cgroups.unremoved.insert(name, inst);
+                }
+            }
+        } else {
+            self.cgroup_kill(pid);
+        }
+    }
+
+    /// SIGKILLs every process in the cgroup of the live child `pid`.
+    pub(super) fn cgroup_kill(&mut self, pid: u32) {
+        if let Some(c) = self.children.get(&pid).and_then(|c| c.cgroup.as_ref()) {
+            c.inst.kill();
+        }
+    }
+
+    /// An orphan was reaped: a cgroup waiting to be removed may be empty now.
+    pub(super) fn cgroup_orphan_reaped(&mut self) {
+        if !self.cgroups.unremoved.is_empty() {
+            self.cgroups.unremoved.retain(|_, inst| !inst.remove());
+        }
+    }
+
+    /// The end: everything left is killed, and every cgroup of ward's removed.
+    pub(super) fn cgroups_end(&mut self) {
+        let Ok(cgroups) = self.runtime.cgroups() else { return };
+        let cgroups = cgroups.clone();
+        let left: Vec<Instance> = self.cgroups.exited.drain().map(|(_, i)| i).collect();
+        for inst in left.iter().chain(self.cgroups.unremoved.values()) {
+            // A killed process leaves its cgroup as it exits (the reaper
+            // collects it); each is waited for through a pidfd.
+            inst.kill_and_wait(std::time::Duration::from_secs(2));
+            inst.remove();
+        }
+        cgroups.remove(&self.paths.state);
+    }
+}
