@@ -108,6 +108,11 @@ pub struct ServiceSpec {
     pub group: Option<String>,
     /// The file mode mask of the process (`umask: 0027`); inherited when absent.
     pub umask: Option<u32>,
+    /// Run each native instance in a cgroup of its own (`cgroup: true`), so
+    /// that a stop or restart kills every process of it, escapees that
+    /// double-fork or `setsid` included, and its OOM kills are counted
+    /// exactly. `None`: on when `resources:` or `limits:` are set.
+    pub cgroup: Option<bool>,
     /// Cgroup limits of each instance (native processes and containers).
     pub resources: ResourcesSpec,
     /// Resource limits set with setrlimit before exec (native processes), in spec order.
@@ -160,6 +165,7 @@ impl ServiceSpec {
             user: None,
             group: None,
             umask: None,
+            cgroup: None,
             resources: ResourcesSpec::default(),
             limits: Vec::new(),
             ports: BTreeMap::new(),

@@ -24,7 +24,7 @@ const TOP: &str = "version services logs restart_budget api";
 const BUDGET: &str = "rate burst";
 const EXIT_CODES: &str = "success no_restart";
 const LOGS: &str = "max_size keep";
-const SERVICE: &str = "command image replicas env env_file workdir user group umask resources limits ports restart on_panic backoff success_backoff exit_codes crash_loop stable_after stop health ready depends_on binds_to hooks";
+const SERVICE: &str = "command image replicas env env_file workdir user group umask cgroup resources limits ports restart on_panic backoff success_backoff exit_codes crash_loop stable_after stop health ready depends_on binds_to hooks";
 const IMAGE: &str = "rootfs writable runtime runtime_path";
 const RESOURCES: &str = "memory memory_high pids cpu";
 const ON_PANIC: &str = "action scope replace";
@@ -158,6 +158,7 @@ fn read_service(r: &mut Reader<'_>, name: ServiceName, node: &Node, inputs: &Spe
     s.user = r.field(&f, "user", read_user);
     s.group = r.field(&f, "group", process::read_group);
     s.umask = r.field(&f, "umask", process::read_umask);
+    s.cgroup = r.field(&f, "cgroup", Reader::bool);
     s.resources = r.or(&f, "resources", read_resources, s.resources);
     s.limits = r.or(&f, "limits", process::read_limits, Vec::new());
     s.ports = r.or(&f, "ports", read_ports, BTreeMap::new());

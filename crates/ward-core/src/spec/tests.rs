@@ -140,6 +140,7 @@ fn minimal_spec_gets_every_default() {
         user: None,
         group: None,
         umask: None,
+        cgroup: None,
         resources: ResourcesSpec { memory: None, memory_high: None, pids: None, cpu: None },
         limits: Vec::new(),
         ports: Default::default(),

@@ -62,7 +62,10 @@ pub fn launch(
         state_dir: state_dir.join("oci"),
     });
     let process = ProcessOptions {
-        cgroup: spec.image.is_none(),
+        // A cgroup of its own when asked for, or when limits need one (the
+        // fork into a cgroup costs a restart milliseconds: see the README).
+        cgroup: spec.image.is_none()
+            && spec.cgroup.unwrap_or(!spec.limits.is_empty() || spec.resources != Default::default()),
         memory: spec.resources.memory,
         memory_high: spec.resources.memory_high,
         pids: spec.resources.pids,

@@ -59,6 +59,7 @@ const ESCAPEE: &str = r#"version: 1
 services:
   daemon:
     command: ["sh", "-c", "trap '' TERM; rm -f esc.pid; (setsid sh -c 'trap \"\" TERM; echo $$$$ > esc.pid; exec sleep 600' &) ; while true; do sleep 1; done"]
+    cgroup: true
     stop: { timeout: 1s }
 "#;
 

@@ -105,12 +105,15 @@ services:
   cache:
     command: ["redis-server", "--port", "{redis_port}", "--bind", "127.0.0.1", "--supervised", "systemd", "--save", "", "--dir", "{redis_dir}"]
     user: redis
+    cgroup: true
     ready: {{ notify: true }}
   web:
     command: ["nginx", "-e", "stderr", "-c", "{nginx_conf}", "-g", "daemon off;"]
+    cgroup: true
     ready: {{ http: "http://127.0.0.1:{web_port}/", interval: 200ms }}
   stray:
     command: ["sh", "-c", "trap '' TERM; (setsid sh -c 'trap \"\" TERM; echo $$$$ > stray.pid; exec sleep 600' &); while true; do sleep 1; done"]
+    cgroup: true
     stop: {{ timeout: 1s }}
   app:
     command: ["sh", "-c", "echo app up; exec sleep 600"]
