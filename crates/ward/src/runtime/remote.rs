@@ -1,8 +1,10 @@
 //! The brain's side of the keeper: a [`Runtime`] whose spawns, signals and
 //! exits go through the keeper's socket (see `keeper::protocol`).
 //!
-//! Nothing here waits for the keeper: requests go to a writer thread through
-//! a channel, and a reader thread turns what comes back (exits, and the
+//! Nothing here waits for the keeper: a request is written at once when the
+//! socket takes it without waiting (`MSG_DONTWAIT`), else queued for a writer
+//! thread (and so is everything after it, until the queue is empty, to keep
+//! the order); and a reader thread turns what comes back (exits, and the
 //! answers to spawns, in the order the keeper sent them: a spawn's answer
 //! before any exit of its process) into [`Report`]s on the supervisor's
 //! channel. When the keeper goes away, that channel closes.
@@ -12,6 +14,8 @@ use crate::keeper::protocol::{ToBrain, ToKeeper, WireLaunch, encode};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use tokio::sync::mpsc;
 use ward_core::InstanceId;
@@ -21,6 +25,10 @@ use ward_core::deployment::StandingOrder;
 pub struct KeeperRuntime {
     /// To the writer thread: one encoded message each.
     writer: std_mpsc::Sender<Vec<u8>>,
+    /// The socket, for writes that need not wait.
+    out: UnixStream,
+    /// Messages queued for the writer thread and not yet written.
+    queued: Arc<AtomicUsize>,
     /// The writer thread, joined once everything is said (`finish`).
     written: Option<std::thread::JoinHandle<()>>,
     children: Vec<KnownChild>,
@@ -34,6 +42,7 @@ impl KeeperRuntime {
     pub fn connect(path: &Path) -> io::Result<(KeeperRuntime, mpsc::UnboundedReceiver<Report>)> {
         let stream = UnixStream::connect(path)?;
         let mut out = stream.try_clone()?;
+        let direct = stream.try_clone()?;
         let mut reader = BufReader::new(stream);
         let mut first = String::new();
         reader.read_line(&mut first)?;
@@ -64,20 +73,43 @@ impl KeeperRuntime {
             // Dropping the sender tells the supervisor that the keeper is gone.
         })?;
         let (writer, queue) = std_mpsc::channel::<Vec<u8>>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let left = queued.clone();
         let written = std::thread::Builder::new().name("ward-brain-writer".into()).spawn(move || {
             while let Ok(msg) = queue.recv() {
                 if let Err(e) = out.write_all(&msg) {
                     tracing::warn!("cannot write to the keeper: {e}");
                     break; // the reader sees the keeper go
                 }
+                left.fetch_sub(1, Ordering::AcqRel);
             }
         })?;
-        Ok((KeeperRuntime { writer, written: Some(written), children, strays, isolation }, reports))
+        let runtime = KeeperRuntime {
+            writer,
+            out: direct,
+            queued,
+            written: Some(written),
+            children,
+            strays,
+            isolation,
+        };
+        Ok((runtime, reports))
     }
 
-    /// Queues `msg` for the keeper; never blocks.
+    /// Sends `msg` to the keeper; never blocks.
     fn send(&mut self, msg: &ToKeeper) {
-        let _ = self.writer.send(encode(msg));
+        let bytes = encode(msg);
+        let mut from = 0;
+        if self.queued.load(Ordering::Acquire) == 0 {
+            match rustix::net::send(&self.out, &bytes, rustix::net::SendFlags::DONTWAIT) {
+                Ok(n) if n == bytes.len() => return,
+                Ok(n) => from = n,
+                Err(rustix::io::Errno::AGAIN) => {}
+                Err(_) => return, // the keeper is gone: the reader sees it
+            }
+        }
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        let _ = self.writer.send(bytes[from..].to_vec());
     }
 }
 

@@ -241,17 +241,19 @@ fn the_unix_socket_still_refuses_other_uids() {
     for (p, m) in [(&state, 0o755), (&socket, 0o666)] {
         std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap();
     }
+    // A copy of the binary that uid 65534 may run (the build folder may sit in
+    // a 0700 folder, as a fresh clone in `mktemp -d` does).
+    let open = std::env::temp_dir().join(format!("ward-e2e-uid-{}", std::process::id()));
+    std::fs::create_dir_all(&open).unwrap();
+    std::fs::set_permissions(&open, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bin = open.join("ward");
+    std::fs::copy(ward_bin(), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let out = {
         use std::os::unix::process::CommandExt;
-        Command::new(ward_bin())
-            .arg("--socket")
-            .arg(&socket)
-            .arg("status")
-            .uid(65534)
-            .gid(65534)
-            .output()
-            .unwrap()
+        Command::new(&bin).arg("--socket").arg(&socket).arg("status").uid(65534).gid(65534).output().unwrap()
     };
+    let _ = std::fs::remove_dir_all(&open);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("INSTANCE"), "{err}");
