@@ -1,6 +1,6 @@
 //! What /proc says about a supervisor's own processes: which they are (the
 //! process tree under its pid, less the service instances), their memory,
-//! and their threads' context switches.
+//! their threads' context switches, and their CPU time.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -81,6 +81,72 @@ pub fn switches_between(before: &HashMap<u32, u64>, after: &HashMap<u32, u64>) -
     grown + ended as u64
 }
 
+/// CPU time of a set of processes at one moment: per process, user + system
+/// of the whole process from `/proc/PID/stat` (in clock ticks, threads that
+/// ended included), and the run time of each live thread from
+/// `/proc/PID/task/TID/schedstat` (nanoseconds).
+#[derive(Clone, Debug, Default)]
+pub struct Cpu {
+    procs: HashMap<u32, (u64, HashMap<u32, u64>)>,
+}
+
+/// Nanoseconds per clock tick of `/proc/PID/stat` (USER_HZ).
+fn tick_ns() -> u64 {
+    // SAFETY: sysconf takes a plain integer.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    1_000_000_000 / u64::try_from(hz).ok().filter(|&h| h > 0).unwrap_or(100)
+}
+
+/// utime + stime (fields 14 and 15) of a `/proc/PID/stat` line, in ticks.
+fn stat_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(14 - 3);
+    Some(fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?)
+}
+
+/// The CPU time of `pids` now.
+pub fn cpu(pids: &[u32]) -> Cpu {
+    let mut out = Cpu::default();
+    for &pid in pids {
+        let Some(ticks) = fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| stat_ticks(&s))
+        else {
+            continue;
+        };
+        let mut threads = HashMap::new();
+        for t in fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+            let Some(tid) = t.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+            let run = fs::read_to_string(t.path().join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
+            if let Some(ns) = run {
+                threads.insert(tid, ns);
+            }
+        }
+        out.procs.insert(pid, (ticks * tick_ns(), threads));
+    }
+    out
+}
+
+/// CPU time spent between two snapshots, in nanoseconds. Per process, the
+/// growth of its live threads' run time (exact, but blind to threads that
+/// ended meanwhile), unless the process's own total grew by more than that
+/// plus two ticks of rounding: then threads that ended did the rest, and the
+/// total is taken.
+pub fn cpu_between(before: &Cpu, after: &Cpu) -> u64 {
+    let slack = 2 * tick_ns();
+    let mut sum = 0;
+    for (pid, (total, threads)) in &after.procs {
+        let (total0, threads0) = before.procs.get(pid).map(|(t, th)| (*t, Some(th))).unwrap_or((0, None));
+        let live: u64 = threads
+            .iter()
+            .map(|(tid, ns)| ns.saturating_sub(threads0.and_then(|t| t.get(tid)).copied().unwrap_or(0)))
+            .sum();
+        let whole = total.saturating_sub(total0);
+        sum += if whole > live + slack { whole } else { live };
+    }
+    sum
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +158,27 @@ mod tests {
         assert_eq!(pids[0], me);
         assert!(rss_bytes(&[me]) > 0);
         assert!(!switches(&[me]).is_empty());
+        let before = cpu(&[me]);
+        // Spin until this thread alone used 30 ms of CPU.
+        let thread_ns = || {
+            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            // SAFETY: `ts` is a valid, writable timespec.
+            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+            ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+        };
+        let t = thread_ns();
+        while thread_ns() - t < 30_000_000 {
+            std::hint::black_box(0);
+        }
+        let spent = cpu_between(&before, &cpu(&[me]));
+        assert!(spent >= 29_000_000, "{spent} ns");
+    }
+
+    #[test]
+    fn ticks_of_a_stat_line() {
+        let stat = "42 (a b) c) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14";
+        // Fields 14 and 15 are "11" and "12" here (state is field 3).
+        assert_eq!(stat_ticks(stat), Some(23));
     }
 
     #[test]

@@ -30,6 +30,17 @@ pub struct Restart {
     pub stable: Vec<Duration>,
     /// Each kill of a just-started instance → its replacement's start.
     pub fast: Vec<Duration>,
+    /// CPU time of the supervisor's own processes over all these restarts
+    /// (from just before the first kill until a second after the last).
+    pub cpu: Duration,
+}
+
+impl Restart {
+    /// CPU time per restart.
+    pub fn cpu_per_restart(&self) -> Option<Duration> {
+        let n = self.stable.len() + self.fast.len();
+        (n > 0).then(|| self.cpu / n as u32)
+    }
 }
 
 /// The figures of the scale, idle, storm and status scenarios.
@@ -47,7 +58,28 @@ pub struct Scale {
     pub storm: Duration,
     /// `ward status --json`: median time (of 5) and output size.
     pub status: Option<(Duration, usize)>,
+    /// CPU time of the supervisor's own processes from its start until every
+    /// instance ran and two seconds passed.
+    pub start_cpu: Duration,
+    /// One `ward status --json` called right after a second storm was fired.
+    pub storm_status: Option<StormStatus>,
 }
+
+/// `ward status --json` answered while a storm is under way.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StormStatus {
+    /// How long the call took.
+    pub took: Duration,
+    /// Its output's size.
+    pub size: usize,
+    /// From the kills until the last killed instance started again (after
+    /// the answer: the keeper was still restarting, and the brain recording).
+    pub storm: Duration,
+}
+
+/// How long after a scenario the supervisor is given to finish its
+/// bookkeeping before its CPU time is read (an idle ward does not wake).
+const SETTLE: Duration = Duration::from_secs(1);
 
 fn timeout(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, format!("timed out waiting for {what}"))
@@ -75,6 +107,7 @@ pub fn restart(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Resu
             .ok_or_else(|| timeout("all started"))?;
         std::thread::sleep(Duration::from_millis(1500)); // every instance has now run > 1 s
         let mut r = Restart::default();
+        let cpu = procfs::cpu(&sup.own());
         for i in 0..sizes.kills {
             r.stable.push(kill_and_wait(&mut sup, i)?);
             std::thread::sleep(sizes.gap);
@@ -83,13 +116,16 @@ pub fn restart(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Resu
             r.fast.push(kill_and_wait(&mut sup, 0)?);
             std::thread::sleep(sizes.gap);
         }
+        std::thread::sleep(SETTLE);
+        r.cpu = ns(procfs::cpu_between(&cpu, &procfs::cpu(&sup.own())));
         Ok(r)
     })();
     sup.stop()?;
     result
 }
 
-/// Scenarios 2, 3 and 4 on `kind`, on one deployment of `sizes.scale` instances.
+/// Scenarios 2, 3 and 4 on `kind` (with, on ward, a second storm during
+/// which `ward status --json` is timed), on one deployment of `sizes.scale` instances.
 pub fn scale(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Result<Scale> {
     let mut sup = Sup::start(kind, p, sizes.scale, root, &format!("{kind:?}-scale"))?;
     let result = (|| {
@@ -100,6 +136,7 @@ pub fn scale(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Result
         let mut s = Scale { all_running: ns(last.saturating_sub(sup.t0)), ..Scale::default() };
         std::thread::sleep(Duration::from_secs(2)); // let start-up work drain
         let own = sup.own();
+        s.start_cpu = ns(procfs::cpu_between(&procfs::Cpu::default(), &procfs::cpu(&own)));
         s.processes = own.len();
         s.rss = procfs::rss_bytes(&own);
         let before = procfs::switches(&own);
@@ -110,18 +147,40 @@ pub fn scale(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Result
             s.status = Some(status(&sup)?);
         }
         let storm = sizes.storm.min(sizes.scale);
-        let pids: Vec<u32> = (0..storm).filter_map(|i| sup.feed.pids[i]).collect();
-        let t = mono_ns();
-        for pid in pids {
-            kill(pid, libc::SIGKILL);
+        s.storm = fire_storm(&mut sup, storm, |_| Ok(()))?;
+        if kind == Kind::Ward && storm > 0 {
+            std::thread::sleep(SETTLE);
+            let mut answer = None;
+            let storm = fire_storm(&mut sup, storm, |sup| {
+                let t = mono_ns();
+                let out = sup.cli(&["status", "--json"])?;
+                let took = ns(mono_ns() - t);
+                if !out.status.success() {
+                    let err = String::from_utf8_lossy(&out.stderr);
+                    return Err(io::Error::other(format!("status in a storm failed: {err}")));
+                }
+                answer = Some((took, out.stdout.len()));
+                Ok(())
+            })?;
+            s.storm_status = answer.map(|(took, size)| StormStatus { took, size, storm });
         }
-        let last =
-            sup.feed.all_started(storm, t, Duration::from_secs(120)).ok_or_else(|| timeout("the storm"))?;
-        s.storm = ns(last.saturating_sub(t));
         Ok(s)
     })();
     sup.stop()?;
     result
+}
+
+/// SIGKILLs replicas `0..n` at once, runs `during` (while they come back),
+/// and waits until all started again; returns how long that took from the kills.
+fn fire_storm(sup: &mut Sup, n: usize, during: impl FnOnce(&Sup) -> io::Result<()>) -> io::Result<Duration> {
+    let pids: Vec<u32> = (0..n).filter_map(|i| sup.feed.pids.get(i).copied().flatten()).collect();
+    let t = mono_ns();
+    for pid in pids {
+        kill(pid, libc::SIGKILL);
+    }
+    during(sup)?;
+    let last = sup.feed.all_started(n, t, Duration::from_secs(120)).ok_or_else(|| timeout("the storm"))?;
+    Ok(ns(last.saturating_sub(t)))
 }
 
 /// Scenario 4: `ward status --json`, five times; the median time and the size.

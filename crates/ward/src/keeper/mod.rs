@@ -255,9 +255,6 @@ impl Keeper {
             self.cgroup_orphan_reaped();
             return; // an orphan, reaped
         };
-        self.journal.ended(&child.token);
-        let live = self.children.values().map(|c| (&*c.token, c.instance.as_str()));
-        self.journal.compact_if_large(live);
         let replaced = child.order.as_ref().is_some_and(|(order, _)| order.covers(status));
         let cgroup = self.cgroup_exit(pid, &mut child, replaced);
         let p = Pending { seq: self.next_seq, pid, status, rusage, respawned: None, cgroup };
@@ -271,6 +268,10 @@ impl Keeper {
             }
             _ => None,
         };
+        // After the replacement's fork (its own line went before it): a crash
+        // in between leaves this token open, and the next keeper finds no
+        // process carrying it.
+        self.journal.ended(&child.token);
         self.in_flight.push(respawn::InFlight::Exit { exit: p, replacement });
         if self.in_flight.len() >= respawn::MAX_IN_FLIGHT {
             self.settle();
@@ -390,8 +391,13 @@ impl Keeper {
     }
 
     fn send(&mut self, msg: &ToBrain) {
+        self.send_all(&encode(msg));
+    }
+
+    /// Writes encoded messages (whole lines) to the brain, in one write.
+    fn send_all(&mut self, bytes: &[u8]) {
         if let Some((_, stream)) = &mut self.conn {
-            if stream.write_all(&encode(msg)).is_err() {
+            if stream.write_all(bytes).is_err() {
                 self.conn = None; // the brain is gone; it gets everything again on attach
             }
         }

@@ -11,7 +11,7 @@
 //! fork or exec fails is left out of the report: the brain then restarts the
 //! instance itself and reports the error.
 
-use super::protocol::{ToBrain, WireLaunch};
+use super::protocol::{ToBrain, WireLaunch, encode};
 use super::{Child, Keeper, Pending};
 use crate::runtime::process::{Forked, ProcessRuntime, process_start_time};
 use crate::runtime::{Launch, Respawned};
@@ -102,14 +102,19 @@ impl Keeper {
 
     /// Waits for the execs under way, then answers and reports, in order.
     pub(super) fn settle(&mut self) {
+        if self.in_flight.is_empty() {
+            return;
+        }
+        // Every report of the batch goes out in one write, in order.
+        let mut out = Vec::new();
         for work in std::mem::take(&mut self.in_flight) {
             match work {
                 InFlight::Spawn { req, forked } => {
                     let answer = forked.and_then(|s| self.finish(s));
-                    self.send(&match answer {
+                    out.extend(encode(&match answer {
                         Ok(pid) => ToBrain::Spawned { req, pid },
                         Err(error) => ToBrain::SpawnFailed { req, error },
-                    });
+                    }));
                 }
                 InFlight::Exit { mut exit, replacement } => {
                     if let Some(Replacement { start, log_len, since }) = replacement {
@@ -125,10 +130,15 @@ impl Keeper {
                         }
                     }
                     self.pending.push_back(exit);
-                    self.send(&exit.exit_message());
+                    out.extend(encode(&exit.exit_message()));
                 }
             }
         }
+        self.send_all(&out);
+        // Once every process started is a child (none in flight), so a
+        // rewrite names them all.
+        let live = self.children.values().map(|c| (&*c.token, c.instance.as_str()));
+        self.journal.compact_if_large(live);
     }
 }
 

@@ -223,6 +223,13 @@ pub trait Runtime: Send {
     /// (the rest of its process group, its container).
     fn cleanup(&mut self, id: &InstanceId, pid: u32);
 
+    /// The exit of `pid`, the main process of `id`, was reported by this
+    /// runtime: what [`Runtime::cleanup`] does, unless the runtime did it
+    /// already before it reported the exit.
+    fn exited(&mut self, id: &InstanceId, pid: u32) {
+        self.cleanup(id, pid);
+    }
+
     /// The exit with this keeper sequence number is recorded: it need not be kept any more.
     fn ack(&mut self, _seq: u64) {}
 

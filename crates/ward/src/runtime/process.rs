@@ -119,7 +119,7 @@ impl ProcessRuntime {
 
 impl ProcessRuntime {
     /// Sends `signal` to the process group led by `pid`, only while that
-    /// leader is a child of ours not yet reaped (see [`super::reaper::Leaders`]):
+    /// leader is a child of ours not yet reaped (see `reaper::Shared`):
     /// a group already gone, or a number that is no longer ours, is left alone.
     pub fn signal_group(&mut self, pid: u32, signal: i32) -> io::Result<()> {
         if !self.reaper.signal_group(pid, signal)? {

@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, Thread};
 
 use ward_core::ExitStatus;
@@ -43,22 +43,58 @@ pub struct Reaper {
 #[derive(Clone, Debug)]
 pub struct ReaperHandle {
     thread: Thread,
-    leaders: Arc<Mutex<HashSet<u32>>>,
+    shared: Arc<Shared>,
 }
 
-/// The group leaders a runtime forked that the reaper has not reaped yet.
+/// The group leaders a runtime forked that the reaper has not reaped yet,
+/// and how many forks are under way.
 ///
 /// A pid cannot be reused while its process is unreaped (a zombie holds it),
 /// and neither can a process group id while its leader is. So a group is
-/// signalled only while its leader is in this set, under the same lock the
-/// reaper takes to remove the leader and reap it: a signal never reaches a
-/// stranger that reused the number.
-pub struct Leaders<'a>(MutexGuard<'a, HashSet<u32>>);
+/// signalled only while its leader is in this set, under the lock the reaper
+/// takes to remove the leader and reap it: a signal never reaches a stranger
+/// that reused the number. A fork does not hold the lock while the child
+/// starts (a `posix_spawn` waits for the exec): it counts itself under way,
+/// and the reaper, finding a child it does not know while a fork is under
+/// way, waits for that fork to record its child before reaping it.
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
 
-impl Leaders<'_> {
+#[derive(Debug, Default)]
+struct State {
+    leaders: HashSet<u32>,
+    forking: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A fork under way (see [`ReaperHandle::forking`]); record its child with
+/// [`Forking::forked`]. Dropped without a child, it just ends.
+pub struct Forking<'a> {
+    shared: &'a Shared,
+}
+
+impl Forking<'_> {
     /// Records `pid`, just forked, as the leader of a group of ours.
-    pub fn insert(&mut self, pid: u32) {
-        self.0.insert(pid);
+    pub fn forked(self, pid: u32) {
+        self.shared.lock().leaders.insert(pid);
+        // `drop` ends the fork and wakes the reaper.
+    }
+}
+
+impl Drop for Forking<'_> {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.forking -= 1;
+        drop(state);
+        self.shared.changed.notify_all();
     }
 }
 
@@ -68,11 +104,11 @@ impl Reaper {
     /// runs on the reaper thread: it must not block for long, since nothing
     /// is reaped meanwhile.
     pub fn start_with(sink: impl FnMut(Exit) + Send + 'static) -> io::Result<Reaper> {
-        let leaders = Arc::new(Mutex::new(HashSet::new()));
-        let theirs = leaders.clone();
+        let shared = Arc::new(Shared::default());
+        let theirs = shared.clone();
         let thread =
             thread::Builder::new().name("ward-reaper".into()).spawn(move || reap_forever(&theirs, sink))?;
-        Ok(Reaper { handle: ReaperHandle { thread: thread.thread().clone(), leaders } })
+        Ok(Reaper { handle: ReaperHandle { thread: thread.thread().clone(), shared } })
     }
 
     /// A handle for the runtimes that fork children.
@@ -88,17 +124,18 @@ impl ReaperHandle {
         self.thread.unpark();
     }
 
-    /// Locks the set of unreaped group leaders: fork while holding it, then
-    /// [`Leaders::insert`] the child, so the reaper cannot reap it unseen.
-    pub fn leaders(&self) -> Leaders<'_> {
-        Leaders(self.leaders.lock().unwrap_or_else(PoisonError::into_inner))
+    /// Starts a fork: call it before forking, then [`Forking::forked`] the
+    /// child, so the reaper cannot reap it unseen.
+    pub fn forking(&self) -> Forking<'_> {
+        self.shared.lock().forking += 1;
+        Forking { shared: &self.shared }
     }
 
     /// Sends `signal` to the process group led by `pid` if that leader is a
     /// child of ours not yet reaped; returns false (nothing sent) otherwise.
     pub fn signal_group(&self, pid: u32, signal: i32) -> io::Result<bool> {
-        let leaders = self.leaders();
-        if !leaders.0.contains(&pid) {
+        let state = self.shared.lock();
+        if !state.leaders.contains(&pid) {
             return Ok(false);
         }
         let pgid = libc::pid_t::try_from(pid).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
@@ -131,7 +168,9 @@ impl From<&Reaper> for ReaperHandle {
 /// It learns of an exit without reaping (`waitid(WNOWAIT)`), then, holding
 /// the leaders' lock, kills what the leader left in its group (the pgid is
 /// still reserved by the zombie, so this reaches only that group) and reaps.
-fn reap_forever(leaders: &Mutex<HashSet<u32>>, mut sink: impl FnMut(Exit)) {
+/// A child it does not know, while a fork is under way, may be that fork's:
+/// it waits until the fork recorded its child or none is under way.
+fn reap_forever(shared: &Shared, mut sink: impl FnMut(Exit)) {
     loop {
         // SAFETY: zeroed siginfo is a valid value of a plain C struct.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -147,14 +186,23 @@ fn reap_forever(leaders: &Mutex<HashSet<u32>>, mut sink: impl FnMut(Exit)) {
         // SAFETY: zeroed rusage is a valid value of a plain C struct.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         if pid > 0 {
-            let mut leaders = leaders.lock().unwrap_or_else(PoisonError::into_inner);
-            if leaders.remove(&pid.unsigned_abs()) {
+            let mut state = shared.lock();
+            let ours = loop {
+                if state.leaders.remove(&pid.unsigned_abs()) {
+                    break true;
+                }
+                if state.forking == 0 {
+                    break false;
+                }
+                state = shared.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+            };
+            if ours {
                 // SAFETY: kill takes plain integers; pid > 1 is a zombie child of ours.
                 unsafe { libc::kill(-pid, libc::SIGKILL) };
             }
             // SAFETY: `raw` and `usage` are valid and writable for the whole call.
             pid = unsafe { libc::wait4(pid, &mut raw, 0, &mut usage) };
-            drop(leaders);
+            drop(state);
         }
         if pid > 0 {
             let cpu = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;

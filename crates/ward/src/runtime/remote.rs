@@ -76,7 +76,11 @@ impl KeeperRuntime {
         let queued = Arc::new(AtomicUsize::new(0));
         let left = queued.clone();
         let written = std::thread::Builder::new().name("ward-brain-writer".into()).spawn(move || {
-            while let Ok(msg) = queue.recv() {
+            while let Ok(mut msg) = queue.recv() {
+                // What queued up meanwhile goes in the same write.
+                while let Ok(more) = queue.try_recv() {
+                    msg.extend_from_slice(&more);
+                }
                 if let Err(e) = out.write_all(&msg) {
                     tracing::warn!("cannot write to the keeper: {e}");
                     break; // the reader sees the keeper go

@@ -134,12 +134,13 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
         let argv = null_terminated(&plan.argv);
         let envp = null_terminated(&plan.envp);
         let (input, out) = (stdin.as_raw_fd(), output.as_raw_fd());
-        let mut leaders = reaper.leaders();
+        let forking = reaper.forking();
         let spawned = super::vspawn::spawn(&plan.program, &argv, &envp, plan.workdir.as_ref(), input, out);
         if let Ok(pid) = spawned {
-            leaders.insert(pid);
+            forking.forked(pid);
+        } else {
+            drop(forking);
         }
-        drop(leaders);
         reaper.children_may_exist();
         return Ok(Forked::Known(match spawned {
             Ok(pid) => Outcome::Started(pid),
@@ -169,7 +170,7 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     // Block every signal across the fork, so that none of ward's handlers
     // runs in the child before it resets them; the child unblocks them.
     let saved = block_all_signals();
-    let mut leaders = reaper.leaders();
+    let forking = reaper.forking();
     let v2 = plan.cgroup_v2.as_ref().map(|(dir, procs)| (dir.as_raw_fd(), procs.as_raw_fd()));
     // SAFETY: the child branch runs only `child_main`, which makes raw or
     // async-signal-safe calls on memory prepared above and never returns.
@@ -185,9 +186,10 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     }
     let fork_error = io::Error::last_os_error();
     if pid > 0 {
-        leaders.insert(pid.unsigned_abs());
+        forking.forked(pid.unsigned_abs());
+    } else {
+        drop(forking);
     }
-    drop(leaders);
     restore_signals(&saved);
     if pid < 0 {
         return Err(fork_error);

@@ -142,7 +142,7 @@ impl Store {
 
     fn begin(&mut self) -> Result<(), StoreError> {
         if !self.in_tx {
-            self.conn.execute_batch("BEGIN")?;
+            self.conn.prepare_cached("BEGIN")?.execute([])?;
             self.in_tx = true;
         }
         Ok(())
@@ -151,7 +151,7 @@ impl Store {
     /// Commits what was written since the last commit.
     pub fn commit(&mut self) -> Result<(), StoreError> {
         if self.in_tx {
-            self.conn.execute_batch("COMMIT")?;
+            self.conn.prepare_cached("COMMIT")?.execute([])?;
             self.in_tx = false;
             self.commits += 1;
             if self.commits % CHECKPOINT_EVERY == 0 {

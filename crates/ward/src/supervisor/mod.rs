@@ -281,7 +281,7 @@ impl<R: Runtime> Supervisor<R> {
         }
         self.order_used(&id, exit.pid);
         self.respawned = exit.respawned.map(|r| (id.clone(), r));
-        self.runtime.cleanup(&id, exit.pid);
+        self.runtime.exited(&id, exit.pid);
         if let Some(r) = exit.rusage {
             self.exit_rusage.insert(id.clone(), r);
         }
@@ -345,7 +345,11 @@ impl<R: Runtime> Supervisor<R> {
                         self.rearm.insert(next.clone());
                         ids.push(next);
                     }
-                    self.flush(); // what justifies the spawns is on disk first
+                    // What justifies the spawns is on disk first (a restart the
+                    // keeper already made is no new effect: it is recorded below).
+                    if ids.iter().any(|id| !self.has_respawned(id)) {
+                        self.flush();
+                    }
                     for (id, obs) in self.spawn_all(ids) {
                         let j = self.deployment.service(&id.service).map(|s| s.backoff.jitter).unwrap_or(0.0);
                         let jitter = self.jitter.factor(j);

@@ -92,6 +92,11 @@ impl<R: Runtime> Supervisor<R> {
         }
     }
 
+    /// True when the exit being handled came with a replacement for `id`.
+    pub(super) fn has_respawned(&self, id: &InstanceId) -> bool {
+        self.respawned.as_ref().is_some_and(|(rid, _)| rid == id)
+    }
+
     /// Where the output of the run that just ended stops, when a replacement
     /// already writes to the same file.
     pub(super) fn run_end(&self, id: &InstanceId) -> Option<u64> {

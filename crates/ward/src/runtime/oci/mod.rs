@@ -252,6 +252,19 @@ impl<R: Runtime> OciRuntime<R> {
     /// The container of `id` whose main process is `pid`: one this runtime
     /// started, or a `runc run` of ours that it did not (started before a
     /// restart of the brain), recognised by its command line.
+    /// Deletes the container of `id` run by `pid` (if it is one) and its bundle.
+    fn remove_container(&mut self, id: &InstanceId, pid: u32) {
+        if let Some(container) = self.container(id, pid) {
+            self.containers.remove(id);
+            self.helper(&container.runtime, &["delete", "--force", &container.name]);
+            if let Some(dir) = &container.bundle {
+                if let Err(error) = std::fs::remove_dir_all(dir) {
+                    tracing::debug!(%error, dir = %dir.display(), "cannot remove a bundle");
+                }
+            }
+        }
+    }
+
     fn container(&mut self, id: &InstanceId, pid: u32) -> Option<Container> {
         if let Some(known) = self.containers.get(id).filter(|c| c.pid == pid) {
             return Some(known.clone());
@@ -341,16 +354,13 @@ impl<R: Runtime> Runtime for OciRuntime<R> {
     }
 
     fn cleanup(&mut self, id: &InstanceId, pid: u32) {
-        if let Some(container) = self.container(id, pid) {
-            self.containers.remove(id);
-            self.helper(&container.runtime, &["delete", "--force", &container.name]);
-            if let Some(dir) = &container.bundle {
-                if let Err(error) = std::fs::remove_dir_all(dir) {
-                    tracing::debug!(%error, dir = %dir.display(), "cannot remove a bundle");
-                }
-            }
-        }
+        self.remove_container(id, pid);
         self.inner.cleanup(id, pid);
+    }
+
+    fn exited(&mut self, id: &InstanceId, pid: u32) {
+        self.remove_container(id, pid);
+        self.inner.exited(id, pid);
     }
 
     fn ack(&mut self, seq: u64) {
