@@ -41,8 +41,11 @@ pub(super) fn start(shared: Arc<Shared>, stop: oneshot::Receiver<()>) -> io::Res
     rotate::spawn_thread(shared.clone())?;
     // Files that grew past the limit while no ward was watching.
     shared.queue.push_scan();
+    // Made before the task, so that the rotator stops even if the task is
+    // dropped before it ever ran (a runtime shut down at once).
+    let close = CloseOnDrop(shared.clone());
     tokio::spawn(async move {
-        let _close = CloseOnDrop(shared.clone());
+        let _close = close;
         tokio::select! {
             result = run(&fd, &shared) => {
                 if let Err(e) = result {
