@@ -83,6 +83,9 @@ struct Keeper {
     done: Option<i32>,
     /// When to start the next brain, if none runs.
     restart_at: Option<Instant>,
+    /// The brain died while its connection was still open: how, and when a
+    /// new one is due, once everything it sent has been read.
+    brain_died: Option<(ExitStatus, Instant)>,
     /// Every instance process it starts, before it starts it.
     journal: journal::Journal,
     /// Processes an earlier keeper started that still run, for the brain to
@@ -160,6 +163,7 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
         in_flight: Vec::new(),
         done: None,
         restart_at: Some(now()),
+        brain_died: None,
         journal,
         strays,
         brain_env,
@@ -220,6 +224,12 @@ impl Keeper {
             Input::Disconnected(id) => {
                 if self.conn.as_ref().is_some_and(|(c, _)| *c == id) {
                     self.conn = None;
+                    if let Some((status, at)) = self.brain_died.take() {
+                        if self.done.is_none() {
+                            tracing::error!("keeper: the brain died ({status}); starting a new one");
+                            self.restart_at = Some(at);
+                        }
+                    }
                 }
             }
             Input::Signal(sig) => match &self.brain {
@@ -243,8 +253,14 @@ impl Keeper {
                 return;
             }
             let quick = brain.is_some_and(|b| b.started.elapsed() < Duration::from_secs(1));
-            tracing::error!("keeper: the brain died ({status}); starting a new one");
             let delay = if quick { Duration::from_secs(1) } else { Duration::ZERO };
+            if self.conn.is_some() {
+                // What it said last (its `Done`, say) may still be unread:
+                // decide once its connection has been read to the end.
+                self.brain_died = Some((status, now() + delay));
+                return;
+            }
+            tracing::error!("keeper: the brain died ({status}); starting a new one");
             self.restart_at = Some(now() + delay);
             return;
         }
