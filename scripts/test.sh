@@ -76,10 +76,10 @@ echo "== ward-core alone (--no-default-features, examples, docs)"
 cargo build --quiet -p ward-core --no-default-features --examples
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p ward-core --no-deps
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
-  echo "== ward-core public API listing (scripts/public-api.sh)"
+  echo "== public API listings of ward-core and ward-supervisor (scripts/public-api.sh)"
   ./scripts/public-api.sh
 else
-  echo "test.sh: no nightly toolchain: ward-core's public API listing is not checked" >&2
+  echo "test.sh: no nightly toolchain: the public API listings are not checked" >&2
 fi
 echo "== ward-bench --quick (smoke)"
 cargo build --quiet -p ward -p ward-bench

@@ -28,9 +28,10 @@ mod metrics;
 mod paths;
 mod runtime;
 mod sdnotify;
+#[cfg(test)]
+mod sim;
 mod specfile;
 mod store;
-mod supervisor;
 mod top;
 
 fn main() {

@@ -176,7 +176,6 @@ impl Metrics {
     }
 
     /// Records how long one durable store write took.
-    #[allow(dead_code)] // called by the durable store
     pub fn observe_store_write(&self, d: Duration) {
         self.inner.store_write_seconds.observe(d.as_secs_f64());
     }
@@ -261,21 +260,32 @@ fn to_prometheus_text(open_metrics: &str) -> String {
     out
 }
 
-/// Measures a duration for a histogram (a spawn, a store write). Latency
-/// measurement is not policy, so it reads the monotonic clock directly.
-#[derive(Clone, Copy, Debug)]
-pub struct Stopwatch(std::time::Instant);
+/// What the supervisor tells its observer port: events and latencies go to
+/// the metrics; bursts of work end with memory given back ([`Trimmer`]).
+///
+/// [`Trimmer`]: crate::memory::Trimmer
+pub struct Observed {
+    /// The metrics, shared with the API's `/metrics`.
+    pub metrics: Metrics,
+    /// Gives memory back after a burst.
+    pub trimmer: crate::memory::Trimmer,
+}
 
-impl Stopwatch {
-    /// Starts measuring now.
-    #[allow(clippy::disallowed_methods)] // a measurement, never fed to ward-core
-    pub fn start() -> Self {
-        Stopwatch(std::time::Instant::now())
+impl ward_supervisor::ports::observer::Observer for Observed {
+    fn event(&mut self, kind: &EventKind) {
+        self.metrics.on_event(kind);
     }
-
-    /// How long since [`Stopwatch::start`].
-    pub fn elapsed(&self) -> Duration {
-        self.0.elapsed()
+    fn spawn_took(&mut self, d: Duration) {
+        self.metrics.observe_spawn(d);
+    }
+    fn commit_took(&mut self, d: Duration) {
+        self.metrics.observe_store_write(d);
+    }
+    fn busy(&mut self, n: usize) {
+        self.trimmer.note(n);
+    }
+    fn idle(&mut self) {
+        self.trimmer.settled();
     }
 }
 

@@ -52,8 +52,15 @@ impl Deployment {
     ///
     /// Restarts that draw from a restart budget never get one: the budget
     /// exists to throttle a storm, which early spawns would run ahead of.
+    /// Containers (their bundle is prepared per start) and services with
+    /// `ready: { notify: true }` (their notify socket is bound per start)
+    /// never get one either: a replacement must be prepared by the shell.
     pub fn standing_order(&self, id: &InstanceId, now: MonoTime) -> Option<StandingOrder> {
         if self.phase != Phase::Up || self.budget.is_some() || !self.dependencies_ready(&id.service) {
+            return None;
+        }
+        let spec = self.service(&id.service)?;
+        if spec.image.is_some() || matches!(spec.ready, Some(crate::spec::ReadySpec::Notify { .. })) {
             return None;
         }
         let inst = self.instances.get(id)?;

@@ -178,3 +178,12 @@ fn no_order_without_a_live_process() {
     assert_eq!(d.standing_order(&id("api"), t(11)), None, "stopped");
     assert_eq!(d.standing_order(&id("nope"), t(11)), None, "unknown");
 }
+
+#[test]
+fn no_order_for_containers_or_notify_services() {
+    let d = deployment(
+        vec![svc("api", |s| s.ready = Some(crate::spec::ReadySpec::Notify { watchdog: None }))],
+        None,
+    );
+    assert_eq!(d.standing_order(&id("api"), t(10)), None, "its notify socket is bound per start");
+}

@@ -1,6 +1,6 @@
 //! The transitions of an instance: one exhaustive `match` per input kind.
 
-use super::{Action, AfterStop, Command, Instance, InstanceState, Observation, Rejection, TimerKind};
+use super::{Action, AfterStop, Instance, InstanceState, Observation, TimerKind};
 use crate::event::EventKind;
 use crate::exit::ExitStatus;
 use crate::gate::GateState;
@@ -70,8 +70,10 @@ impl Instance {
     fn on_spawn_failed(&mut self, error: String, now: MonoTime, jitter: f64, out: &mut Vec<Action>) {
         match self.state {
             S::Starting => {
+                self.decision = Some(format!("it could not be spawned ({error})"));
                 out.push(Action::Emit(EventKind::SpawnFailed { error }));
                 if self.policy.restart == RestartPolicy::Never {
+                    self.note(", and `restart: never` does not try again");
                     self.set_state(S::Failed);
                 } else {
                     let gate = self.gate.on_crash(now, std::time::Duration::ZERO, jitter);
@@ -165,9 +167,11 @@ impl Instance {
         if !matches!(self.state, S::Running | S::Ready) {
             return;
         }
+        self.decision = Some(format!("its health check failed ({reason})"));
         out.push(Action::Emit(EventKind::HealthFailed { reason }));
         match policy::panic_decision(self.policy.restart, self.policy.on_panic) {
             Decision::Isolate { replace } => {
+                self.note(", and `on_panic: isolate` keeps it out of rotation for debugging");
                 self.kept_alive = true;
                 self.set_state(S::Isolated);
                 out.push(Action::Emit(EventKind::Isolated));
@@ -194,6 +198,14 @@ impl Instance {
         out: &mut Vec<Action>,
     ) {
         let run = self.started_at.map(|t| now.saturating_since(t)).unwrap_or_default();
+        let reason = super::decision::of_exit(status, decision, &self.policy);
+        self.decision = Some(match self.decision.take() {
+            // A stop after a failed health check: that came first.
+            Some(first) if matches!(self.state, S::Stopping { then: AfterStop::Fail }) => {
+                format!("{first}; then {reason}")
+            }
+            _ => reason,
+        });
         match decision {
             Decision::Complete => {
                 self.set_state(S::Completed);
@@ -225,6 +237,8 @@ impl Instance {
 
     /// Waits out the gate, or restarts at once when its wait is already over.
     fn hold(&mut self, gate: GateState, now: MonoTime, out: &mut Vec<Action>) {
+        let threshold = self.gate.threshold();
+        self.note(&super::decision::of_gate(gate, now, threshold));
         let (state, until, event) = match gate {
             GateState::Idle => return self.restart_now(out),
             GateState::BackingOff { until } => (S::Backoff { until }, until, EventKind::Backoff { until }),
@@ -239,7 +253,7 @@ impl Instance {
         out.push(Action::ArmTimer { at: until, kind: TimerKind::Restart, generation: self.generation });
     }
 
-    fn finish_stop(
+    pub(super) fn finish_stop(
         &mut self,
         then: AfterStop,
         status: ExitStatus,
@@ -249,6 +263,7 @@ impl Instance {
     ) {
         match then {
             AfterStop::Stay => {
+                self.decision = Some("stopped by request (an operator, or `down`)".into());
                 self.set_state(S::Stopped);
                 out.push(Action::Emit(EventKind::Stopped));
             }
@@ -257,6 +272,7 @@ impl Instance {
                 self.restart_now(out);
             }
             AfterStop::Shutdown => {
+                self.decision = Some("stopped by `on_panic: shutdown` of another instance".into());
                 self.set_state(S::Shutdown);
                 out.push(Action::Emit(EventKind::Shutdown));
             }
@@ -319,6 +335,7 @@ impl Instance {
 
     /// Holds a restart back until its dependencies are ready again (`waiting`).
     pub(crate) fn park(&mut self) {
+        self.note(", but its dependencies are not ready: it waits for them");
         self.set_state(S::Waiting);
     }
 
@@ -328,7 +345,7 @@ impl Instance {
     }
 
     /// Changes what follows a stop already under way, keeping its SIGKILL timer.
-    fn retarget_stop(&mut self, then: AfterStop) {
+    pub(super) fn retarget_stop(&mut self, then: AfterStop) {
         self.state = S::Stopping { then };
     }
 
@@ -338,110 +355,15 @@ impl Instance {
         self.last_exit = Some(status);
     }
 
+    /// Adds to the reason of the decision being taken.
+    fn note(&mut self, more: &str) {
+        if let Some(d) = &mut self.decision {
+            d.push_str(more);
+        }
+    }
+
     pub(super) fn set_state(&mut self, state: InstanceState) {
         self.state = state;
         self.generation += 1;
-    }
-
-    /// Feeds an operator's (or the deployment's) command at `now`.
-    pub fn command(&mut self, cmd: Command, now: MonoTime) -> Result<Vec<Action>, Rejection> {
-        let mut out = Vec::new();
-        match cmd {
-            Command::Start => self.cmd_start(&mut out)?,
-            Command::StartWhenReady { deps_ready } => {
-                if matches!(self.state, S::Stopped) {
-                    if deps_ready {
-                        self.spawn(&mut out);
-                    } else {
-                        self.set_state(S::Waiting);
-                    }
-                }
-            }
-            Command::Stop => self.cmd_stop(AfterStop::Stay, now, &mut out),
-            Command::Shutdown => self.cmd_stop(AfterStop::Shutdown, now, &mut out),
-            Command::Remove => self.cmd_stop(AfterStop::Remove, now, &mut out),
-            Command::Restart => self.cmd_restart(now, &mut out),
-            Command::Unblock => self.cmd_unblock(&mut out)?,
-            Command::Isolate => self.cmd_isolate(&mut out)?,
-        }
-        Ok(out)
-    }
-
-    pub(super) fn reject(&self, why: &'static str) -> Rejection {
-        Rejection { instance: self.id.to_string(), state: self.state.word(), why }
-    }
-
-    fn cmd_start(&mut self, out: &mut Vec<Action>) -> Result<(), Rejection> {
-        match self.state {
-            S::Starting | S::Running | S::Ready => return Err(self.reject("already running")),
-            S::Isolated if self.kept_alive => {
-                return Err(self.reject("its process is kept for debugging: stop it first"));
-            }
-            S::Stopping { .. } => self.retarget_stop(AfterStop::Restart),
-            S::Backoff { .. } | S::CrashLoop { .. } => {
-                self.gate.unblock();
-                out.push(Action::Emit(EventKind::Unblocked));
-                self.spawn(out);
-            }
-            S::Waiting | S::Stopped | S::Isolated | S::Shutdown | S::Completed | S::Failed => {
-                self.gate.unblock();
-                self.spawn(out);
-            }
-        }
-        Ok(())
-    }
-
-    fn cmd_stop(&mut self, then: AfterStop, now: MonoTime, out: &mut Vec<Action>) {
-        match self.state {
-            S::Starting | S::Running | S::Ready => self.begin_stop(then, now, out),
-            S::Isolated if self.kept_alive => self.begin_stop(then, now, out),
-            S::Stopping { .. } => self.retarget_stop(then),
-            S::Waiting
-            | S::Stopped
-            | S::Backoff { .. }
-            | S::CrashLoop { .. }
-            | S::Isolated
-            | S::Shutdown
-            | S::Completed
-            | S::Failed => self.finish_stop(then, ExitStatus::Unknown, now, 1.0, out),
-        }
-    }
-
-    fn cmd_restart(&mut self, now: MonoTime, out: &mut Vec<Action>) {
-        match self.state {
-            S::Starting | S::Running | S::Ready => self.begin_stop(AfterStop::Restart, now, out),
-            S::Isolated if self.kept_alive => self.begin_stop(AfterStop::Restart, now, out),
-            S::Stopping { .. } => self.retarget_stop(AfterStop::Restart),
-            S::Waiting
-            | S::Stopped
-            | S::Backoff { .. }
-            | S::CrashLoop { .. }
-            | S::Isolated
-            | S::Shutdown
-            | S::Completed
-            | S::Failed => {
-                self.gate.unblock();
-                self.restart_now(out);
-            }
-        }
-    }
-
-    fn cmd_unblock(&mut self, out: &mut Vec<Action>) -> Result<(), Rejection> {
-        match self.state {
-            S::Backoff { .. } | S::CrashLoop { .. } => {
-                self.gate.unblock();
-                out.push(Action::Emit(EventKind::Unblocked));
-                self.restart_now(out);
-            }
-            S::Starting | S::Running | S::Ready => return Err(self.reject("no restart gate holds it")),
-            S::Waiting
-            | S::Stopping { .. }
-            | S::Stopped
-            | S::Isolated
-            | S::Shutdown
-            | S::Completed
-            | S::Failed => return Err(self.reject("no restart gate holds it; use `ward start`")),
-        }
-        Ok(())
     }
 }

@@ -9,7 +9,11 @@
 //! - `io`: inputs (observations, commands) and actions.
 //! - `machine`: the transitions.
 //! - `snapshot`: what the store keeps, and resuming from it.
+//! - `decision`: the last decision about an instance, in words, recorded
+//!   where it is taken (views such as `why` and crash dossiers read it).
 
+mod commands;
+mod decision;
 mod io;
 mod isolate;
 mod machine;
@@ -65,6 +69,8 @@ pub struct Instance {
     last_exit: Option<ExitStatus>,
     /// Alive and out of rotation (isolated after a failed health check).
     kept_alive: bool,
+    /// The last decision about it (an exit, a failed spawn or check, a stop), in words.
+    decision: Option<String>,
 }
 
 impl Instance {
@@ -81,7 +87,15 @@ impl Instance {
             restarts: 0,
             last_exit: None,
             kept_alive: false,
+            decision: None,
         }
+    }
+
+    /// The last decision taken about it and why, in words, as it was taken:
+    /// "exit code 3 is listed in exit_codes.no_restart: failed". `None`
+    /// before anything was decided.
+    pub fn decision(&self) -> Option<&str> {
+        self.decision.as_deref()
     }
 
     /// Its id.

@@ -28,6 +28,8 @@ pub struct Snapshot {
     pub next_delay: Duration,
     /// The crash times in its gate's window, oldest first.
     pub crashes: Vec<MonoTime>,
+    /// The last decision about it, in words ([`Instance::decision`]).
+    pub decision: Option<String>,
 }
 
 impl Instance {
@@ -42,6 +44,7 @@ impl Instance {
             gate: self.gate.state(),
             next_delay: self.gate.next_delay(),
             crashes: self.gate.crash_times().collect(),
+            decision: self.decision.clone(),
         }
     }
 
@@ -55,6 +58,7 @@ impl Instance {
         let mut inst = Instance::new(id, spec);
         inst.restarts = snap.restarts;
         inst.last_exit = snap.last_exit;
+        inst.decision = snap.decision.clone();
         inst.gate.restore(snap.gate, snap.next_delay, &snap.crashes);
         inst.state = match (snap.state, snap.pid) {
             (InstanceState::Starting | InstanceState::Running, Some(_)) => InstanceState::Running,

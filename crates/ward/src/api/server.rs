@@ -4,7 +4,6 @@
 use super::stream::ChannelBody;
 use super::types::{ErrorReply, EventJson, InfoReply, OkReply, TargetRequest};
 use crate::logs::Logs;
-use crate::supervisor::requests::{Request, RequestError};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -16,6 +15,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use ward_core::Target;
 use ward_core::instance::Command;
+use ward_supervisor::requests::{Request, RequestError};
 
 /// What every handler shares.
 #[derive(Clone)]

@@ -23,7 +23,7 @@ use crate::logs::Logs;
 use crate::logs::lines::{From, Line, LineJson, Reader};
 use crate::logs::merge::{Filter, last_n, merge};
 use crate::logs::select::{Pattern, any_matches, instance_of};
-use crate::supervisor::requests::Request;
+use ward_supervisor::requests::Request;
 
 /// Lines sent in one chunk of the body.
 const BATCH: usize = 64;

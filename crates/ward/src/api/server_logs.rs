@@ -55,11 +55,10 @@ pub async fn feed(logs: Logs, ids: Vec<InstanceId>, n: usize, follow: bool, tx: 
 pub async fn feed_previous(logs: Logs, ids: Vec<InstanceId>, n: usize, tx: mpsc::Sender<Bytes>) {
     let prefixed = ids.len() > 1;
     for id in &ids {
-        let path = crate::supervisor::previous::previous_path(&logs.path(id));
-        let lines =
-            tokio::task::spawn_blocking(move || crate::supervisor::dossier::tail_lines(&path, n, None))
-                .await
-                .unwrap_or_default();
+        let path = crate::logs::runs::previous_path(&logs.path(id));
+        let lines = tokio::task::spawn_blocking(move || crate::logs::runs::tail_lines(&path, n, None))
+            .await
+            .unwrap_or_default();
         let mut p = Prefixer::new(id, prefixed);
         let mut text = String::new();
         for line in lines {

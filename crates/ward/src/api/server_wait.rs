@@ -2,12 +2,12 @@
 //! one verdict, asked again by `ward wait` each time an event arrives.
 
 use super::server::{AppState, ask, request_error};
-use crate::supervisor::requests::Request;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use ward_core::deployment::WaitFor;
+use ward_supervisor::requests::Request;
 
 #[derive(Deserialize)]
 pub(super) struct WaitQuery {

@@ -29,6 +29,7 @@ mod create;
 pub mod detect;
 mod kill;
 mod limits;
+pub mod oom;
 mod stats;
 
 pub use create::Instance;

@@ -9,18 +9,7 @@ use super::detect::Controller;
 use std::fs;
 use std::path::Path;
 
-/// An instance's use of resources; `None` where its cgroup does not count it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Stats {
-    /// CPU time of every process that ran in it, in µs.
-    pub cpu_usec: Option<u64>,
-    /// Memory charged now, in bytes.
-    pub memory_bytes: Option<u64>,
-    /// The most memory charged at once, in bytes.
-    pub memory_peak_bytes: Option<u64>,
-    /// Processes killed by the kernel's OOM killer in it.
-    pub oom_kills: Option<u64>,
-}
+pub use ward_supervisor::ports::usage::CgroupStats as Stats;
 
 impl Instance {
     /// Reads its stats.

@@ -132,7 +132,7 @@ async fn events(client: &Client, follow: bool, json: bool) -> Result<(), ClientE
         if json {
             println!("{}", serde_json::to_string(ev).unwrap_or_default());
         } else {
-            println!("{}", crate::supervisor::events::describe(ev));
+            println!("{}", ward_supervisor::events::describe(ev));
         }
     };
     if !follow {

@@ -83,18 +83,7 @@ fn row(i: &InstanceStatus, now_ms: u64) -> [String; 7] {
     ]
 }
 
-/// A duration in at most two units: `4m12s`, `1.2s`, `350ms`.
-pub fn short(d: Duration) -> String {
-    let ms = d.as_millis() as u64;
-    match ms {
-        0..1_000 => format!("{ms}ms"),
-        1_000..10_000 => format!("{:.1}s", ms as f64 / 1000.0),
-        10_000..60_000 => format!("{}s", ms / 1000),
-        60_000..3_600_000 => format!("{}m{}s", ms / 60_000, (ms / 1000) % 60),
-        3_600_000..86_400_000 => format!("{}h{}m", ms / 3_600_000, (ms / 60_000) % 60),
-        _ => format!("{}d{}h", ms / 86_400_000, (ms / 3_600_000) % 24),
-    }
-}
+pub use ward_supervisor::why::short;
 
 #[cfg(test)]
 mod tests {

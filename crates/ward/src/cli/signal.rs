@@ -3,8 +3,8 @@
 
 use crate::api::client::Client;
 use crate::api::types::OkReply;
-use crate::supervisor::signals::MAX_SIGNAL;
 use hyper::Method;
+use ward_supervisor::signals::MAX_SIGNAL;
 
 /// A signal the command line does not know.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

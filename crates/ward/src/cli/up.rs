@@ -16,7 +16,6 @@ use crate::runtime::adopt::Adopter;
 use crate::runtime::reaper;
 use crate::runtime::remote::KeeperRuntime;
 use crate::store::Store;
-use crate::supervisor::{Inputs, REQUEST_QUEUE, Supervisor};
 use anyhow::{Context, Result};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -25,6 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use ward_core::deployment::Deployment;
 use ward_core::spec::Spec;
+use ward_supervisor::{Inputs, Ports, REQUEST_QUEUE, Request, Settings, Supervisor};
 
 /// The environment variable that carries the readiness pipe of `up -d`.
 const READY_FD: &str = "WARD_READY_FD";
@@ -230,8 +230,9 @@ async fn serve(paths: &Paths, spec: Spec, store: Store, systemd: Option<SystemdS
         std::env::var_os("WARD_KEEPER_SOCKET").map(PathBuf::from).unwrap_or_else(|| paths.keeper_socket());
     let (keeper, exits) = KeeperRuntime::connect(&keeper_socket)
         .with_context(|| format!("cannot attach to the keeper at {}", keeper_socket.display()))?;
+    let keeper = keeper.with_cgroups(crate::cgroup::Cgroups::find(&paths.state));
     let mut runtime = crate::runtime::oci::OciRuntime::new(keeper);
-    let wall = crate::supervisor::clock::Clock::new();
+    let wall = ward_supervisor::clock::Clock::new();
     let logs = Logs::start(paths.logs(), spec.logs.clone(), std::sync::Arc::new(move || wall.wall_ms()))
         .with_context(|| format!("cannot prepare {}", paths.logs().display()))?;
     let listener = OwnerListener::bind(&paths.socket)
@@ -249,6 +250,7 @@ async fn serve(paths: &Paths, spec: Spec, store: Store, systemd: Option<SystemdS
         None
     });
     let requests_for_systemd = requests.clone();
+    let requests_for_signals = requests.clone();
     let state = AppState { requests, logs: logs.clone(), info, metrics: metrics.clone() };
     let app = unix_router(state.clone());
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -271,10 +273,28 @@ async fn serve(paths: &Paths, spec: Spec, store: Store, systemd: Option<SystemdS
     let (down_notice, down) = tokio::sync::oneshot::channel();
     let notifier = systemd.and_then(|s| notifier(s, &spec, requests_for_systemd));
     let notifier = notifier.map(|n| tokio::spawn(n.run(down)));
-    let supervisor = Supervisor::new(Deployment::new(spec), runtime, logs, paths, store, adopter)
-        .with_metrics(metrics)
-        .with_down_notice(down_notice);
-    let code = supervisor.run(Inputs { requests: requests_rx, exits, adopted }).await;
+    let (health_tx, health) = tokio::sync::mpsc::channel(ward_supervisor::ports::health::REPORT_QUEUE);
+    let spec_dir = paths.spec.parent().map(PathBuf::from).unwrap_or_default();
+    let ports = Ports {
+        store: Box::new(store),
+        health: Box::new(crate::health::Health::new(paths.state.clone(), spec_dir.clone(), health_tx)),
+        output: Box::new(logs),
+        adopter: Box::new(adopter),
+        observer: Box::new(crate::metrics::Observed { metrics, trimmer: Default::default() }),
+    };
+    let spec_path = paths.spec.clone();
+    let settings = Settings {
+        spec_dir,
+        state_dir: paths.state.clone(),
+        spec_label: paths.spec.display().to_string(),
+        reader: Some(Box::new(move || crate::specfile::read(&spec_path).map_err(|e| e.to_string()))),
+        operator_uid: rustix::process::getuid().as_raw(),
+    };
+    let supervisor =
+        Supervisor::new(Deployment::new(spec), runtime, ports, settings).with_down_notice(down_notice);
+    let signals = tokio::spawn(signals_to_requests(requests_for_signals));
+    let code = supervisor.run(Inputs { requests: requests_rx, exits, adopted, health }).await;
+    signals.abort();
     if let Some(task) = notifier {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
     }
@@ -286,6 +306,39 @@ async fn serve(paths: &Paths, spec: Spec, store: Store, systemd: Option<SystemdS
     Ok(code)
 }
 
+/// Turns SIGTERM and SIGINT into a stop of everything, and SIGHUP into a
+/// reload, as requests to the supervisor.
+async fn signals_to_requests(requests: tokio::sync::mpsc::Sender<Request>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+    else {
+        tracing::error!("cannot watch SIGTERM, SIGINT and SIGHUP");
+        return;
+    };
+    loop {
+        let request = tokio::select! {
+            Some(()) = term.recv() => Request::Stop { why: "SIGTERM".into() },
+            Some(()) = int.recv() => Request::Stop { why: "SIGINT".into() },
+            Some(()) = hup.recv() => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                tokio::spawn(async move {
+                    match answer.await {
+                        Ok(Ok(msg)) => tracing::info!("SIGHUP: {msg}"),
+                        Ok(Err(e)) => tracing::error!("SIGHUP: reload refused:\n{e}"),
+                        Err(_) => {}
+                    }
+                });
+                Request::Reload { reply }
+            }
+            else => return,
+        };
+        if requests.send(request).await.is_err() {
+            return; // the supervisor is gone
+        }
+    }
+}
+
 /// systemd's notify socket and watchdog period, as the keeper passed them.
 type SystemdSettings = (String, Option<std::time::Duration>);
 
@@ -293,7 +346,7 @@ type SystemdSettings = (String, Option<std::time::Duration>);
 fn notifier(
     (socket, watchdog): SystemdSettings,
     spec: &Spec,
-    requests: tokio::sync::mpsc::Sender<crate::supervisor::requests::Request>,
+    requests: tokio::sync::mpsc::Sender<Request>,
 ) -> Option<crate::sdnotify::notifier::Notifier> {
     let notify = match crate::sdnotify::client::Notify::new(&socket) {
         Ok(n) => n,

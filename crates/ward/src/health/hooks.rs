@@ -6,49 +6,12 @@
 
 use super::exec::{self, Cmd};
 use std::path::PathBuf;
+use ward_core::ExitStatus;
+#[cfg(test)]
+use ward_core::InstanceId;
 use ward_core::spec::HooksSpec;
-use ward_core::{ExitStatus, InstanceId};
 
-/// Which hook.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Hook {
-    /// `on_isolate`, on the `isolated` event.
-    Isolate,
-    /// `on_crashloop`, on the `crashloop` event.
-    Crashloop,
-    /// `on_shutdown`, when a panic shuts the service (or everything) down.
-    Shutdown,
-}
-
-impl Hook {
-    /// The value of `WARD_EVENT`.
-    pub fn event(self) -> &'static str {
-        match self {
-            Hook::Isolate => "isolated",
-            Hook::Crashloop => "crashloop",
-            Hook::Shutdown => "shutdown",
-        }
-    }
-
-    fn argv(self, hooks: &HooksSpec) -> Option<&Vec<String>> {
-        match self {
-            Hook::Isolate => hooks.on_isolate.as_ref(),
-            Hook::Crashloop => hooks.on_crashloop.as_ref(),
-            Hook::Shutdown => hooks.on_shutdown.as_ref(),
-        }
-    }
-}
-
-/// The instance a hook is about.
-#[derive(Clone, Debug)]
-pub struct Subject {
-    /// Which instance.
-    pub id: InstanceId,
-    /// Its live process, or its last one.
-    pub pid: Option<u32>,
-    /// How its last process ended, if it did.
-    pub exit: Option<ExitStatus>,
-}
+pub use ward_supervisor::ports::health::{Hook, Subject};
 
 /// The environment a hook gets.
 pub fn env(hook: Hook, s: &Subject) -> Vec<(String, String)> {
@@ -68,25 +31,33 @@ pub fn env(hook: Hook, s: &Subject) -> Vec<(String, String)> {
 
 /// Starts `hook` of `hooks` for `subject` in its own task, if it is set.
 pub fn run(hook: Hook, hooks: &HooksSpec, subject: &Subject, dir: PathBuf) {
-    let Some(argv) = hook.argv(hooks).cloned() else { return };
+    let Some(argv) = argv(hook, hooks).cloned() else { return };
     let env = env(hook, subject);
     let (id, timeout) = (subject.id.clone(), hooks.timeout);
     tokio::spawn(async move {
         let cmd = Cmd { argv: &argv, env: &env, dir: &dir, timeout, show_output: true };
         match exec::run(&cmd).await {
-            Ok(()) => tracing::info!("{id}: hook on_{} done", hook.event_key()),
-            Err(e) => tracing::warn!("{id}: hook on_{} failed: {e}", hook.event_key()),
+            Ok(()) => tracing::info!("{id}: hook on_{} done", event_key(hook)),
+            Err(e) => tracing::warn!("{id}: hook on_{} failed: {e}", event_key(hook)),
         }
     });
 }
 
-impl Hook {
-    fn event_key(self) -> &'static str {
-        match self {
-            Hook::Isolate => "isolate",
-            Hook::Crashloop => "crashloop",
-            Hook::Shutdown => "shutdown",
-        }
+/// The hook's key after `on_` in the spec.
+fn event_key(hook: Hook) -> &'static str {
+    match hook {
+        Hook::Isolate => "isolate",
+        Hook::Crashloop => "crashloop",
+        Hook::Shutdown => "shutdown",
+    }
+}
+
+/// The command of `hook` in `hooks`, when set.
+fn argv(hook: Hook, hooks: &HooksSpec) -> Option<&Vec<String>> {
+    match hook {
+        Hook::Isolate => hooks.on_isolate.as_ref(),
+        Hook::Crashloop => hooks.on_crashloop.as_ref(),
+        Hook::Shutdown => hooks.on_shutdown.as_ref(),
     }
 }
 

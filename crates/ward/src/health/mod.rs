@@ -18,6 +18,7 @@ pub mod exec;
 pub mod hooks;
 pub mod http;
 pub mod notify;
+mod port;
 pub mod probe;
 
 use notify::{Heard, Notice};
@@ -31,30 +32,7 @@ use ward_core::InstanceId;
 use ward_core::instance::Observation;
 use ward_core::spec::{ReadySpec, ServiceSpec};
 
-/// How many reports may wait for the supervisor before watcher tasks wait.
-pub const REPORT_QUEUE: usize = 1024;
-
-/// What a watcher task saw about one process of one instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Report {
-    /// The instance.
-    pub id: InstanceId,
-    /// The process watched: a report about another pid is stale.
-    pub pid: u32,
-    /// What was seen.
-    pub seen: Seen,
-}
-
-/// What was seen.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Seen {
-    /// Ready: `READY=1`, or the readiness probe's first pass.
-    Ready,
-    /// Failed: the liveness probe's threshold, or a missed watchdog.
-    Failed(String),
-    /// A sd_notify notice kept for display (`STATUS=`, `STOPPING=1`, `MAINPID=`).
-    Notice(Notice),
-}
+pub use ward_supervisor::ports::health::{HealthReport as Report, Seen};
 
 /// The tasks watching one live process, and what it told us.
 #[derive(Debug, Default)]
@@ -76,7 +54,6 @@ impl Drop for Watch {
 #[derive(Debug)]
 pub struct Health {
     tx: mpsc::Sender<Report>,
-    rx: Option<mpsc::Receiver<Report>>,
     state_dir: PathBuf,
     spec_dir: PathBuf,
     /// Notify sockets bound for a spawn under way.
@@ -87,23 +64,17 @@ pub struct Health {
 }
 
 impl Health {
-    /// No watcher yet; notify sockets go under `state_dir`, probes and hooks run in `spec_dir`.
-    pub fn new(state_dir: PathBuf, spec_dir: PathBuf) -> Self {
-        let (tx, rx) = mpsc::channel(REPORT_QUEUE);
+    /// No watcher yet; notify sockets go under `state_dir`, probes and hooks
+    /// run in `spec_dir`; reports go to `tx` (the supervisor's health input).
+    pub fn new(state_dir: PathBuf, spec_dir: PathBuf, tx: mpsc::Sender<Report>) -> Self {
         Health {
             tx,
-            rx: Some(rx),
             state_dir,
             spec_dir,
             pending: HashMap::new(),
             watched: HashMap::new(),
             last_pids: HashMap::new(),
         }
-    }
-
-    /// The receiving end of the reports, for the supervisor's loop (once).
-    pub fn take_reports(&mut self) -> mpsc::Receiver<Report> {
-        self.rx.take().unwrap_or_else(|| mpsc::channel(1).1)
     }
 
     /// The spec file's folder (where hooks and exec probes run).
@@ -135,7 +106,7 @@ impl Health {
     /// Process `pid` of `id` runs: start its probes and its notify reader.
     pub fn started(&mut self, id: &InstanceId, pid: u32, spec: &ServiceSpec) {
         let mut watch = Watch { pid, probes: Vec::new(), notify: None, status: None, stopping: false };
-        let vars = crate::supervisor::launch::variables(spec, id);
+        let vars = ward_supervisor::launch::variables(spec, id);
         if let Some(h) = &spec.health {
             let probe = Probe::new(h, &vars, self.spec_dir.clone());
             let report = self.reporter(id, pid);

@@ -22,24 +22,7 @@ use ward_core::InstanceId;
 /// The longest socket path `sun_path` holds (108 bytes with its NUL).
 const SUN_PATH_MAX: usize = 107;
 
-/// One line of a notification.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Notice {
-    /// `READY=1`.
-    Ready,
-    /// `STATUS=…`: free text for people.
-    Status(String),
-    /// `STOPPING=1`: the service is shutting down.
-    Stopping,
-    /// `WATCHDOG=1`: a keep-alive ping.
-    Watchdog,
-    /// `WATCHDOG=trigger`: the service asks to be treated as failed.
-    WatchdogTrigger,
-    /// `MAINPID=N`.
-    MainPid(u32),
-    /// Anything else (`BARRIER=1`, `RELOADING=1`, `ERRNO=…`, …): ignored.
-    Other,
-}
+pub use ward_supervisor::ports::health::Notice;
 
 /// Parses one datagram: newline-separated `KEY=VALUE` lines.
 pub fn parse(msg: &[u8]) -> Vec<Notice> {

@@ -6,11 +6,11 @@
 
 use super::exec::{self, Cmd};
 use super::http;
-use crate::supervisor::launch::template;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
 use ward_core::spec::{ProbeCheck, ProbeSpec};
+use ward_supervisor::launch::template;
 
 /// A probe with its `${NAME}` templates filled for one instance.
 #[derive(Clone, Debug)]

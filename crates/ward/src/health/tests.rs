@@ -6,14 +6,15 @@ fn spec(yaml_service: &str) -> ServiceSpec {
     spec.services.into_values().next().unwrap()
 }
 
-fn dirs(tag: &str) -> (PathBuf, Health) {
+fn dirs(tag: &str) -> (PathBuf, Health, mpsc::Receiver<Report>) {
     let dir = std::env::temp_dir().join(format!("ward-health-{tag}-{}", std::process::id()));
-    (dir.clone(), Health::new(dir.clone(), dir))
+    let (tx, rx) = mpsc::channel(16);
+    (dir.clone(), Health::new(dir.clone(), dir, tx), rx)
 }
 
 #[tokio::test]
 async fn reports_about_other_pids_are_stale() {
-    let (dir, mut h) = dirs("stale");
+    let (dir, mut h, _rx) = dirs("stale");
     let s = spec("    command: [\"x\"]\n    ready: { notify: true }\n");
     let id = InstanceId::new("svc".parse().unwrap(), 0);
     let env = h.launch_env(&id, &s);
@@ -42,8 +43,7 @@ async fn reports_about_other_pids_are_stale() {
 
 #[tokio::test]
 async fn a_failing_liveness_probe_reports_its_pid() {
-    let (dir, mut h) = dirs("live");
-    let mut rx = h.take_reports();
+    let (dir, mut h, mut rx) = dirs("live");
     let s = spec("    command: [\"x\"]\n    health: { exec: [\"false\"], interval: 10ms, failures: 2 }\n");
     let id = InstanceId::new("svc".parse().unwrap(), 1);
     assert!(h.launch_env(&id, &s).is_empty(), "no notify socket without ready: notify");

@@ -28,6 +28,7 @@ pub mod lines;
 pub mod merge;
 mod read;
 mod rotate;
+pub mod runs;
 pub mod select;
 mod watch;
 

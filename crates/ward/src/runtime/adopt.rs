@@ -114,3 +114,13 @@ impl Adopter {
         })
     }
 }
+
+impl ward_supervisor::ports::adopt::Adopt for Adopter {
+    fn watch(&mut self, pid: u32) -> io::Result<()> {
+        Adopter::watch(self, pid)
+    }
+
+    fn signal_group(&mut self, pid: u32, signal: i32) -> Option<io::Result<()>> {
+        Adopter::signal_group(self, pid, signal)
+    }
+}

@@ -142,6 +142,15 @@ impl ProcessRuntime {
 }
 
 impl Runtime for ProcessRuntime {
+    type Error = SpawnError;
+
+    fn start_time(&self, pid: u32) -> Option<u64> {
+        crate::runtime::process::process_start_time(pid)
+    }
+
+    fn alive(&self, pid: u32) -> bool {
+        crate::runtime::process::process_alive(pid)
+    }
     fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
         batch.into_iter().map(|(req, launch)| (req, self.spawn(&launch))).collect()
     }

@@ -34,6 +34,8 @@ pub struct KeeperRuntime {
     children: Vec<KnownChild>,
     strays: Vec<KnownChild>,
     isolation: Option<String>,
+    /// The deployment's cgroups (made by the keeper), to read each instance's use.
+    cgroups: Option<crate::cgroup::Cgroups>,
 }
 
 impl KeeperRuntime {
@@ -96,8 +98,15 @@ impl KeeperRuntime {
             children,
             strays,
             isolation,
+            cgroups: None,
         };
         Ok((runtime, reports))
+    }
+
+    /// Reads each instance's use from `cgroups` (the deployment's, made by the keeper).
+    pub fn with_cgroups(mut self, cgroups: Option<crate::cgroup::Cgroups>) -> Self {
+        self.cgroups = cgroups;
+        self
     }
 
     /// Sends `msg` to the keeper; never blocks.
@@ -118,6 +127,24 @@ impl KeeperRuntime {
 }
 
 impl Runtime for KeeperRuntime {
+    type Error = SpawnError;
+
+    fn start_time(&self, pid: u32) -> Option<u64> {
+        crate::runtime::process::process_start_time(pid)
+    }
+
+    fn alive(&self, pid: u32) -> bool {
+        crate::runtime::process::process_alive(pid)
+    }
+
+    fn oom_kills(&self) -> Option<u64> {
+        Some(crate::cgroup::oom::oom_kills())
+    }
+
+    fn usage(&self, id: &InstanceId) -> Option<crate::cgroup::Stats> {
+        let inst = self.cgroups.as_ref()?.instance(&crate::cgroup::instance_name(&id.to_string()));
+        (!inst.is_empty()).then(|| inst.stats())
+    }
     fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
         for (req, launch) in &batch {
             self.send(&ToKeeper::Spawn { req: *req, launch: WireLaunch::of(launch) });
@@ -169,6 +196,9 @@ impl Runtime for KeeperRuntime {
     }
 
     fn isolation(&self) -> Option<String> {
+        if self.isolation.is_none() {
+            return self.cgroups.as_ref().map(|c| c.describe());
+        }
         self.isolation.clone()
     }
 }

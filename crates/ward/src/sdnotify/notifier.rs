@@ -6,10 +6,10 @@
 
 use super::client::Notify;
 use super::summary::{Summary, summarize};
-use crate::supervisor::requests::Request;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
+use ward_supervisor::requests::Request;
 
 /// The shortest time between two reads of the status table.
 pub const THROTTLE: Duration = Duration::from_millis(100);

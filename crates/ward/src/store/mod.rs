@@ -16,11 +16,12 @@
 //! - `last_good`: the source of the last spec ward ran on, to fall back on.
 
 mod last_good;
+mod port;
 mod schema;
 
-use crate::api::types::EventJson;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
+use ward_supervisor::view::EventJson;
 
 /// How many events the store keeps by default.
 pub const DEFAULT_RETENTION: u64 = 1_000_000;
@@ -57,34 +58,7 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
 }
 
-/// What the store keeps of one instance.
-#[derive(Clone, Debug, PartialEq)]
-pub struct InstanceRow {
-    /// Its service.
-    pub service: String,
-    /// Its replica.
-    pub replica: u32,
-    /// Its state word.
-    pub state: String,
-    /// Its live process.
-    pub pid: Option<u32>,
-    /// That process's start time (clock ticks after boot, from /proc).
-    pub start_time: Option<u64>,
-    /// When that process started, Unix ms.
-    pub started_ms: Option<u64>,
-    /// Restarts so far.
-    pub restarts: u32,
-    /// Its last exit, as JSON (`{"code":3}`).
-    pub last_exit: Option<String>,
-    /// Its gate's state word.
-    pub gate_state: String,
-    /// When the gate opens, Unix ms.
-    pub gate_until_ms: Option<u64>,
-    /// The delay its next crash waits, ms.
-    pub next_delay_ms: u64,
-    /// Crash times in the window, Unix ms, oldest first.
-    pub crashes_ms: Vec<u64>,
-}
+pub use ward_supervisor::ports::store::InstanceRow;
 
 /// How many commits between two checkpoints of the write-ahead log.
 const CHECKPOINT_EVERY: u64 = 512;
@@ -202,8 +176,8 @@ impl Store {
         self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO instances (service, replica, state, pid, start_time, started_ms, restarts,
-                    last_exit, gate_state, gate_until_ms, next_delay_ms, crashes_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    last_exit, gate_state, gate_until_ms, next_delay_ms, crashes_ms, updated_ms, decision)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 row.service,
@@ -219,6 +193,7 @@ impl Store {
                 row.next_delay_ms as i64,
                 crashes,
                 now_ms as i64,
+                row.decision,
             ])?;
         Ok(())
     }
@@ -236,7 +211,7 @@ impl Store {
     pub fn instances(&self) -> Result<Vec<InstanceRow>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT service, replica, state, pid, start_time, started_ms, restarts, last_exit, gate_state,
-                    gate_until_ms, next_delay_ms, crashes_ms FROM instances ORDER BY service, replica",
+                    gate_until_ms, next_delay_ms, crashes_ms, decision FROM instances ORDER BY service, replica",
         )?;
         let rows = stmt.query_map([], |r| {
             let crashes: String = r.get(11)?;
@@ -253,6 +228,7 @@ impl Store {
                 gate_until_ms: r.get::<_, Option<i64>>(9)?.map(|v| v as u64),
                 next_delay_ms: r.get::<_, i64>(10)? as u64,
                 crashes_ms: serde_json::from_str(&crashes).unwrap_or_default(),
+                decision: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -32,4 +32,6 @@ pub const MIGRATIONS: &[&str] = &[
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
      );",
+    // 2: the last decision about each instance, in words (ward-core's).
+    "ALTER TABLE instances ADD COLUMN decision TEXT;",
 ];

@@ -49,6 +49,7 @@ fn events_and_instances_survive_a_reopen() {
             gate_until_ms: Some(5000),
             next_delay_ms: 1000,
             crashes_ms: vec![1, 2],
+            decision: Some("exit code 3 is a crash".into()),
         };
         s.put_instance(&row, 9).unwrap();
         s.set_meta("clean", "no").unwrap();

@@ -4,10 +4,10 @@ use super::app::{App, Effect, Key, Mode, Msg};
 use super::driver::sse_message;
 use super::procstat::ProcSample;
 use super::view;
-use crate::api::types::{EventJson, ExitJson, GateJson, InstanceStatus, StatusReply};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
+use ward_supervisor::view::{EventJson, ExitJson, GateJson, InstanceStatus, StatusReply};
 
 const NOW: u64 = 1_800_000_000_000;
 

@@ -88,11 +88,31 @@ services:
     assert!(e["dossier"]["decision"]["reason"].as_str().unwrap().contains("exit_codes.no_restart"));
     eventually("config failed", 10, || w.instance("config", 0)["state"] == "failed");
     let y = why(&w, "config/0");
-    assert!(y["rule"].as_str().unwrap().contains("exit code 78 is in exit_codes.no_restart"), "{y}");
+    assert!(y["rule"].as_str().unwrap().contains("exit code 78 is listed in exit_codes.no_restart"), "{y}");
     for _ in 0..3 {
         w.wait_event("flat", 0, "restarted", 10);
     }
     assert_eq!(w.instance("flat", 0)["gate"]["crashes"], 0);
+}
+
+#[test]
+fn why_and_the_dossier_give_the_one_recorded_decision_for_a_signal_in_no_restart() {
+    let mut w = Ward::start(
+        "decision",
+        r#"version: 1
+services:
+  termed:
+    command: ["sh", "-c", "kill -15 $$$$"]
+    restart: always
+    exit_codes: { no_restart: [143] }
+"#,
+    );
+    let e = w.wait_event("termed", 0, "exited", 10);
+    let reason = e["dossier"]["decision"]["reason"].as_str().unwrap().to_string();
+    assert_eq!(reason, "signal SIGTERM (143) is listed in exit_codes.no_restart: no restart");
+    eventually("termed failed", 10, || w.instance("termed", 0)["state"] == "failed");
+    let y = why(&w, "termed/0");
+    assert_eq!(y["rule"].as_str().unwrap(), reason, "why reads the same decision: {y}");
 }
 
 #[test]

@@ -301,7 +301,24 @@ fn recognise(pid: u32, cmdline: &[u8]) -> Option<Container> {
     Some(Container { name: name.clone(), pid, runtime, bundle: Some(bundle) })
 }
 
-impl<R: Runtime> Runtime for OciRuntime<R> {
+impl<R: Runtime<Error = SpawnError>> Runtime for OciRuntime<R> {
+    type Error = SpawnError;
+
+    fn start_time(&self, pid: u32) -> Option<u64> {
+        self.inner.start_time(pid)
+    }
+
+    fn alive(&self, pid: u32) -> bool {
+        self.inner.alive(pid)
+    }
+
+    fn oom_kills(&self) -> Option<u64> {
+        self.inner.oom_kills()
+    }
+
+    fn usage(&self, id: &ward_core::InstanceId) -> Option<crate::cgroup::Stats> {
+        self.inner.usage(id)
+    }
     fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
         let mut answers = Vec::new();
         let mut runs = Vec::with_capacity(batch.len());

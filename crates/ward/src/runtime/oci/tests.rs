@@ -280,6 +280,15 @@ struct Recorder {
 }
 
 impl Runtime for Recorder {
+    type Error = SpawnError;
+
+    fn start_time(&self, _pid: u32) -> Option<u64> {
+        None
+    }
+
+    fn alive(&self, _pid: u32) -> bool {
+        true
+    }
     fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
         let mut out = Vec::new();
         for (req, launch) in batch {

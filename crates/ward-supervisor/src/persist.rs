@@ -14,9 +14,9 @@
 //! `recovery` decides: at most one process per instance, none unnamed.
 
 use super::Supervisor;
-use crate::api::types::ExitJson;
-use crate::runtime::{KnownChild, Runtime};
-use crate::store::InstanceRow;
+use crate::ports::runtime::{KnownChild, Runtime};
+use crate::ports::store::InstanceRow;
+use crate::view::ExitJson;
 use std::time::Duration;
 use ward_core::deployment::recovery::{Found, adopt_or_discard};
 use ward_core::event::EventKind;
@@ -24,10 +24,24 @@ use ward_core::gate::GateState;
 use ward_core::instance::{Instance, InstanceState, Observation, Snapshot};
 use ward_core::{ExitStatus, InstanceId, MonoTime};
 
+/// Proof that what justifies an effect (a spawn, a signal) was committed to
+/// the store: made only by [`Supervisor::flush`], asked for by every effect
+/// that state decides.
+pub(super) struct Committed(());
+
+impl Committed {
+    /// A spawn the runtime already made under a standing order: no new
+    /// effect, recorded with the exit it came with.
+    pub(super) fn by_runtime() -> Committed {
+        Committed(())
+    }
+}
+
 impl<R: Runtime> Supervisor<R> {
     /// Writes the rows of changed instances and commits: called before each
-    /// effect and at the end of each input.
-    pub(super) fn flush(&mut self) {
+    /// effect and at the end of each input. Effects take the [`Committed`]
+    /// it returns, so none can run before what justifies it is on disk.
+    pub(super) fn flush(&mut self) -> Committed {
         let now_ms = self.clock.wall_ms();
         for id in std::mem::take(&mut self.dirty) {
             let result = match self.deployment.instance(&id) {
@@ -41,11 +55,12 @@ impl<R: Runtime> Supervisor<R> {
                 tracing::error!("store: cannot record {id}: {e}");
             }
         }
-        let watch = crate::metrics::Stopwatch::start();
+        let watch = crate::clock::Stopwatch::start();
         if let Err(e) = self.store.commit() {
             tracing::error!("store: commit failed: {e}");
         }
-        self.metrics.observe_store_write(watch.elapsed());
+        self.observer.commit_took(watch.elapsed());
+        Committed(())
     }
 
     fn row(&self, inst: &Instance) -> InstanceRow {
@@ -64,6 +79,7 @@ impl<R: Runtime> Supervisor<R> {
             gate_until_ms: snap.gate.until().map(wall),
             next_delay_ms: snap.next_delay.as_millis() as u64,
             crashes_ms: snap.crashes.iter().map(|t| wall(*t)).collect(),
+            decision: snap.decision,
         }
     }
 
@@ -289,5 +305,6 @@ fn snapshot(row: &InstanceRow, mono: impl Fn(u64) -> MonoTime) -> Snapshot {
         gate,
         next_delay: Duration::from_millis(row.next_delay_ms),
         crashes: row.crashes_ms.iter().map(|ms| mono(*ms)).collect(),
+        decision: row.decision.clone(),
     }
 }

@@ -5,7 +5,7 @@
 
 use super::Supervisor;
 use super::requests::RequestError;
-use crate::runtime::Runtime;
+use crate::ports::runtime::Runtime;
 use ward_core::Target;
 
 /// The highest signal number on Linux (`SIGRTMAX`).

@@ -183,6 +183,7 @@ pub(super) struct FakeRuntime {
 }
 
 impl Runtime for FakeRuntime {
+    type Error = SpawnError;
     fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
         let mut os = lock(&self.os);
         for (req, launch) in batch {

@@ -5,8 +5,8 @@
 
 use super::Supervisor;
 use super::requests::RequestError;
-use crate::api::types::{Endpoint, EndpointsReply};
-use crate::runtime::Runtime;
+use crate::ports::runtime::Runtime;
+use crate::view::{Endpoint, EndpointsReply};
 use ward_core::instance::InstanceState;
 
 /// True when an instance in `state` serves traffic; `needs_ready` when its

@@ -4,15 +4,14 @@
 //! current process; `isolated`, `crashloop` and a shutdown panic run hooks.
 
 use super::Supervisor;
-use crate::health::Report;
-use crate::health::hooks::{self, Hook, Subject};
-use crate::runtime::Runtime;
+use crate::ports::health::{HealthReport, Hook, Subject};
+use crate::ports::runtime::Runtime;
 use ward_core::InstanceId;
 use ward_core::event::EventKind;
 
 impl<R: Runtime> Supervisor<R> {
     /// A watcher's report: an observation if it is about the live process.
-    pub(super) fn on_report(&mut self, report: Report) {
+    pub fn on_health(&mut self, report: HealthReport) {
         let id = report.id.clone();
         let current = self.deployment.instance(&id).and_then(|i| i.pid());
         if let Some(obs) = self.health.accept(report, current) {
@@ -69,7 +68,7 @@ impl<R: Runtime> Supervisor<R> {
     }
 
     /// Runs `hook` of `id`'s service, if set, without waiting for it.
-    pub(super) fn run_hook(&self, hook: Hook, id: &InstanceId) {
+    pub(super) fn run_hook(&mut self, hook: Hook, id: &InstanceId) {
         let (Some(spec), Some(inst)) = (self.deployment.service(&id.service), self.deployment.instance(id))
         else {
             return;
@@ -80,6 +79,6 @@ impl<R: Runtime> Supervisor<R> {
             // A live process has no exit yet; an older one's would mislead.
             exit: if inst.pid().is_some() { None } else { inst.last_exit() },
         };
-        hooks::run(hook, &spec.hooks, &subject, self.health.spec_dir().to_path_buf());
+        self.health.run_hook(hook, spec, subject);
     }
 }

@@ -13,16 +13,14 @@
 //! instance, the spawn takes the replacement instead of forking; if not (an
 //! operator's command came in between), the replacement is killed.
 //!
-//! Containers (their bundle is written by the brain) and `ready: notify`
-//! services (their notify socket is bound per start) get no order.
+//! Which instances may have an order at all is ward-core's rule too
+//! (containers and `ready: notify` services get none).
 
 use super::Supervisor;
-use crate::runtime::{Respawned, Runtime};
+use crate::ports::runtime::{Respawned, Runtime};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use ward_core::InstanceId;
 use ward_core::deployment::Phase;
-use ward_core::spec::ReadySpec;
 
 impl<R: Runtime> Supervisor<R> {
     /// Gives the keeper the orders that changed since the last call.
@@ -46,13 +44,18 @@ impl<R: Runtime> Supervisor<R> {
         };
         let now = self.clock.now();
         for id in ids {
-            let want = self.deployment.standing_order(&id, now).filter(|_| self.may_respawn(&id));
+            let want = self.deployment.standing_order(&id, now);
             match (self.armed.get(&id), want) {
                 (Some(have), Some(want)) if *have == want => {}
                 (_, Some(want)) => {
                     let Some(spec) = self.deployment.service(&id.service) else { continue };
-                    let dir = self.spec_path.parent().map(PathBuf::from).unwrap_or_default();
-                    let launch = super::launch::launch(spec, &id, &dir, self.logs.path(&id), &self.state_dir);
+                    let launch = super::launch::launch(
+                        spec,
+                        &id,
+                        &self.settings.spec_dir,
+                        self.output.path(&id),
+                        &self.settings.state_dir,
+                    );
                     self.runtime.arm(&want, &launch);
                     self.armed.insert(id, want);
                 }
@@ -115,12 +118,6 @@ impl<R: Runtime> Supervisor<R> {
                 tracing::warn!("{id}: cannot stop pid {}: {e}", r.pid);
             }
         }
-    }
-
-    fn may_respawn(&self, id: &InstanceId) -> bool {
-        self.deployment
-            .service(&id.service)
-            .is_some_and(|s| s.image.is_none() && !matches!(s.ready, Some(ReadySpec::Notify { .. })))
     }
 
     /// The instances of services that depend on a service of `ids`.

@@ -30,14 +30,19 @@ pub struct ManualTime {
     pub wall_ms: AtomicU64,
 }
 
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Clock {
     /// A clock whose origin is now.
     pub fn new() -> Self {
         Clock { origin: Instant::now(), manual: None }
     }
 
-    #[cfg(test)]
-    /// A clock that reads `time` (for the simulation: time is an input).
+    /// A clock that reads `time` (for a simulation: time is an input).
     pub fn manual(time: Arc<ManualTime>) -> Self {
         Clock { origin: Instant::now(), manual: Some(time) }
     }
@@ -72,6 +77,23 @@ impl Clock {
     }
 }
 
+/// Measures how long something took (metrics only; never a decision).
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch(std::time::Instant);
+
+impl Stopwatch {
+    /// Starts measuring.
+    #[allow(clippy::disallowed_methods)] // a measurement, never fed to ward-core
+    pub fn start() -> Self {
+        Stopwatch(std::time::Instant::now())
+    }
+
+    /// The time since [`Stopwatch::start`].
+    pub fn elapsed(&self) -> Duration {
+        self.0.elapsed()
+    }
+}
+
 /// Draws jitter factors: a small xorshift generator seeded from the clock and pid.
 /// Jitter only spreads restarts apart; it needs no cryptographic quality.
 #[derive(Clone, Debug)]
@@ -80,8 +102,7 @@ pub struct Jitter {
 }
 
 impl Jitter {
-    #[cfg(test)]
-    /// A generator with a given seed (the simulation's).
+    /// A generator with a given seed (a simulation's).
     pub fn with_seed(seed: u64) -> Self {
         Jitter { state: seed.max(1) }
     }

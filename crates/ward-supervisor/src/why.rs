@@ -5,9 +5,8 @@
 
 use super::Supervisor;
 use super::requests::RequestError;
-use crate::api::types::{WhyInstance, WhyReply};
-use crate::cli::render::short;
-use crate::runtime::Runtime;
+use crate::ports::runtime::Runtime;
+use crate::view::{WhyInstance, WhyReply};
 use std::fmt::Write;
 use std::time::Duration;
 use ward_core::Target;
@@ -46,12 +45,16 @@ impl<R: Runtime> Supervisor<R> {
         let budget_position = self.deployment.budget().and_then(|b| b.position(id));
         let last_exit = i.last_exit().map(|e| e.to_string()).unwrap_or_else(|| "none yet".into());
         let unready = self.deployment.unmet_dependencies(&id.service);
-        let (rule, can_do) = rule(i, budget_position, &last_exit, spec, &unready);
+        let (mut rule, can_do) = rule(i, budget_position, &last_exit, spec, &unready);
+        if let Some(decided) = i.decision().filter(|_| decided_state(i.state())) {
+            // What ward-core recorded when it decided, not derived again here.
+            rule = decided.to_string();
+        }
         let mut text = String::new();
         let _ = writeln!(text, "{id} is {}: {rule}", i.state().word());
         let _ = writeln!(text, "  last exit:     {last_exit}; restarts so far: {}", i.restarts());
-        if let Some(u) = i.pid().and_then(|_| self.usage(id)) {
-            let _ = writeln!(text, "  cgroup:        {}", super::usage::describe(&u));
+        if let Some(u) = i.pid().and_then(|_| self.runtime.usage(id)) {
+            let _ = writeln!(text, "  cgroup:        {}", crate::ports::usage::describe(&u));
         }
         let _ = writeln!(
             text,
@@ -168,6 +171,21 @@ fn rule(
     }
 }
 
+/// States that a recorded decision explains (the others are explained by
+/// what the instance waits for now).
+fn decided_state(state: InstanceState) -> bool {
+    matches!(
+        state,
+        InstanceState::Backoff { .. }
+            | InstanceState::CrashLoop { .. }
+            | InstanceState::Failed
+            | InstanceState::Isolated
+            | InstanceState::Shutdown
+            | InstanceState::Completed
+            | InstanceState::Stopped
+    )
+}
+
 /// Why a waiting instance waits, and what can be done: with `binds_to` a
 /// start does not hold while a dependency is down (it stops again at once).
 /// `unready` holds a reason per unmet dependency, "waits for db to be ready".
@@ -189,6 +207,19 @@ fn waiting(id: &ward_core::InstanceId, binds_to: bool, unready: &[String]) -> (S
         format!("it {}; it starts when that holds", unready.join(", and "))
     };
     (rule, can_do)
+}
+
+/// A duration in at most two units: `4m12s`, `1.2s`, `350ms`.
+pub fn short(d: Duration) -> String {
+    let ms = d.as_millis() as u64;
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..10_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        10_000..60_000 => format!("{}s", ms / 1000),
+        60_000..3_600_000 => format!("{}m{}s", ms / 60_000, (ms / 1000) % 60),
+        3_600_000..86_400_000 => format!("{}h{}m", ms / 3_600_000, (ms / 60_000) % 60),
+        _ => format!("{}d{}h", ms / 86_400_000, (ms / 3_600_000) % 24),
+    }
 }
 
 /// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`…

@@ -5,7 +5,7 @@
 //! `WARD_SERVICE`/`WARD_REPLICA`; no shell ever sees the strings, and an
 //! unknown `${X}` stays as it is.
 
-use crate::runtime::{ImageLaunch, Launch, ProcessOptions};
+use crate::ports::runtime::{ImageLaunch, Launch, ProcessOptions};
 use std::path::{Path, PathBuf};
 use ward_core::InstanceId;
 use ward_core::spec::ServiceSpec;

@@ -1,24 +1,28 @@
-//! The supervisor actor: one task that owns every instance.
+//! The supervising actor of ward, as a library: one task that owns every
+//! instance of a deployment, runs them through ports, and restarts them by
+//! ward-core's rules.
 //!
-//! Everything that happens becomes an input here: a child exited (from the
-//! reaper), a timer fired, an operator asked (through the API, with a oneshot
-//! reply), a signal reached ward. Each input and `now` go to ward-core's
-//! [`Deployment`], whose actions this task runs in order. Nothing else
-//! mutates instance state.
+//! Everything that happens becomes an input: a process exited (from the
+//! [`Runtime`]), a spawn was answered, a timer fired, someone asked (a
+//! [`Request`], with a oneshot reply), a health watcher reported. Each input
+//! and `now` go to ward-core's [`Deployment`], whose actions this actor runs
+//! in order, after committing to the [`Store`] what justifies them. Nothing
+//! else mutates instance state, and no step waits on I/O.
 //!
-//! - `clock`: the one place that reads clocks; jitter draws.
+//! - `ports`: what the actor needs from the world (runtime, store, health,
+//!   output, adoption, metrics), each a trait, most with a do-nothing default.
+//! - `clock`: the one place that reads clocks (or a manual clock); jitter draws.
 //! - `timers`: armed timers, earliest first.
 //! - `events`: the event history and its live feed.
 //! - `launch`: from a service spec to the launch of one instance.
-//! - `requests`: the API's requests and their answers.
-//! - `watchers`: probes, sd_notify and hooks of live instances (see `crate::health`).
-//! - `waiting`: the verdicts of `ward wait` and `ward up --wait`.
-//! - `endpoints`: the in-rotation instances of a service.
-//! - `persist`: writes to the store before effects; resuming after a crash of ward.
-//! - `spawning`: starting instances, in batches, or taking the keeper's replacement.
-//! - `usage`: what each instance's cgroup counts (status, why, metrics).
-//! - `orders`: standing orders, so that the keeper restarts at once what would be restarted at once.
-//! - `signals`: an operator's signal to the processes of a target (`ward signal`).
+//! - `requests`: the requests and their answers; `view`: the answers' shapes.
+//! - `watchers`: the health port's side of live instances, and hooks.
+//! - `waiting`: the verdicts of `ward wait`; `endpoints`: in-rotation instances.
+//! - `persist`: writes to the store before effects; resuming after a crash.
+//! - `spawning`: starting instances in batches, or taking the runtime's replacement.
+//! - `orders`: standing orders, so the runtime restarts at once what would be restarted at once.
+//! - `signals`: an operator's signal to the processes of a target.
+//! - `why`, `dossier`: explanations of a state and of an exit.
 
 pub mod clock;
 pub mod dossier;
@@ -27,32 +31,38 @@ pub mod events;
 pub mod launch;
 mod orders;
 mod persist;
+pub mod ports;
 pub mod previous;
 pub mod requests;
 mod run;
 pub mod signals;
-#[cfg(test)]
-mod sim;
 mod spawning;
 pub mod timers;
-mod usage;
+pub mod view;
 mod waiting;
 mod watchers;
-mod why;
+pub mod why;
 
-use crate::logs::Logs;
-use crate::runtime::adopt::Adopter;
-use crate::runtime::{Exit, Report, Runtime};
-use crate::store::Store;
-use clock::{Clock, Jitter};
+pub use clock::{Clock, Jitter, ManualTime, Stopwatch};
+pub use ports::Ports;
+pub use ports::runtime::{Exit, KnownChild, Launch, Report, Respawned, Runtime, Rusage};
+pub use ports::store::{MemoryStore, Store};
+pub use requests::{Request, RequestError};
+
+use clock::{Clock as ActorClock, Jitter as ActorJitter};
 use events::EventLog;
-use requests::Request;
+use ports::adopt::Adopt;
+use ports::health::Health;
+use ports::observer::Observer;
+use ports::output::Output;
+use ports::store::Store as StorePort;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use timers::{Timer, Timers};
 use tokio::sync::mpsc;
 use ward_core::deployment::{DeployAction, Deployment};
 use ward_core::instance::{Action, Observation};
+use ward_core::spec::Spec;
 use ward_core::{InstanceId, MonoTime};
 
 /// How many requests may wait for the supervisor before API callers wait.
@@ -70,33 +80,30 @@ pub struct Supervisor<R: Runtime> {
     pids: HashMap<u32, VecDeque<InstanceId>>,
     timers: Timers,
     events: EventLog,
-    clock: Clock,
-    jitter: Jitter,
-    logs: Logs,
-    spec_path: PathBuf,
-    state_dir: PathBuf,
+    clock: ActorClock,
+    jitter: ActorJitter,
+    output: Box<dyn Output>,
+    settings: Settings,
     exit_code: Option<i32>,
-    metrics: crate::metrics::Metrics,
-    store: Store,
+    observer: Box<dyn Observer>,
+    store: Box<dyn StorePort>,
     /// Instances whose row must be written at the next flush.
     dirty: BTreeSet<InstanceId>,
     /// Start times (from /proc) of live instance processes, to tell a reused pid.
     start_times: HashMap<InstanceId, u64>,
-    adopter: Adopter,
+    adopter: Box<dyn Adopt>,
     /// The keeper's last exit recorded in the store.
     last_exit_seq: u64,
     /// Probes, sd_notify readers and hooks of live instances.
-    health: crate::health::Health,
+    health: Box<dyn Health>,
     /// When restarts waiting for the node's restart budget may go on.
     budget_wake: Option<MonoTime>,
     /// What exited processes used, until their `exited` event is recorded.
-    exit_rusage: HashMap<InstanceId, crate::runtime::Rusage>,
+    exit_rusage: HashMap<InstanceId, Rusage>,
     /// The kernel's OOM-kill count when last looked at.
     oom_kills: u64,
     /// What the cgroup of each instance counted over its last run, until its dossier is made.
-    exit_cgroup: HashMap<InstanceId, crate::cgroup::Stats>,
-    /// The deployment's cgroups (made by the keeper), to read each instance's use.
-    cgroups: Option<crate::cgroup::Cgroups>,
+    exit_cgroup: HashMap<InstanceId, ports::usage::CgroupStats>,
     /// Where each live run's output starts in its log file.
     run_starts: HashMap<InstanceId, u64>,
     /// The last `unblock` of each instance: Unix ms, and the uid that asked.
@@ -108,9 +115,7 @@ pub struct Supervisor<R: Runtime> {
     /// The spec generation the orders were computed for (`None`: none yet).
     armed_generation: Option<u64>,
     /// The replacement that came with the exit being handled.
-    respawned: Option<(InstanceId, crate::runtime::Respawned)>,
-    /// Gives memory back after a burst.
-    trimmer: crate::memory::Trimmer,
+    respawned: Option<(InstanceId, Respawned)>,
     /// Spawns asked for and not yet answered.
     spawns: spawning::Spawns,
     /// Told once when everything begins to stop (systemd's `STOPPING=1`).
@@ -127,19 +132,76 @@ pub struct Inputs {
     pub exits: mpsc::UnboundedReceiver<Report>,
     /// Exits of adopted processes.
     pub adopted: mpsc::UnboundedReceiver<Exit>,
+    /// What the health port's watchers saw.
+    pub health: mpsc::Receiver<ports::health::HealthReport>,
+}
+
+impl Inputs {
+    /// The inputs and the senders that feed them: give the runtime's,
+    /// adopter's and health port's senders to those, keep the request sender.
+    pub fn channels() -> (Inputs, Feeds) {
+        let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
+        let (exits_tx, exits) = mpsc::unbounded_channel();
+        let (adopted_tx, adopted) = mpsc::unbounded_channel();
+        let (health_tx, health) = mpsc::channel(ports::health::REPORT_QUEUE);
+        (
+            Inputs { requests, exits, adopted, health },
+            Feeds { requests: requests_tx, exits: exits_tx, adopted: adopted_tx, health: health_tx },
+        )
+    }
+}
+
+/// The sending ends of [`Inputs`].
+#[derive(Clone, Debug)]
+pub struct Feeds {
+    /// Requests (an API, a program's own handle).
+    pub requests: mpsc::Sender<Request>,
+    /// The runtime's reports.
+    pub exits: mpsc::UnboundedSender<Report>,
+    /// Exits of adopted processes.
+    pub adopted: mpsc::UnboundedSender<Exit>,
+    /// Health reports.
+    pub health: mpsc::Sender<ports::health::HealthReport>,
+}
+
+/// Reads the spec again for a reload: its source text and the parsed spec,
+/// or every error in words.
+pub type SpecReader = Box<dyn FnMut() -> Result<(String, Spec), String> + Send>;
+
+/// Where the supervisor's spec and state are, and who operates it.
+pub struct Settings {
+    /// The spec file's folder: relative paths of services start there.
+    pub spec_dir: PathBuf,
+    /// The state folder (containers' bundles go under `oci/` in it).
+    pub state_dir: PathBuf,
+    /// The spec's name in messages and in the store (its path).
+    pub spec_label: String,
+    /// Reads the spec again for a reload; `None`: reloads are refused.
+    pub reader: Option<SpecReader>,
+    /// The uid recorded as the author of an `unblock`.
+    pub operator_uid: u32,
+}
+
+impl Settings {
+    /// Settings for a spec whose relative paths start at `spec_dir`, with
+    /// state under `state_dir`, no reload, operated by uid 0.
+    pub fn new(spec_dir: impl Into<PathBuf>, state_dir: impl Into<PathBuf>) -> Self {
+        Settings {
+            spec_dir: spec_dir.into(),
+            state_dir: state_dir.into(),
+            spec_label: "the spec".into(),
+            reader: None,
+            operator_uid: 0,
+        }
+    }
 }
 
 impl<R: Runtime> Supervisor<R> {
-    /// A supervisor for `deployment`, whose spec was read from `spec_path`.
-    pub fn new(
-        deployment: Deployment,
-        runtime: R,
-        logs: Logs,
-        paths: &crate::paths::Paths,
-        store: Store,
-        adopter: Adopter,
-    ) -> Self {
-        let clock = Clock::new();
+    /// A supervisor for `deployment` that runs its instances through
+    /// `runtime` and the other `ports`.
+    pub fn new(deployment: Deployment, runtime: R, ports: Ports, settings: Settings) -> Self {
+        let clock = ActorClock::new();
+        let Ports { store, health, output, adopter, observer } = ports;
         let last_seq = store.last_seq().unwrap_or(0);
         let mut events = EventLog::new(HISTORY, last_seq + 1);
         match store.recent_events(HISTORY as u64) {
@@ -148,17 +210,15 @@ impl<R: Runtime> Supervisor<R> {
         }
         Supervisor {
             deployment,
-            runtime,
             pids: HashMap::new(),
             timers: Timers::default(),
             events,
-            jitter: Jitter::seeded(&clock),
+            jitter: ActorJitter::seeded(&clock),
             clock,
-            logs,
-            spec_path: paths.spec.clone(),
-            state_dir: paths.state.clone(),
+            output,
+            settings,
             exit_code: None,
-            metrics: crate::metrics::Metrics::new(),
+            observer,
             dirty: BTreeSet::new(),
             start_times: HashMap::new(),
             last_exit_seq: store
@@ -169,13 +229,11 @@ impl<R: Runtime> Supervisor<R> {
                 .unwrap_or(0),
             store,
             adopter,
-            health: crate::health::Health::new(
-                paths.state.clone(),
-                paths.spec.parent().map(PathBuf::from).unwrap_or_default(),
-            ),
+            health,
             budget_wake: None,
             exit_rusage: HashMap::new(),
-            oom_kills: dossier::oom_kills(),
+            oom_kills: runtime.oom_kills().unwrap_or(0),
+            runtime,
             run_starts: HashMap::new(),
             unblocks: HashMap::new(),
             armed: HashMap::new(),
@@ -183,18 +241,15 @@ impl<R: Runtime> Supervisor<R> {
             armed_generation: None,
             respawned: None,
             exit_cgroup: HashMap::new(),
-            cgroups: crate::cgroup::Cgroups::find(&paths.state),
-            trimmer: crate::memory::Trimmer::default(),
             spawns: spawning::Spawns::default(),
             down_notice: None,
             lost: HashMap::new(),
         }
     }
 
-    /// Reads `clock` and draws jitter from `jitter` (the simulation's, where
+    /// Reads `clock` and draws jitter from `jitter` (a simulation's, where
     /// time and chance are inputs).
-    #[cfg(test)]
-    pub fn with_clock(mut self, clock: Clock, jitter: Jitter) -> Self {
+    pub fn with_clock(mut self, clock: ActorClock, jitter: ActorJitter) -> Self {
         self.clock = clock;
         self.jitter = jitter;
         self
@@ -202,7 +257,7 @@ impl<R: Runtime> Supervisor<R> {
 
     /// Resumes from the store and starts what the spec asks: the first step of
     /// [`Supervisor::run`].
-    fn start(&mut self) {
+    pub fn start(&mut self) {
         self.resume();
         self.watch_restored();
         let actions = self.deployment.up(self.clock.now());
@@ -216,13 +271,8 @@ impl<R: Runtime> Supervisor<R> {
         self
     }
 
-    /// Records into `metrics` (shared with the API's `/metrics`).
-    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
-        self.metrics = metrics;
-        self
-    }
-
-    fn begin_down(&mut self, why: &str) {
+    /// Begins stopping everything (`why` is logged): `ward down`, SIGTERM.
+    pub fn begin_down(&mut self, why: &str) {
         tracing::info!("{why}: stopping every service");
         if let Some(notice) = self.down_notice.take() {
             let _ = notice.send(());
@@ -240,11 +290,17 @@ impl<R: Runtime> Supervisor<R> {
         self.dirty.extend(ids);
     }
 
-    fn on_report_of_runtime(&mut self, report: Report) {
+    /// A report of the runtime: an exit, or the answer to a spawn.
+    pub fn on_runtime_report(&mut self, report: Report) {
         match report {
             Report::Exit(exit) => self.on_exit(exit),
             Report::Answer { req, result } => self.on_answer(req, result),
         }
+    }
+
+    /// The exit of an adopted process (see [`ports::adopt`]).
+    pub fn on_adopted_exit(&mut self, exit: Exit) {
+        self.on_exit(exit);
     }
 
     fn on_exit(&mut self, exit: Exit) {
@@ -262,7 +318,7 @@ impl<R: Runtime> Supervisor<R> {
         self.on_exit_once(exit);
         self.discard_respawned();
         if exit.seq != 0 {
-            self.flush();
+            let _committed = self.flush(); // the exit and what it led to
             self.runtime.ack(exit.seq);
         }
     }
@@ -292,7 +348,8 @@ impl<R: Runtime> Supervisor<R> {
         self.observe(&id, Observation::Exited { status: exit.status });
     }
 
-    fn fire_timers(&mut self) {
+    /// Fires every timer due now (see [`Supervisor::next_deadline`]).
+    pub fn fire_timers(&mut self) {
         let now = self.clock.now();
         self.expire_spawns(now);
         if self.budget_wake.is_some_and(|at| at <= now) {
@@ -317,7 +374,7 @@ impl<R: Runtime> Supervisor<R> {
     fn execute(&mut self, actions: Vec<DeployAction>) {
         let mut queue: VecDeque<DeployAction> = actions.into();
         while let Some(action) = queue.pop_front() {
-            self.trimmer.note(1);
+            self.observer.busy(1);
             let (id, action) = match action {
                 DeployAction::WakeAt(at) => {
                     self.budget_wake = Some(self.budget_wake.map_or(at, |w| w.min(at)));
@@ -340,31 +397,33 @@ impl<R: Runtime> Supervisor<R> {
                         let Some(DeployAction::Instance(next, Action::Spawn)) = queue.front() else { break };
                         let next = next.clone();
                         queue.pop_front();
-                        self.trimmer.note(1);
+                        self.observer.busy(1);
                         self.dirty.insert(next.clone());
                         self.rearm.insert(next.clone());
                         ids.push(next);
                     }
                     // What justifies the spawns is on disk first (a restart the
                     // keeper already made is no new effect: it is recorded below).
-                    if ids.iter().any(|id| !self.has_respawned(id)) {
-                        self.flush();
-                    }
-                    for (id, obs) in self.spawn_all(ids) {
+                    let committed = if ids.iter().any(|id| !self.has_respawned(id)) {
+                        self.flush()
+                    } else {
+                        persist::Committed::by_runtime()
+                    };
+                    for (id, obs) in self.spawn_all(ids, committed) {
                         let j = self.deployment.service(&id.service).map(|s| s.backoff.jitter).unwrap_or(0.0);
                         let jitter = self.jitter.factor(j);
                         queue.extend(self.deployment.observe(&id, obs, self.clock.now(), jitter));
                     }
                 }
                 Action::Signal(sig) => {
-                    self.flush();
+                    let committed = self.flush();
                     self.disarm(&id); // the keeper must not restart what is being stopped
-                    self.signal(&id, sig)
+                    self.signal(&id, sig, &committed)
                 }
                 Action::Kill => {
-                    self.flush();
+                    let committed = self.flush();
                     self.disarm(&id);
-                    self.signal(&id, libc::SIGKILL)
+                    self.signal(&id, libc::SIGKILL, &committed)
                 }
                 Action::ArmTimer { at, kind, generation } => {
                     self.timers.arm(Timer { at, id, kind, generation })
@@ -372,7 +431,7 @@ impl<R: Runtime> Supervisor<R> {
                 Action::Emit(kind) => self.emit(&id, kind),
                 Action::Panic { scope, status } => {
                     tracing::warn!("{id} failed ({status}): shutting down {scope:?}");
-                    self.run_hook(crate::health::hooks::Hook::Shutdown, &id);
+                    self.run_hook(ports::health::Hook::Shutdown, &id);
                 }
                 Action::Replace => tracing::info!("{id} isolated: starting a replacement"),
                 Action::CheckGone => {
@@ -398,7 +457,7 @@ impl<R: Runtime> Supervisor<R> {
 
     /// Records, stores and publishes an event.
     fn emit(&mut self, id: &InstanceId, kind: ward_core::event::EventKind) {
-        self.metrics.on_event(&kind);
+        self.observer.event(&kind);
         let dossier = match &kind {
             ward_core::event::EventKind::Exited { status, .. } => Some(self.dossier(id, *status)),
             _ => None,
@@ -412,7 +471,7 @@ impl<R: Runtime> Supervisor<R> {
         self.watch_event(id, &kind);
     }
 
-    fn signal(&mut self, id: &InstanceId, sig: i32) {
+    fn signal(&mut self, id: &InstanceId, sig: i32, _committed: &persist::Committed) {
         if let Some(pid) = self.deployment.instance(id).and_then(|i| i.pid()) {
             let native = self.deployment.service(&id.service).is_some_and(|s| s.image.is_none());
             let adopted = if native { self.adopter.signal_group(pid, sig) } else { None };

@@ -4,8 +4,8 @@
 
 use super::Supervisor;
 use super::requests::RequestError;
-use crate::api::types::WaitReply;
-use crate::runtime::Runtime;
+use crate::ports::runtime::Runtime;
+use crate::view::WaitReply;
 use ward_core::Target;
 use ward_core::deployment::{Verdict, WaitFor};
 use ward_core::name::ServiceName;

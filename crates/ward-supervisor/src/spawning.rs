@@ -10,10 +10,9 @@
 //! process is named by no instance and is killed.
 
 use super::{Supervisor, launch};
-use crate::metrics::Stopwatch;
-use crate::runtime::Runtime;
+use crate::clock::Stopwatch;
+use crate::ports::runtime::Runtime;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
 use std::time::Duration;
 use ward_core::instance::Observation;
 use ward_core::{InstanceId, MonoTime};
@@ -46,16 +45,19 @@ impl Spawns {
 impl<R: Runtime> Supervisor<R> {
     /// Starts each of `ids`; returns the observations known at once, in
     /// order. The others come later through [`Supervisor::on_answer`].
-    pub(super) fn spawn_all(&mut self, ids: Vec<InstanceId>) -> Vec<(InstanceId, Observation)> {
+    pub(super) fn spawn_all(
+        &mut self,
+        ids: Vec<InstanceId>,
+        _committed: super::persist::Committed,
+    ) -> Vec<(InstanceId, Observation)> {
         let mut out = Vec::with_capacity(ids.len());
         let mut batch = Vec::new();
-        let dir = self.spec_path.parent().map(PathBuf::from).unwrap_or_default();
         let deadline = self.clock.now() + ANSWER_TIMEOUT;
         for id in ids {
             if let Some(r) = self.take_respawned(&id) {
                 // Started by the keeper the moment the last process exited.
-                self.metrics.observe_spawn(Duration::from_micros(r.spawn_us));
-                self.logs.run_started(&id, r.log_len);
+                self.observer.spawn_took(Duration::from_micros(r.spawn_us));
+                self.output.run_started(&id, r.log_len);
                 self.started(&id, r.pid, r.log_len);
                 out.push((id, Observation::Spawned { pid: r.pid }));
                 continue;
@@ -64,14 +66,16 @@ impl<R: Runtime> Supervisor<R> {
                 out.push((id, Observation::SpawnFailed { error: "service no longer in the spec".into() }));
                 continue;
             };
-            let mut launch = launch::launch(spec, &id, &dir, self.logs.path(&id), &self.state_dir);
+            let settings = &self.settings;
+            let mut launch =
+                launch::launch(spec, &id, &settings.spec_dir, self.output.path(&id), &settings.state_dir);
             launch.env.extend(self.health.launch_env(&id, spec));
             self.spawns.next_req += 1;
             let req = self.spawns.next_req;
             // Measured before the process exists: it may write before the spawn returns.
             let log_len = self.log_len(&id);
             // Marked in the log index before the process can write.
-            self.logs.run_started(&id, log_len);
+            self.output.run_started(&id, log_len);
             self.spawns.awaiting.insert(req, (id, log_len, Stopwatch::start()));
             self.spawns.deadlines.push_back((deadline, req));
             batch.push((req, launch));
@@ -104,7 +108,7 @@ impl<R: Runtime> Supervisor<R> {
             }
             return None; // a helper's (containers), or given up on
         };
-        self.metrics.observe_spawn(since.elapsed());
+        self.observer.spawn_took(since.elapsed());
         // Answered deadlines go, so that an idle ward does not wake for them.
         while let Some(&(_, r)) = self.spawns.deadlines.front() {
             if self.spawns.awaiting.contains_key(&r) {

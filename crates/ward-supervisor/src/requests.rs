@@ -2,8 +2,8 @@
 //! the supervisor answers them.
 
 use super::Supervisor;
-use crate::api::types::{EventJson, GateJson, InstanceStatus, StatusReply};
-use crate::runtime::Runtime;
+use crate::ports::runtime::Runtime;
+use crate::view::{EventJson, GateJson, InstanceStatus, StatusReply};
 use std::sync::Arc;
 use tokio::sync::{broadcast, oneshot};
 use ward_core::Target;
@@ -37,7 +37,7 @@ pub enum Request {
         /// The service.
         service: String,
         /// Answer.
-        reply: Reply<Result<crate::api::types::EndpointsReply, RequestError>>,
+        reply: Reply<Result<crate::view::EndpointsReply, RequestError>>,
     },
     /// The status table, optionally of one service.
     Status {
@@ -74,7 +74,7 @@ pub enum Request {
         /// `SERVICE` or `SERVICE/N`.
         target: String,
         /// Answer.
-        reply: Reply<Result<crate::api::types::WhyReply, RequestError>>,
+        reply: Reply<Result<crate::view::WhyReply, RequestError>>,
     },
     /// Whether a target (or everything) reached a condition.
     Wait {
@@ -83,7 +83,12 @@ pub enum Request {
         /// The condition.
         what: ward_core::deployment::WaitFor,
         /// Answer.
-        reply: Reply<Result<crate::api::types::WaitReply, RequestError>>,
+        reply: Reply<Result<crate::view::WaitReply, RequestError>>,
+    },
+    /// Stop everything, then exit; `why` is logged (`SIGTERM`), no answer.
+    Stop {
+        /// Why.
+        why: String,
     },
     /// Stop everything, then exit.
     Down {
@@ -102,7 +107,8 @@ pub enum Request {
 }
 
 impl<R: Runtime> Supervisor<R> {
-    pub(super) fn on_request(&mut self, req: Request) {
+    /// Answers a request.
+    pub fn on_request(&mut self, req: Request) {
         // A caller that went away does not care about its answer.
         match req {
             Request::Endpoints { service, reply } => {
@@ -126,6 +132,7 @@ impl<R: Runtime> Supervisor<R> {
             Request::Reload { reply } => {
                 let _ = reply.send(self.reload());
             }
+            Request::Stop { why } => self.begin_down(&why),
             Request::Down { reply } => {
                 self.begin_down("ward down");
                 let _ = reply.send(());
@@ -149,7 +156,7 @@ impl<R: Runtime> Supervisor<R> {
             .filter(|i| service.as_deref().is_none_or(|s| i.id().service.as_str() == s))
             .map(|i| self.instance_status(i))
             .collect();
-        Ok(StatusReply { instances, isolation: self.isolation() })
+        Ok(StatusReply { instances, isolation: self.runtime.isolation() })
     }
 
     fn instance_status(&self, i: &Instance) -> InstanceStatus {
@@ -164,7 +171,7 @@ impl<R: Runtime> Supervisor<R> {
             uptime_ms: i.pid().and(i.started_at()).map(|t| now.saturating_since(t).as_millis() as u64),
             last_exit: i.last_exit().map(Into::into),
             status_text: self.health.status_text(i.id()),
-            usage: i.pid().and_then(|_| self.usage(i.id())),
+            usage: i.pid().and_then(|_| self.runtime.usage(i.id())),
             gate: GateJson {
                 state: gate.state().word().to_string(),
                 until_ms: gate.state().until().map(|t| self.clock.wall_of(t)),
@@ -187,7 +194,7 @@ impl<R: Runtime> Supervisor<R> {
         self.touch_all();
         self.execute(actions);
         if command == Command::Unblock {
-            let uid = rustix::process::getuid().as_raw();
+            let uid = self.settings.operator_uid;
             let ids: Vec<_> = self
                 .deployment
                 .instances()
@@ -213,9 +220,11 @@ impl<R: Runtime> Supervisor<R> {
     /// Re-reads the spec file; an invalid spec changes nothing. A valid one
     /// becomes the last good spec in the store, committed with what it changes.
     pub(super) fn reload(&mut self) -> Result<String, RequestError> {
-        let path = self.spec_path.display().to_string();
-        let (text, spec) =
-            crate::specfile::read(&self.spec_path).map_err(|e| RequestError::Invalid(e.to_string()))?;
+        let path = self.settings.spec_label.clone();
+        let Some(reader) = self.settings.reader.as_mut() else {
+            return Err(RequestError::Conflict("this supervisor cannot reload its spec".into()));
+        };
+        let (text, spec) = reader().map_err(RequestError::Invalid)?;
         // While going down the deployment keeps its spec (see `Deployment::reload`).
         if matches!(self.deployment.phase(), Phase::Up) {
             if let Err(e) = self.store.set_last_good_spec(&path, &text) {
@@ -223,7 +232,7 @@ impl<R: Runtime> Supervisor<R> {
             }
         }
         let n = spec.services.len();
-        self.logs.set_spec(spec.logs.clone());
+        self.output.set_spec(spec.logs.clone());
         let actions = self.deployment.reload(spec, self.clock.now());
         self.touch_all();
         self.execute(actions);

@@ -38,7 +38,7 @@ fn one_per_instance(w: &World) -> Result<(), String> {
 
 fn named(w: &World) -> Result<(), String> {
     let sup = w.sup.as_ref().ok_or("no brain")?;
-    let mut names: HashSet<u32> = sup.deployment.instances().filter_map(|i| i.pid()).collect();
+    let mut names: HashSet<u32> = sup.deployment().instances().filter_map(|i| i.pid()).collect();
     let os = lock(&w.os);
     for report in &os.keeper.outbox {
         match report {
@@ -78,7 +78,7 @@ fn store_matches(w: &World) -> Result<(), String> {
         let (id, state, pid) = row.map_err(|e| e.to_string())?;
         rows.insert(id, (state, pid));
     }
-    for inst in sup.deployment.instances() {
+    for inst in sup.deployment().instances() {
         let id = inst.id().to_string();
         let held = (inst.state().word().to_owned(), inst.pid());
         match rows.remove(&id) {

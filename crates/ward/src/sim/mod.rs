@@ -22,9 +22,6 @@ mod rng;
 #[cfg(test)]
 mod tests;
 
-use super::Supervisor;
-use super::clock::{Clock, Jitter, ManualTime};
-use super::requests::Request;
 use crate::logs::Logs;
 use crate::paths::Paths;
 use crate::runtime::Report;
@@ -38,6 +35,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ward_core::ExitStatus;
 use ward_core::deployment::Deployment;
 use ward_core::instance::Command;
+use ward_supervisor::clock::{Clock, Jitter, ManualTime};
+use ward_supervisor::{Ports, Request, Settings, Supervisor};
 
 /// The spec the simulation runs, in two shapes that reloads switch between.
 fn spec_text(variant: u64) -> String {
@@ -233,8 +232,29 @@ impl World {
         self.watched.clear();
         let clock = Clock::manual(self.time.clone());
         let jitter = Jitter::with_seed(self.rng.next());
-        let mut sup = Supervisor::new(Deployment::new(spec), runtime, logs, &self.paths, store, adopter)
-            .with_clock(clock, jitter);
+        let (health_tx, _health) = tokio::sync::mpsc::channel(1);
+        let spec_dir = self.paths.spec.parent().map(PathBuf::from).unwrap_or_default();
+        let ports = Ports {
+            store: Box::new(store),
+            health: Box::new(crate::health::Health::new(
+                self.paths.state.clone(),
+                spec_dir.clone(),
+                health_tx,
+            )),
+            output: Box::new(logs),
+            adopter: Box::new(adopter),
+            observer: Box::new(ward_supervisor::ports::observer::NoObserver),
+        };
+        let spec_path = self.paths.spec.clone();
+        let settings = Settings {
+            spec_dir,
+            state_dir: self.paths.state.clone(),
+            spec_label: self.paths.spec.display().to_string(),
+            reader: Some(Box::new(move || crate::specfile::read(&spec_path).map_err(|e| e.to_string()))),
+            operator_uid: 0,
+        };
+        let mut sup =
+            Supervisor::new(Deployment::new(spec), runtime, ports, settings).with_clock(clock, jitter);
         sup.start();
         self.sup = Some(sup);
     }
@@ -248,7 +268,7 @@ impl World {
                 Report::Answer { req, result } => format!("answer to {req}: {result:?}"),
             };
             self.note(format!("deliver {what}"));
-            self.sup().on_report_of_runtime(report);
+            self.sup().on_runtime_report(report);
             self.settle_adoptions();
         }
     }
@@ -278,11 +298,8 @@ impl World {
     /// answer after 10 s, which the world never lets happen by itself).
     fn advance(&mut self) {
         let quiet = lock(&self.os).keeper.outbox.is_empty();
-        let now = self.sup().clock.now();
-        let next = {
-            let s = self.sup();
-            [s.timers.next_deadline(), s.budget_wake, s.spawns.next_deadline()].into_iter().flatten().min()
-        };
+        let now = self.sup().clock().now();
+        let next = self.sup().next_deadline();
         let by = match (quiet, next) {
             (false, _) => 0,
             (true, Some(at)) => at.saturating_since(now).as_millis() as u64,
@@ -322,7 +339,7 @@ impl World {
                 respawned: None,
                 cgroup: None,
             };
-            self.sup().on_exit(exit);
+            self.sup().on_adopted_exit(exit);
         }
     }
 
@@ -357,7 +374,7 @@ impl World {
             check::all(self)?;
             let fresh = self.reader.take_new();
             self.trace.extend(fresh);
-            if self.sup().exit_code.is_some() {
+            if self.sup().exit_code().is_some() {
                 let live: Vec<(u32, String)> = lock(&self.os)
                     .procs
                     .iter()
@@ -369,17 +386,11 @@ impl World {
                 }
                 return self.reader.all_ended();
             }
-            let next = {
-                let s = self.sup();
-                [s.timers.next_deadline(), s.budget_wake, s.spawns.next_deadline()]
-                    .into_iter()
-                    .flatten()
-                    .min()
-            };
+            let next = self.sup().next_deadline();
             if next.is_none() && lock(&self.os).keeper.outbox.is_empty() {
                 let states: Vec<String> = self
                     .sup()
-                    .deployment
+                    .deployment()
                     .instances()
                     .map(|i| format!("{} {}", i.id(), i.state().word()))
                     .collect();

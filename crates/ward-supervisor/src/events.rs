@@ -7,7 +7,7 @@
 //! `lagged` notice); the history itself keeps them all.
 
 use super::clock::Clock;
-use crate::api::types::{EventJson, ExitJson};
+use crate::view::{EventJson, ExitJson};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -39,7 +39,7 @@ impl EventLog {
         clock: &Clock,
         id: &InstanceId,
         kind: &EventKind,
-        dossier: Option<crate::api::types::Dossier>,
+        dossier: Option<crate::view::Dossier>,
     ) -> Arc<EventJson> {
         let ts_ms = clock.wall_ms();
         let mut ev = EventJson {

@@ -1,0 +1,179 @@
+//! The store port: what the supervisor keeps across its own crashes.
+//!
+//! Writes go into one open transaction that [`Store::commit`] makes durable;
+//! the supervisor commits before each effect the writes justify (a spawn, a
+//! signal) and at the end of each input. A crash loses what was not
+//! committed, never more. ward implements it with SQLite; [`MemoryStore`]
+//! keeps it in memory (tests, simulations, programs that need no restart
+//! memory).
+
+use crate::view::EventJson;
+use std::collections::BTreeMap;
+
+/// A failure of the store, in words the supervisor logs.
+pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A result of the store.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What the store keeps of one instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceRow {
+    /// Its service.
+    pub service: String,
+    /// Its replica.
+    pub replica: u32,
+    /// Its state word.
+    pub state: String,
+    /// Its live process.
+    pub pid: Option<u32>,
+    /// That process's start time (clock ticks after boot, from /proc).
+    pub start_time: Option<u64>,
+    /// When that process started, Unix ms.
+    pub started_ms: Option<u64>,
+    /// Restarts so far.
+    pub restarts: u32,
+    /// Its last exit, as JSON (`{"code":3}`).
+    pub last_exit: Option<String>,
+    /// Its gate's state word.
+    pub gate_state: String,
+    /// When the gate opens, Unix ms.
+    pub gate_until_ms: Option<u64>,
+    /// The delay its next crash waits, ms.
+    pub next_delay_ms: u64,
+    /// Crash times in the window, Unix ms, oldest first.
+    pub crashes_ms: Vec<u64>,
+    /// The last decision about it, in words (ward-core's).
+    pub decision: Option<String>,
+}
+
+/// What the supervisor keeps: events, a row per instance, and a few named
+/// values (`clean`, `last_exit_seq`).
+pub trait Store: Send {
+    /// Makes every write since the last commit durable.
+    fn commit(&mut self) -> StoreResult<()>;
+    /// Records an event (in the open transaction).
+    fn record_event(&mut self, ev: &EventJson) -> StoreResult<()>;
+    /// The newest `limit` events, oldest first.
+    fn recent_events(&self, limit: u64) -> StoreResult<Vec<EventJson>>;
+    /// The highest event sequence number recorded (0: none).
+    fn last_seq(&self) -> StoreResult<u64>;
+    /// Writes the row of an instance; `now_ms` is the wall time of the write.
+    fn put_instance(&mut self, row: &InstanceRow, now_ms: u64) -> StoreResult<()>;
+    /// Removes the row of an instance.
+    fn remove_instance(&mut self, service: &str, replica: u32) -> StoreResult<()>;
+    /// Every instance row.
+    fn instances(&self) -> StoreResult<Vec<InstanceRow>>;
+    /// Removes every instance row.
+    fn clear_instances(&mut self) -> StoreResult<()>;
+    /// A named value.
+    fn meta(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets a named value.
+    fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()>;
+    /// Keeps the source of the spec now running as the last good one.
+    fn set_last_good_spec(&mut self, _path: &str, _text: &str) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// The contents of a [`MemoryStore`].
+#[derive(Clone, Debug, Default)]
+pub struct Contents {
+    /// Events by sequence number.
+    pub events: BTreeMap<u64, EventJson>,
+    /// Instance rows by (service, replica).
+    pub instances: BTreeMap<(String, u32), InstanceRow>,
+    /// Named values.
+    pub meta: BTreeMap<String, String>,
+}
+
+/// A store in memory, with the same commit rule as a durable one: what was
+/// written since the last commit is lost by [`MemoryStore::crash`].
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    committed: std::sync::Arc<std::sync::Mutex<Contents>>,
+    open: Contents,
+    dirty: bool,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What was committed, shared: a store made later from the same handle
+    /// (a new supervisor after a simulated crash) sees it.
+    pub fn committed(&self) -> Contents {
+        self.committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// A store that starts from what this one committed (a restart).
+    pub fn reopen(&self) -> Self {
+        MemoryStore { committed: self.committed.clone(), open: self.committed(), dirty: false }
+    }
+}
+
+impl Store for MemoryStore {
+    fn commit(&mut self) -> StoreResult<()> {
+        if self.dirty {
+            *self.committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = self.open.clone();
+            self.dirty = false;
+        }
+        Ok(())
+    }
+    fn record_event(&mut self, ev: &EventJson) -> StoreResult<()> {
+        self.dirty = true;
+        self.open.events.insert(ev.seq, ev.clone());
+        Ok(())
+    }
+    fn recent_events(&self, limit: u64) -> StoreResult<Vec<EventJson>> {
+        let n = self.open.events.len().saturating_sub(limit as usize);
+        Ok(self.open.events.values().skip(n).cloned().collect())
+    }
+    fn last_seq(&self) -> StoreResult<u64> {
+        Ok(self.open.events.keys().next_back().copied().unwrap_or(0))
+    }
+    fn put_instance(&mut self, row: &InstanceRow, _now_ms: u64) -> StoreResult<()> {
+        self.dirty = true;
+        self.open.instances.insert((row.service.clone(), row.replica), row.clone());
+        Ok(())
+    }
+    fn remove_instance(&mut self, service: &str, replica: u32) -> StoreResult<()> {
+        self.dirty = true;
+        self.open.instances.remove(&(service.to_string(), replica));
+        Ok(())
+    }
+    fn instances(&self) -> StoreResult<Vec<InstanceRow>> {
+        Ok(self.open.instances.values().cloned().collect())
+    }
+    fn clear_instances(&mut self) -> StoreResult<()> {
+        self.dirty = true;
+        self.open.instances.clear();
+        Ok(())
+    }
+    fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self.open.meta.get(key).cloned())
+    }
+    fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        self.dirty = true;
+        self.open.meta.insert(key.to_string(), value.to_string());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_committed_writes_survive_a_reopen() {
+        let mut s = MemoryStore::new();
+        s.set_meta("a", "1").unwrap();
+        s.commit().unwrap();
+        s.set_meta("b", "2").unwrap();
+        let again = s.reopen();
+        assert_eq!(again.meta("a").unwrap().as_deref(), Some("1"));
+        assert_eq!(again.meta("b").unwrap(), None);
+    }
+}

@@ -1,0 +1,85 @@
+//! The supervisor's loop: waits for the next input (an exit or spawn answer
+//! from the runtime, an adopted process's end, a request, a health report, a
+//! timer) and hands it to the supervisor, until everything is down.
+//!
+//! The same steps are public ([`Supervisor::start`], [`Supervisor::on_request`],
+//! [`Supervisor::on_runtime_report`], [`Supervisor::fire_timers`]…), so that
+//! a simulation can drive them one by one under a clock of its own.
+
+use super::{Inputs, Supervisor};
+use crate::ports::runtime::Runtime;
+
+impl<R: Runtime> Supervisor<R> {
+    /// Runs until everything is down; returns the exit code `ward up` should
+    /// end with (1 when the runtime's report stream ended: the services live
+    /// on, for a next supervisor to adopt).
+    pub async fn run(mut self, mut inputs: Inputs) -> i32 {
+        self.start();
+        let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        while self.exit_code.is_none() {
+            let deadline = self.next_deadline();
+            if let Some(at) = deadline {
+                sleep.as_mut().reset(self.clock.instant(at));
+            }
+            self.observer.idle();
+            tokio::select! {
+                report = inputs.exits.recv() => match report {
+                    Some(report) => {
+                        self.on_runtime_report(report);
+                        while let Ok(report) = inputs.exits.try_recv() {
+                            self.on_runtime_report(report);
+                        }
+                    }
+                    None => {
+                        // The keeper is gone (killed with its tree's top): the
+                        // services live on, and the next `ward up` adopts them.
+                        tracing::error!("the runtime is gone; exiting and leaving the services running");
+                        self.flush();
+                        return 1;
+                    }
+                },
+                Some(exit) = inputs.adopted.recv() => self.on_adopted_exit(exit),
+                Some(req) = inputs.requests.recv() => self.on_request(req),
+                Some(report) = inputs.health.recv() => self.on_health(report),
+                () = &mut sleep, if deadline.is_some() => self.fire_timers(),
+            }
+        }
+        self.finish()
+    }
+
+    /// When the supervisor must next call [`Supervisor::fire_timers`].
+    pub fn next_deadline(&self) -> Option<ward_core::MonoTime> {
+        [self.timers.next_deadline(), self.budget_wake, self.spawns.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The exit code, once everything is down.
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit_code
+    }
+
+    /// The deployment as the supervisor holds it (read only).
+    pub fn deployment(&self) -> &ward_core::deployment::Deployment {
+        &self.deployment
+    }
+
+    /// The clock the supervisor reads.
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
+    }
+
+    /// Everything is down: marks the store clean (the next start begins
+    /// afresh), tells the runtime, and returns the exit code.
+    pub fn finish(&mut self) -> i32 {
+        if let Err(e) = self.store.set_meta("clean", "yes") {
+            tracing::error!("store: {e}");
+        }
+        self.flush();
+        let code = self.exit_code.unwrap_or(0);
+        self.runtime.finish(code);
+        code
+    }
+}

@@ -1,0 +1,93 @@
+//! The output of runs: what the supervisor's output port reads back and
+//! keeps. When a process exits, what it wrote since it started (at most the
+//! last MiB) is copied to `<service>.<replica>.previous` beside its log, off
+//! the supervisor's thread (`ward logs --previous`); a crash dossier carries
+//! the last lines a run wrote.
+
+use super::Logs;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use ward_core::InstanceId;
+use ward_core::spec::LogSpec;
+use ward_supervisor::ports::output::Output;
+
+/// The most of a run's output that is kept.
+const KEEP: u64 = 1024 * 1024;
+
+/// Where the previous run's output of `log` is kept.
+pub fn previous_path(log: &Path) -> PathBuf {
+    log.with_extension("previous")
+}
+
+impl Output for Logs {
+    fn path(&self, id: &InstanceId) -> PathBuf {
+        Logs::path(self, id)
+    }
+
+    fn len(&self, id: &InstanceId) -> u64 {
+        std::fs::metadata(Logs::path(self, id)).map(|m| m.len()).unwrap_or(0)
+    }
+
+    fn run_started(&mut self, id: &InstanceId, offset: u64) {
+        Logs::run_started(self, id, offset)
+    }
+
+    fn run_ended(&mut self, id: &InstanceId, start: u64, end: Option<u64>) {
+        let log = Logs::path(self, id);
+        let len = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        let len = end.map_or(len, |end| end.min(len));
+        if len == start {
+            // The run wrote nothing: its previous output is empty.
+            let _ = std::fs::remove_file(previous_path(&log));
+            return;
+        }
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = copy_run(&log, start, len) {
+                tracing::debug!("cannot keep the previous run of {}: {e}", log.display());
+            }
+        });
+    }
+
+    fn tail(&self, id: &InstanceId, n: usize, end: Option<u64>) -> Vec<String> {
+        tail_lines(&Logs::path(self, id), n, end)
+    }
+
+    fn set_spec(&mut self, spec: LogSpec) {
+        Logs::set_spec(self, spec)
+    }
+}
+
+fn copy_run(log: &Path, start: u64, end: u64) -> std::io::Result<()> {
+    let mut file = std::fs::File::open(log)?;
+    let len = file.metadata()?.len().min(end);
+    // A rotation since the start shrank the file: keep what is there.
+    let from = if start > len { 0 } else { start }.max(len.saturating_sub(KEEP));
+    file.seek(SeekFrom::Start(from))?;
+    let mut bytes = Vec::new();
+    file.take(len.saturating_sub(from)).read_to_end(&mut bytes)?;
+    let tmp = log.with_extension("previous.tmp");
+    std::fs::File::create(&tmp)?.write_all(&bytes)?;
+    std::fs::rename(tmp, previous_path(log))
+}
+
+/// The last `n` lines of a file that end before `end` (its end by default),
+/// reading at most the last 64 KiB.
+pub fn tail_lines(path: &Path, n: usize, end: Option<u64>) -> Vec<String> {
+    let Ok(mut file) = std::fs::File::open(path) else { return Vec::new() };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let len = end.map_or(len, |end| end.min(len));
+    let start = len.saturating_sub(64 * 1024);
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return Vec::new();
+    }
+    let mut bytes = Vec::new();
+    if file.take(len - start).read_to_end(&mut bytes).is_err() {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines: Vec<&str> = text.lines().collect();
+    if start > 0 && !lines.is_empty() {
+        lines.remove(0); // a partial first line
+    }
+    lines[lines.len().saturating_sub(n)..].iter().map(|l| l.to_string()).collect()
+}
