@@ -88,12 +88,46 @@ pub struct Contents {
 }
 
 /// A store in memory, with the same commit rule as a durable one: what was
-/// written since the last commit is lost by [`MemoryStore::crash`].
+/// written since the last commit is lost when the store is dropped, and a
+/// store made by [`MemoryStore::reopen`] (a restart) sees only what was
+/// committed. One writer at a time, as with a store's lock.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
     committed: std::sync::Arc<std::sync::Mutex<Contents>>,
+    /// What this writer sees: the committed contents and its own writes.
     open: Contents,
-    dirty: bool,
+    /// Its writes since the last commit, in order.
+    pending: Vec<Write>,
+}
+
+/// One write of a [`MemoryStore`], kept until its commit.
+#[derive(Clone, Debug)]
+enum Write {
+    Event(EventJson),
+    Put(InstanceRow),
+    Remove(String, u32),
+    Clear,
+    Meta(String, String),
+}
+
+impl Contents {
+    fn apply(&mut self, w: Write) {
+        match w {
+            Write::Event(ev) => {
+                self.events.insert(ev.seq, ev);
+            }
+            Write::Put(row) => {
+                self.instances.insert((row.service.clone(), row.replica), row);
+            }
+            Write::Remove(service, replica) => {
+                self.instances.remove(&(service, replica));
+            }
+            Write::Clear => self.instances.clear(),
+            Write::Meta(k, v) => {
+                self.meta.insert(k, v);
+            }
+        }
+    }
 }
 
 impl MemoryStore {
@@ -102,29 +136,39 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// What was committed, shared: a store made later from the same handle
-    /// (a new supervisor after a simulated crash) sees it.
+    /// A copy of what was committed.
     pub fn committed(&self) -> Contents {
-        self.committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.read_committed(Contents::clone)
     }
 
-    /// A store that starts from what this one committed (a restart).
+    /// Reads what was committed without copying it.
+    pub fn read_committed<T>(&self, f: impl FnOnce(&Contents) -> T) -> T {
+        f(&self.committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// A store that starts from what this one committed (a restart of its writer).
     pub fn reopen(&self) -> Self {
-        MemoryStore { committed: self.committed.clone(), open: self.committed(), dirty: false }
+        MemoryStore { committed: self.committed.clone(), open: self.committed(), pending: Vec::new() }
+    }
+
+    fn write(&mut self, w: Write) {
+        self.open.apply(w.clone());
+        self.pending.push(w);
     }
 }
 
 impl Store for MemoryStore {
     fn commit(&mut self) -> StoreResult<()> {
-        if self.dirty {
-            *self.committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = self.open.clone();
-            self.dirty = false;
+        if !self.pending.is_empty() {
+            let mut committed = self.committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for w in self.pending.drain(..) {
+                committed.apply(w);
+            }
         }
         Ok(())
     }
     fn record_event(&mut self, ev: &EventJson) -> StoreResult<()> {
-        self.dirty = true;
-        self.open.events.insert(ev.seq, ev.clone());
+        self.write(Write::Event(ev.clone()));
         Ok(())
     }
     fn recent_events(&self, limit: u64) -> StoreResult<Vec<EventJson>> {
@@ -135,29 +179,25 @@ impl Store for MemoryStore {
         Ok(self.open.events.keys().next_back().copied().unwrap_or(0))
     }
     fn put_instance(&mut self, row: &InstanceRow, _now_ms: u64) -> StoreResult<()> {
-        self.dirty = true;
-        self.open.instances.insert((row.service.clone(), row.replica), row.clone());
+        self.write(Write::Put(row.clone()));
         Ok(())
     }
     fn remove_instance(&mut self, service: &str, replica: u32) -> StoreResult<()> {
-        self.dirty = true;
-        self.open.instances.remove(&(service.to_string(), replica));
+        self.write(Write::Remove(service.to_string(), replica));
         Ok(())
     }
     fn instances(&self) -> StoreResult<Vec<InstanceRow>> {
         Ok(self.open.instances.values().cloned().collect())
     }
     fn clear_instances(&mut self) -> StoreResult<()> {
-        self.dirty = true;
-        self.open.instances.clear();
+        self.write(Write::Clear);
         Ok(())
     }
     fn meta(&self, key: &str) -> StoreResult<Option<String>> {
         Ok(self.open.meta.get(key).cloned())
     }
     fn set_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
-        self.dirty = true;
-        self.open.meta.insert(key.to_string(), value.to_string());
+        self.write(Write::Meta(key.to_string(), value.to_string()));
         Ok(())
     }
 }

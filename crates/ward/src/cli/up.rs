@@ -188,7 +188,7 @@ fn foreground(paths: &Paths, spec: Spec) -> Result<i32> {
     // Open (and migrate) the store once here, so that a store that cannot be
     // used stops `ward up` with its message instead of failing every brain.
     // It also gives this keeper its epoch: exit numbers never come from a clock.
-    let epoch = Store::open(&paths.store())?.take_keeper_epoch()?;
+    let epoch = Store::open(&paths.store())?.take_keeper_epoch().map_err(|e| anyhow::anyhow!("{e}"))?;
     drop(spec);
     reaper::become_subreaper().context("cannot become child subreaper")?;
     let code = crate::keeper::run(paths, epoch, systemd)?;

@@ -15,6 +15,7 @@ use super::World;
 use super::os::lock;
 use crate::runtime::Report;
 use std::collections::{BTreeMap, HashSet};
+use ward_supervisor::MemoryStore;
 
 /// Every invariant that holds after each step.
 pub(super) fn all(w: &mut World) -> Result<(), String> {
@@ -59,25 +60,8 @@ fn named(w: &World) -> Result<(), String> {
 
 fn store_matches(w: &World) -> Result<(), String> {
     let sup = w.sup.as_ref().ok_or("no brain")?;
-    let mut rows: BTreeMap<String, (String, Option<u32>)> = BTreeMap::new();
-    let mut stmt = w
-        .reader
-        .db
-        .prepare_cached("SELECT service, replica, state, pid FROM instances")
-        .map_err(|e| e.to_string())?;
-    let found = stmt
-        .query_map([], |r| {
-            Ok((
-                format!("{}/{}", r.get::<_, String>(0)?, r.get::<_, u32>(1)?),
-                r.get::<_, String>(2)?,
-                r.get(3)?,
-            ))
-        })
-        .map_err(|e| e.to_string())?;
-    for row in found {
-        let (id, state, pid) = row.map_err(|e| e.to_string())?;
-        rows.insert(id, (state, pid));
-    }
+    let mut rows: BTreeMap<String, (String, Option<u32>)> =
+        w.reader.store.instances()?.into_iter().map(|(id, state, pid)| (id, (state, pid))).collect();
     for inst in sup.deployment().instances() {
         let id = inst.id().to_string();
         let held = (inst.state().word().to_owned(), inst.pid());
@@ -95,11 +79,73 @@ fn store_matches(w: &World) -> Result<(), String> {
     }
 }
 
+/// What a store committed, read as a second process would.
+pub(super) enum Committed {
+    /// ward's SQLite store (`WARD_SIM_STORE=sqlite`).
+    Sqlite(rusqlite::Connection),
+    /// The in-memory store (the default: a seed is CPU only).
+    Memory(MemoryStore),
+}
+
+impl Committed {
+    /// Events numbered above `seq`, as (seq, JSON), in order.
+    fn events_after(&self, seq: i64) -> Result<Vec<(i64, String)>, String> {
+        match self {
+            Committed::Sqlite(db) => {
+                let mut stmt = db
+                    .prepare_cached("SELECT seq, json FROM events WHERE seq > ?1 ORDER BY seq")
+                    .map_err(|e| e.to_string())?;
+                let rows = stmt
+                    .query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(|e| e.to_string())?
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| e.to_string());
+                rows
+            }
+            Committed::Memory(m) => m.read_committed(|c| {
+                c.events
+                    .range((seq.max(0) as u64 + 1)..)
+                    .map(|(s, ev)| Ok((*s as i64, serde_json::to_string(ev).map_err(|e| e.to_string())?)))
+                    .collect()
+            }),
+        }
+    }
+
+    /// Every instance row: (`service/N`, state, pid).
+    fn instances(&self) -> Result<Vec<(String, String, Option<u32>)>, String> {
+        match self {
+            Committed::Sqlite(db) => {
+                let mut stmt = db
+                    .prepare_cached("SELECT service, replica, state, pid FROM instances")
+                    .map_err(|e| e.to_string())?;
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((
+                            format!("{}/{}", r.get::<_, String>(0)?, r.get::<_, u32>(1)?),
+                            r.get::<_, String>(2)?,
+                            r.get(3)?,
+                        ))
+                    })
+                    .map_err(|e| e.to_string())?
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| e.to_string());
+                rows
+            }
+            Committed::Memory(m) => Ok(m.read_committed(|c| {
+                c.instances
+                    .values()
+                    .map(|r| (format!("{}/{}", r.service, r.replica), r.state.clone(), r.pid))
+                    .collect()
+            })),
+        }
+    }
+}
+
 /// Reads the store as a second process would (committed data only) and
 /// keeps what it learned of the event history, so each step reads only the
 /// events recorded since the last.
 pub(super) struct Reader {
-    db: rusqlite::Connection,
+    store: Committed,
     last_seq: Option<i64>,
     /// Instances whose process has not ended, with its pid.
     live: BTreeMap<String, u64>,
@@ -110,9 +156,8 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub fn open(path: &std::path::Path) -> Result<Reader, String> {
-        let db = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
-        Ok(Reader { db, last_seq: None, live: BTreeMap::new(), seen: BTreeMap::new(), fresh: Vec::new() })
+    pub fn open(store: Committed) -> Reader {
+        Reader { store, last_seq: None, live: BTreeMap::new(), seen: BTreeMap::new(), fresh: Vec::new() }
     }
 
     /// The events recorded since the last call, as trace lines.
@@ -123,16 +168,7 @@ impl Reader {
     /// Checks the events recorded since the last call: numbers follow one
     /// another, and each instance's history alternates start / exit.
     pub fn events(&mut self) -> Result<(), String> {
-        let mut stmt = self
-            .db
-            .prepare_cached("SELECT seq, json FROM events WHERE seq > ?1 ORDER BY seq")
-            .map_err(|e| e.to_string())?;
-        let rows: Vec<(i64, String)> = stmt
-            .query_map([self.last_seq.unwrap_or(0)], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| e.to_string())?
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
-        drop(stmt);
+        let rows = self.store.events_after(self.last_seq.unwrap_or(0))?;
         for (seq, json) in rows {
             if let Some(last) = self.last_seq {
                 if seq != last + 1 {

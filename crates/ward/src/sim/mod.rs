@@ -16,13 +16,13 @@
 //! that it ends with no process left. A failure names its seed; the same
 //! seed replays it exactly (`WARD_SIM_SEED=N cargo test -p ward --bin ward sim::`).
 
+mod brain;
 mod check;
 mod os;
 mod rng;
 #[cfg(test)]
 mod tests;
 
-use crate::logs::Logs;
 use crate::paths::Paths;
 use crate::runtime::Report;
 use crate::runtime::adopt::{Adopter, FakeAdoptions};
@@ -32,11 +32,12 @@ use rng::Rng;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
-use ward_core::ExitStatus;
 use ward_core::deployment::Deployment;
 use ward_core::instance::Command;
+use ward_core::{ExitStatus, InstanceId};
 use ward_supervisor::clock::{Clock, Jitter, ManualTime};
-use ward_supervisor::{Ports, Request, Settings, Supervisor};
+use ward_supervisor::ports::health::{HealthReport, Seen};
+use ward_supervisor::{MemoryStore, Ports, Request, Settings, Supervisor};
 
 /// The spec the simulation runs, in two shapes that reloads switch between.
 fn spec_text(variant: u64) -> String {
@@ -68,6 +69,15 @@ services:
     )
 }
 
+/// Takes the next keeper epoch from the store as committed.
+fn take_epoch(paths: &Paths, memory: Option<&MemoryStore>) -> Result<u64, String> {
+    let result = match memory {
+        Some(m) => crate::store::take_keeper_epoch(&mut m.reopen()),
+        None => Store::open(&paths.store()).map_err(Into::into).and_then(|mut s| s.take_keeper_epoch()),
+    };
+    result.map_err(|e| e.to_string())
+}
+
 /// How one run of the simulation went.
 pub(super) struct Outcome {
     /// Steps taken.
@@ -93,6 +103,10 @@ struct World {
     variant: u64,
     /// Reads the store as committed, for the checks.
     reader: check::Reader,
+    /// The store in memory (`None`: ward's SQLite store, `WARD_SIM_STORE=sqlite`).
+    memory: Option<MemoryStore>,
+    /// Where the current brain may crash in the middle of an input.
+    crash: Arc<brain::CrashPoint>,
 }
 
 /// Runs seed `seed` for `steps` steps, then `down`; `Err` says what broke.
@@ -117,11 +131,20 @@ impl World {
         let spec = dir.join("ward.yaml");
         std::fs::write(&spec, spec_text(0)).map_err(|e| (e.to_string(), vec![]))?;
         let paths = Paths::resolve(&spec, None, None);
-        let paths_store = paths.store();
         std::fs::create_dir_all(&paths.state).map_err(|e| (e.to_string(), vec![]))?;
-        let epoch = Store::open(&paths.store())
-            .and_then(|mut s| s.take_keeper_epoch())
-            .map_err(|e| (e.to_string(), vec![]))?;
+        let sqlite = std::env::var("WARD_SIM_STORE").is_ok_and(|v| v == "sqlite");
+        let memory = (!sqlite).then(MemoryStore::new);
+        let committed = match &memory {
+            Some(m) => check::Committed::Memory(m.clone()),
+            None => {
+                let db = Store::open(&paths.store()).map_err(|e| (e.to_string(), vec![]))?;
+                drop(db); // made, with its schema
+                check::Committed::Sqlite(
+                    rusqlite::Connection::open(paths.store()).map_err(|e| (e.to_string(), vec![]))?,
+                )
+            }
+        };
+        let epoch = take_epoch(&paths, memory.as_ref()).map_err(|e| (e, vec![]))?;
         let mut rng = Rng::new(seed);
         let os = Arc::new(Mutex::new(Os::new(Rng::new(rng.next()), epoch)));
         let time = Arc::new(ManualTime::default());
@@ -137,7 +160,9 @@ impl World {
             watched: Vec::new(),
             trace: Vec::new(),
             variant: 0,
-            reader: check::Reader::open(&paths_store).map_err(|e| (e, vec![]))?,
+            reader: check::Reader::open(committed),
+            memory,
+            crash: Arc::default(),
         };
         w.set_wall();
         w.new_brain();
@@ -191,16 +216,16 @@ impl World {
                 let (reply, _rx) = tokio::sync::oneshot::channel();
                 self.sup().on_request(Request::Reload { reply });
             }
-            85..=88 => {
+            85..=86 => {
                 self.note(format!("{step}: the brain crashes"));
                 self.sup = None;
                 self.new_brain();
             }
+            87..=88 => self.crash_mid_input(step),
             89..=91 => {
                 self.note(format!("{step}: the keeper crashes (and its brain)"));
                 self.sup = None;
-                let epoch =
-                    Store::open(&self.paths.store()).and_then(|mut s| s.take_keeper_epoch()).unwrap_or(0);
+                let epoch = take_epoch(&self.paths, self.memory.as_ref()).unwrap_or(0);
                 lock(&self.os).keeper_crash(epoch);
                 self.new_brain();
             }
@@ -213,38 +238,68 @@ impl World {
                     if back { "back 1h" } else { "forward 1h" }
                 ));
             }
+            95..=97 => self.probe(),
             _ => self.deliver(usize::MAX),
         }
+    }
+
+    /// The brain crashes right after its `k`-th effect of the next input;
+    /// what it committed before stays, the rest is lost.
+    fn crash_mid_input(&mut self, step: usize) {
+        let k = 1 + self.rng.below(3) as u32;
+        self.crash.plan(k);
+        match self.rng.below(3) {
+            0 => {
+                let n = 1 + self.rng.below(3) as usize;
+                self.deliver(n)
+            }
+            1 => self.command(),
+            _ => self.advance(),
+        }
+        let how = if self.crash.dead() { format!("after its effect {k}") } else { "at the end".into() };
+        self.note(format!("{step}: the brain crashes in the middle of that input, {how}"));
+        self.sup = None;
+        self.new_brain();
+    }
+
+    /// A health watcher reports about a live instance (now and then about
+    /// a pid that is gone: a stale report).
+    fn probe(&mut self) {
+        let live: Vec<(InstanceId, u32)> =
+            self.sup().deployment().instances().filter_map(|i| Some((i.id().clone(), i.pid()?))).collect();
+        if live.is_empty() {
+            return;
+        }
+        let (id, pid) = live[self.rng.below(live.len() as u64) as usize].clone();
+        let pid = if self.rng.chance(0.2) { pid + 1 } else { pid };
+        let seen =
+            if self.rng.chance(0.5) { Seen::Ready } else { Seen::Failed("simulated probe failure".into()) };
+        self.note(format!("probe: {id} pid {pid} {seen:?}"));
+        self.sup().on_health(HealthReport { id, pid, seen });
     }
 
     /// A new brain attaches to the keeper and resumes from the store.
     fn new_brain(&mut self) {
         let (children, strays) = lock(&self.os).attach();
-        let runtime = FakeRuntime { os: self.os.clone(), children, strays };
-        let store = Store::open(&self.paths.store()).expect("the store opens");
+        self.crash = Arc::default();
+        let runtime = FakeRuntime { os: self.os.clone(), children, strays, crash: self.crash.clone() };
+        let store: Box<dyn ward_supervisor::Store> = match &self.memory {
+            Some(m) => Box::new(m.reopen()),
+            None => Box::new(Store::open(&self.paths.store()).expect("the store opens")),
+        };
+        let store = brain::DyingStore { inner: store, crash: self.crash.clone() };
         let text = std::fs::read_to_string(&self.paths.spec).unwrap_or_default();
         let spec = ward_core::spec::parse(&text, "ward.yaml").expect("the simulated spec is valid");
-        let time = self.time.clone();
-        let wall = Arc::new(move || time.wall_ms.load(Ordering::Relaxed));
-        let logs = Logs::start(self.paths.logs(), spec.logs.clone(), wall).expect("logs");
         let (adopter, adoptions, _exits) = Adopter::fake();
+        let adopter = brain::DyingAdopter { inner: adopter, crash: self.crash.clone() };
         self.adoptions = adoptions;
         self.watched.clear();
         let clock = Clock::manual(self.time.clone());
         let jitter = Jitter::with_seed(self.rng.next());
-        let (health_tx, _health) = tokio::sync::mpsc::channel(1);
         let spec_dir = self.paths.spec.parent().map(PathBuf::from).unwrap_or_default();
-        let ports = Ports {
-            store: Box::new(store),
-            health: Box::new(crate::health::Health::new(
-                self.paths.state.clone(),
-                spec_dir.clone(),
-                health_tx,
-            )),
-            output: Box::new(logs),
-            adopter: Box::new(adopter),
-            observer: Box::new(ward_supervisor::ports::observer::NoObserver),
-        };
+        // Probe results are the world's to give (`World::probe`); output goes nowhere.
+        let mut ports = Ports::new(store);
+        ports.adopter = Box::new(adopter);
         let spec_path = self.paths.spec.clone();
         let settings = Settings {
             spec_dir,

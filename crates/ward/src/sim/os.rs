@@ -180,11 +180,16 @@ pub(super) struct FakeRuntime {
     pub os: SharedOs,
     pub children: Vec<KnownChild>,
     pub strays: Vec<KnownChild>,
+    /// Where the brain dies: nothing it says after that reaches the keeper.
+    pub crash: Arc<super::brain::CrashPoint>,
 }
 
 impl Runtime for FakeRuntime {
     type Error = SpawnError;
     fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
+        if !self.crash.effect() {
+            return Vec::new();
+        }
         let mut os = lock(&self.os);
         for (req, launch) in batch {
             let fail = os.spawn_fail;
@@ -199,6 +204,9 @@ impl Runtime for FakeRuntime {
     }
 
     fn signal(&mut self, _id: &InstanceId, pid: u32, signal: i32) -> std::io::Result<()> {
+        if !self.crash.effect() {
+            return Ok(());
+        }
         let mut os = lock(&self.os);
         if os.keeper.children.contains(&pid) {
             os.deliver(pid, signal);
@@ -208,6 +216,9 @@ impl Runtime for FakeRuntime {
 
     fn cleanup(&mut self, _id: &InstanceId, pid: u32) {
         // As the keeper's: SIGKILL to the group while its leader is an unreaped child.
+        if !self.crash.effect() {
+            return;
+        }
         let mut os = lock(&self.os);
         if os.keeper.children.contains(&pid) {
             os.deliver(pid, libc::SIGKILL);
@@ -215,10 +226,16 @@ impl Runtime for FakeRuntime {
     }
 
     fn ack(&mut self, seq: u64) {
+        if !self.crash.effect() {
+            return;
+        }
         lock(&self.os).keeper.pending.retain(|e| e.seq > seq);
     }
 
     fn arm(&mut self, order: &StandingOrder, launch: &Launch) {
+        if !self.crash.effect() {
+            return;
+        }
         let mut os = lock(&self.os);
         if os.keeper.children.contains(&order.pid) {
             os.keeper.orders.insert(order.pid, (order.clone(), launch.id.to_string()));
@@ -226,6 +243,9 @@ impl Runtime for FakeRuntime {
     }
 
     fn disarm(&mut self, pid: u32) {
+        if !self.crash.effect() {
+            return;
+        }
         lock(&self.os).keeper.orders.remove(&pid);
     }
 

@@ -45,7 +45,8 @@ fn one(seed: u64, steps: usize, replay: bool) -> Option<String> {
                 let tail = trace.len().saturating_sub(80);
                 Some(format!(
                     "simulation seed {seed} failed: {error}\nlast steps:\n{}\nreplay: WARD_SIM_SEED={seed} \
-                     cargo test -p ward --bin ward supervisor::sim -- --nocapture",
+                     cargo test -p ward --bin ward sim:: -- --nocapture \
+                     (WARD_SIM_STORE=sqlite to run it over the SQLite store)",
                     trace[tail..].join("\n")
                 ))
             }

@@ -250,17 +250,8 @@ impl Store {
     /// exit number that keeper gives (see `keeper::ExitNumbers`). Strictly
     /// above every epoch taken before and above the epoch of the last exit
     /// recorded, so exit numbers only grow, whatever any clock says.
-    pub fn take_keeper_epoch(&mut self) -> Result<u64, StoreError> {
-        let read = |key: &str| -> Result<u64, StoreError> {
-            Ok(self.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
-        };
-        let last = read("keeper_epoch")?;
-        // Stores written before epochs existed numbered exits by wall-clock µs.
-        let recorded = read("last_exit_seq")? >> 32;
-        let epoch = last.max(recorded).saturating_add(1).min(u64::from(u32::MAX));
-        self.set_meta("keeper_epoch", &epoch.to_string())?;
-        self.commit()?;
-        Ok(epoch)
+    pub fn take_keeper_epoch(&mut self) -> Result<u64, ward_supervisor::ports::store::StoreError> {
+        take_keeper_epoch(self)
     }
 
     /// Sets a small fact (in the open transaction).
@@ -292,3 +283,20 @@ fn checkpointer(path: &Path) -> Option<std::sync::mpsc::SyncSender<()>> {
 
 #[cfg(test)]
 mod tests;
+
+/// [`Store::take_keeper_epoch`] on any store of the supervisor's store port
+/// (the simulation keeps its store in memory).
+pub fn take_keeper_epoch(
+    store: &mut dyn ward_supervisor::ports::store::Store,
+) -> ward_supervisor::ports::store::StoreResult<u64> {
+    let read = |store: &dyn ward_supervisor::ports::store::Store, key: &str| {
+        store.meta(key).map(|v| v.and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
+    };
+    let last = read(store, "keeper_epoch")?;
+    // Stores written before epochs existed numbered exits by wall-clock µs.
+    let recorded = read(store, "last_exit_seq")? >> 32;
+    let epoch = last.max(recorded).saturating_add(1).min(u64::from(u32::MAX));
+    store.set_meta("keeper_epoch", &epoch.to_string())?;
+    store.commit()?;
+    Ok(epoch)
+}
