@@ -100,6 +100,7 @@ impl Committed {
                     .map_err(|e| e.to_string())?
                     .collect::<Result<_, _>>()
                     .map_err(|e| e.to_string());
+                drop(stmt);
                 rows
             }
             Committed::Memory(m) => m.read_committed(|c| {
@@ -129,6 +130,7 @@ impl Committed {
                     .map_err(|e| e.to_string())?
                     .collect::<Result<_, _>>()
                     .map_err(|e| e.to_string());
+                drop(stmt);
                 rows
             }
             Committed::Memory(m) => Ok(m.read_committed(|c| {
