@@ -64,6 +64,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== no cycle between the modules of crates/ward (scripts/module-cycles.py)"
+python3 scripts/module-cycles.py
 # The benchmark must not rot: a quick run of every scenario (about 15 s).
 # The README's door: `cargo run` at the root must pick the `ward` binary
 # (the first command is `cargo run --release -- up -f examples/demo.yaml`).

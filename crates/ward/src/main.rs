@@ -20,12 +20,14 @@ mod api;
 mod cgroup;
 mod cli;
 mod convert;
+mod handshake;
 mod health;
 mod keeper;
 mod logs;
 mod memory;
 mod metrics;
 mod paths;
+mod protocol;
 mod runtime;
 mod sdnotify;
 #[cfg(test)]

@@ -203,7 +203,7 @@ impl Metrics {
 
 /// Per-instance use from each instance's cgroup, in the Prometheus text
 /// format: CPU seconds (a counter), memory bytes and OOM kills.
-pub fn usage_text(instances: &[crate::api::types::InstanceStatus]) -> String {
+pub fn usage_text(instances: &[ward_supervisor::view::InstanceStatus]) -> String {
     let families = [
         ("ward_instance_cgroup_cpu_seconds_total", "counter", "CPU time of the instance's cgroup"),
         ("ward_instance_cgroup_memory_bytes", "gauge", "Memory charged to the instance's cgroup"),

@@ -18,7 +18,7 @@ use crate::runtime::remote::KeeperRuntime;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use ward_core::spec::Spec;
 use ward_supervisor::{Inputs, Ports, REQUEST_QUEUE, Request, Settings, Supervisor};
 
 /// The environment variable that carries the readiness pipe of `up -d`.
-const READY_FD: &str = "WARD_READY_FD";
+use crate::handshake::READY_FD;
 
 /// Reads and validates the spec; on error prints every message and returns exit code 2.
 pub fn load(paths: &Paths) -> Result<Spec, i32> {
@@ -358,16 +358,6 @@ fn notifier(
     let declares_ready =
         spec.services.iter().filter(|(_, s)| s.ready.is_some()).map(|(n, _)| n.to_string()).collect();
     Some(crate::sdnotify::notifier::Notifier { notify, watchdog, declares_ready, requests })
-}
-
-/// Tells a waiting `up -d` that the API listens.
-pub fn signal_ready() {
-    let Some(fd) = std::env::var(READY_FD).ok().and_then(|v| v.parse::<i32>().ok()) else { return };
-    // SAFETY: the fd was created for us by `up -d` and is not used anywhere else.
-    let mut pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-    let _ = pipe.write_all(b"ok\n");
-    // SAFETY: removing our own variable; this runs before any other thread reads the environment.
-    unsafe { std::env::remove_var(READY_FD) };
 }
 
 fn init_tracing() {

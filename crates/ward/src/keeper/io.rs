@@ -1,7 +1,7 @@
 //! The keeper's threads: each turns one source (exits, the brain's socket,
 //! signals) into [`Input`]s on the main loop's channel. None holds state.
 
-use super::protocol::ToKeeper;
+use crate::protocol::ToKeeper;
 use crate::runtime::Exit;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;

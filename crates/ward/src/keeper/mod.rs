@@ -22,7 +22,7 @@
 //! connection and a reader per connection, and a `sigwait` thread; they all
 //! feed one channel that the main loop, the only owner of state, drains.
 //!
-//! - `protocol`: the messages between keeper and brain.
+//! - the messages between keeper and brain are `crate::protocol`.
 //! - `io`: the threads that turn sockets, exits and signals into inputs.
 //! - `respawn`: restarts under the brain's standing orders, the moment of the exit.
 //! - `journal`: which processes it started, so that a crash of the keeper loses none.
@@ -30,15 +30,14 @@
 mod cgroups;
 mod io;
 pub mod journal;
-pub mod protocol;
 mod respawn;
 
 use crate::paths::Paths;
+use crate::protocol::{ToBrain, ToKeeper, WireLaunch, encode};
 use crate::runtime::process::ProcessRuntime;
 use crate::runtime::{KnownChild, Launch, Respawned, reaper};
 use anyhow::{Context, Result};
 use io::Input;
-use protocol::{ToBrain, ToKeeper, WireLaunch, encode};
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -362,7 +361,7 @@ impl Keeper {
                     self.pending.pop_front();
                 }
             }
-            ToKeeper::Ready => crate::cli::up::signal_ready(),
+            ToKeeper::Ready => crate::handshake::signal_ready(),
             ToKeeper::Done { code } => self.done = Some(code),
         }
     }
@@ -420,15 +419,7 @@ impl Keeper {
     }
 }
 
-/// The number of this keeper's `counter`-th exit: its epoch (taken from
-/// the store at its start, above every earlier keeper's) in the high 32 bits,
-/// the counter in the low ones. Numbers grow by construction, never from a
-/// clock, so a brain may skip an exit whose number it has recorded: it is
-/// that very exit (one keeper sends its exits in order; a dead keeper sends
-/// nothing more).
-pub fn exit_number(epoch: u64, counter: u64) -> u64 {
-    (epoch << 32) | (counter & 0xffff_ffff)
-}
+use crate::protocol::exit_number;
 
 /// The keeper's one clock read (it only times brain restarts).
 #[allow(clippy::disallowed_methods)]

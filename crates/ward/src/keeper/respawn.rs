@@ -11,8 +11,8 @@
 //! fork or exec fails is left out of the report: the brain then restarts the
 //! instance itself and reports the error.
 
-use super::protocol::{ToBrain, WireLaunch, encode};
 use super::{Child, Keeper, Pending};
+use crate::protocol::{ToBrain, WireLaunch, encode};
 use crate::runtime::process::{Forked, ProcessRuntime, process_start_time};
 use crate::runtime::{Launch, Respawned};
 use ward_core::InstanceId;

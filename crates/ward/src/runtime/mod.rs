@@ -20,7 +20,7 @@ mod vspawn;
 
 use std::path::PathBuf;
 pub use ward_supervisor::ports::runtime::{
-    Exit, ImageLaunch, KnownChild, Launch, ProcessOptions, Report, Respawned, Runtime, Rusage,
+    Exit, ImageLaunch, KnownChild, Launch, Report, Respawned, Runtime, Rusage,
 };
 
 /// Why a spawn failed.

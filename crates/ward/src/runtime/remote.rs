@@ -1,5 +1,5 @@
 //! The brain's side of the keeper: a [`Runtime`] whose spawns, signals and
-//! exits go through the keeper's socket (see `keeper::protocol`).
+//! exits go through the keeper's socket (see `protocol`).
 //!
 //! Nothing here waits for the keeper: a request is written at once when the
 //! socket takes it without waiting (`MSG_DONTWAIT`), else queued for a writer
@@ -10,7 +10,7 @@
 //! channel. When the keeper goes away, that channel closes.
 
 use super::{Exit, KnownChild, Launch, Report, Runtime, SpawnError};
-use crate::keeper::protocol::{ToBrain, ToKeeper, WireLaunch, encode};
+use crate::protocol::{ToBrain, ToKeeper, WireLaunch, encode};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! across its own crashes. [`FakeRuntime`] is the brain's port to it.
 
 use super::rng::Rng;
-use crate::keeper::exit_number;
+use crate::protocol::exit_number;
 use crate::runtime::{Exit, KnownChild, Launch, Report, Respawned, Runtime, SpawnError};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

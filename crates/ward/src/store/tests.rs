@@ -128,6 +128,6 @@ fn keeper_epochs_grow_past_every_recorded_exit_whatever_the_clock() {
     drop(store);
     let mut again = Store::open(&dir.join("ward.db")).unwrap();
     assert_eq!(again.take_keeper_epoch().unwrap(), 42, "kept across opens");
-    assert!(crate::keeper::exit_number(42, 1) > ((40_u64 << 32) | 7));
+    assert!(crate::protocol::exit_number(42, 1) > ((40_u64 << 32) | 7));
     let _ = std::fs::remove_dir_all(&dir);
 }

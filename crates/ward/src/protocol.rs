@@ -13,11 +13,11 @@
 //! (killing the replacement if the decision has changed meanwhile). A new
 //! brain starts with no order in force: the keeper drops them on attach.
 
-use crate::runtime::{KnownChild, Launch};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use ward_core::ExitStatus;
 use ward_core::deployment::StandingOrder;
+use ward_supervisor::ports::runtime::{KnownChild, Launch};
 
 /// A launch on the wire (native processes only: the brain turns containers
 /// into `runc run` launches before they get here).
@@ -37,7 +37,7 @@ pub struct WireLaunch {
     pub log: PathBuf,
     /// Cgroup, limits, group, umask.
     #[serde(default)]
-    pub process: crate::runtime::ProcessOptions,
+    pub process: ward_supervisor::ports::runtime::ProcessOptions,
 }
 
 impl WireLaunch {
@@ -150,13 +150,13 @@ pub enum ToBrain {
         status: ExitStatus,
         /// What it used.
         #[serde(default)]
-        rusage: Option<crate::runtime::Rusage>,
+        rusage: Option<ward_supervisor::ports::runtime::Rusage>,
         /// The replacement already started under its standing order.
         #[serde(default)]
-        respawned: Option<crate::runtime::Respawned>,
+        respawned: Option<ward_supervisor::ports::runtime::Respawned>,
         /// What its cgroup counted over the run.
         #[serde(default)]
-        cgroup: Option<crate::cgroup::Stats>,
+        cgroup: Option<ward_supervisor::ports::usage::CgroupStats>,
     },
 }
 
@@ -165,4 +165,14 @@ pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
     let mut line = serde_json::to_vec(msg).unwrap_or_default();
     line.push(b'\n');
     line
+}
+
+/// The number of this keeper's `counter`-th exit: its epoch (taken from
+/// the store at its start, above every earlier keeper's) in the high 32 bits,
+/// the counter in the low ones. Numbers grow by construction, never from a
+/// clock, so a brain may skip an exit whose number it has recorded: it is
+/// that very exit (one keeper sends its exits in order; a dead keeper sends
+/// nothing more).
+pub fn exit_number(epoch: u64, counter: u64) -> u64 {
+    (epoch << 32) | (counter & 0xffff_ffff)
 }
