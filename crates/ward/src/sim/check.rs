@@ -16,6 +16,7 @@ use super::os::lock;
 use crate::runtime::Report;
 use std::collections::{BTreeMap, HashSet};
 use ward_supervisor::MemoryStore;
+use ward_supervisor::view::EventJson;
 
 /// Every invariant that holds after each step.
 pub(super) fn all(w: &mut World) -> Result<(), String> {
@@ -79,6 +80,9 @@ fn store_matches(w: &World) -> Result<(), String> {
     }
 }
 
+/// An event as the checks see it: seq, `service/N`, kind, pid.
+type Seen = (i64, String, String, Option<u32>);
+
 /// What a store committed, read as a second process would.
 pub(super) enum Committed {
     /// ward's SQLite store (`WARD_SIM_STORE=sqlite`).
@@ -88,8 +92,25 @@ pub(super) enum Committed {
 }
 
 impl Committed {
+    /// Events numbered above `seq`, in order.
+    fn events_after(&self, seq: i64) -> Result<Vec<Seen>, String> {
+        let fields =
+            |e: &EventJson| (e.seq as i64, format!("{}/{}", e.service, e.replica), e.kind.clone(), e.pid);
+        if let Committed::Memory(m) = self {
+            return Ok(m.read_committed(|c| {
+                c.events.range((seq.max(0) as u64 + 1)..).map(|(_, e)| fields(e)).collect()
+            }));
+        }
+        let rows = self.event_json_after(seq)?;
+        rows.iter()
+            .map(|(_, json)| {
+                serde_json::from_str::<EventJson>(json).map(|e| fields(&e)).map_err(|e| e.to_string())
+            })
+            .collect()
+    }
+
     /// Events numbered above `seq`, as (seq, JSON), in order.
-    fn events_after(&self, seq: i64) -> Result<Vec<(i64, String)>, String> {
+    fn event_json_after(&self, seq: i64) -> Result<Vec<(i64, String)>, String> {
         match self {
             Committed::Sqlite(db) => {
                 let mut stmt = db
@@ -103,12 +124,7 @@ impl Committed {
                 drop(stmt);
                 rows
             }
-            Committed::Memory(m) => m.read_committed(|c| {
-                c.events
-                    .range((seq.max(0) as u64 + 1)..)
-                    .map(|(s, ev)| Ok((*s as i64, serde_json::to_string(ev).map_err(|e| e.to_string())?)))
-                    .collect()
-            }),
+            Committed::Memory(_) => Ok(Vec::new()), // read directly by `events_after`
         }
     }
 
@@ -150,7 +166,7 @@ pub(super) struct Reader {
     store: Committed,
     last_seq: Option<i64>,
     /// Instances whose process has not ended, with its pid.
-    live: BTreeMap<String, u64>,
+    live: BTreeMap<String, u32>,
     /// The last few events of each instance, for messages.
     seen: BTreeMap<String, Vec<String>>,
     /// New events since the last call of [`Reader::take_new`], for the trace.
@@ -171,17 +187,13 @@ impl Reader {
     /// another, and each instance's history alternates start / exit.
     pub fn events(&mut self) -> Result<(), String> {
         let rows = self.store.events_after(self.last_seq.unwrap_or(0))?;
-        for (seq, json) in rows {
+        for (seq, id, kind, pid) in rows {
             if let Some(last) = self.last_seq {
                 if seq != last + 1 {
                     return Err(format!("event seq {seq} follows {last}"));
                 }
             }
             self.last_seq = Some(seq);
-            let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| e.to_string())?;
-            let id = format!("{}/{}", v["service"].as_str().unwrap_or(""), v["replica"]);
-            let pid = v["pid"].as_u64();
-            let kind = v["kind"].as_str().unwrap_or("").to_owned();
             let shown = format!("{seq} {kind} {}", pid.map(|p| p.to_string()).unwrap_or_default());
             self.fresh.push(format!(
                 "    event {seq}: {id} {kind} {}",

@@ -69,6 +69,23 @@ services:
     )
 }
 
+/// The simulated spec `text`, parsed once per shape (parsing YAML would be
+/// most of a seed's time otherwise).
+fn parsed(text: &str) -> Result<(String, ward_core::spec::Spec), String> {
+    thread_local! {
+        static SHAPES: std::cell::RefCell<Vec<(String, ward_core::spec::Spec)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SHAPES.with(|shapes| {
+        let mut shapes = shapes.borrow_mut();
+        if let Some((t, spec)) = shapes.iter().find(|(t, _)| t == text) {
+            return Ok((t.clone(), spec.clone()));
+        }
+        let spec = ward_core::spec::parse(text, "ward.yaml").map_err(|e| e.to_string())?;
+        shapes.push((text.to_string(), spec.clone()));
+        Ok((text.to_string(), spec))
+    })
+}
+
 /// Takes the next keeper epoch from the store as committed.
 fn take_epoch(paths: &Paths, memory: Option<&MemoryStore>) -> Result<u64, String> {
     let result = match memory {
@@ -289,7 +306,7 @@ impl World {
         };
         let store = brain::DyingStore { inner: store, crash: self.crash.clone() };
         let text = std::fs::read_to_string(&self.paths.spec).unwrap_or_default();
-        let spec = ward_core::spec::parse(&text, "ward.yaml").expect("the simulated spec is valid");
+        let spec = parsed(&text).expect("the simulated spec is valid").1;
         let (adopter, adoptions, _exits) = Adopter::fake();
         let adopter = brain::DyingAdopter { inner: adopter, crash: self.crash.clone() };
         self.adoptions = adoptions;
@@ -305,7 +322,10 @@ impl World {
             spec_dir,
             state_dir: self.paths.state.clone(),
             spec_label: self.paths.spec.display().to_string(),
-            reader: Some(Box::new(move || crate::specfile::read(&spec_path).map_err(|e| e.to_string()))),
+            reader: Some(Box::new(move || {
+                let text = std::fs::read_to_string(&spec_path).map_err(|e| e.to_string())?;
+                parsed(&text)
+            })),
             operator_uid: 0,
         };
         let mut sup =

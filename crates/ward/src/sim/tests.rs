@@ -11,7 +11,7 @@ fn every_seed_keeps_every_invariant() {
     let steps = env("WARD_SIM_STEPS").unwrap_or(200) as usize;
     let seeds: Vec<u64> = match env("WARD_SIM_SEED") {
         Some(seed) => vec![seed],
-        None => (1..=env("WARD_SIM_SEEDS").unwrap_or(300)).collect(),
+        None => (1..=env("WARD_SIM_SEEDS").unwrap_or(2000)).collect(),
     };
     let replay = seeds.len() == 1;
     // Seeds are independent: two threads share them (each seed stays one
