@@ -91,7 +91,12 @@ impl ProcessRuntime {
                 Err(_) => {}
             }
         }
-        Ok(Forked(spawn::fork_child(plan, &self.reaper)?))
+        let in_cgroup = plan.cgroup_v2.is_some() || !plan.cgroup_procs.is_empty();
+        let forked = spawn::fork_child(plan, &self.reaper)?;
+        if let (true, true, Some(pid)) = (launch.process.handover, in_cgroup, forked.pid()) {
+            self.reaper.spare_group(pid);
+        }
+        Ok(Forked(forked))
     }
 
     /// Waits for the exec of a child from [`ProcessRuntime::fork`]: its pid once it runs the

@@ -66,6 +66,8 @@ struct Shared {
 #[derive(Debug, Default)]
 struct State {
     leaders: HashSet<u32>,
+    /// Leaders whose group is not killed when they are reaped (see [`ReaperHandle::spare_group`]).
+    spared: HashSet<u32>,
     forking: usize,
 }
 
@@ -129,6 +131,17 @@ impl ReaperHandle {
     pub fn forking(&self) -> Forking<'_> {
         self.shared.lock().forking += 1;
         Forking { shared: &self.shared }
+    }
+
+    /// The group of `pid`, a leader of ours, is not killed when `pid` is
+    /// reaped: its main process may hand over to another of the group
+    /// (sd_notify `MAINPID=`), and what is left is killed with its cgroup
+    /// once the brain has decided (`Cleanup`). Only for instances in a cgroup.
+    pub fn spare_group(&self, pid: u32) {
+        let mut state = self.shared.lock();
+        if state.leaders.contains(&pid) {
+            state.spared.insert(pid);
+        }
     }
 
     /// Sends `signal` to the process group led by `pid` if that leader is a
@@ -196,7 +209,8 @@ fn reap_forever(shared: &Shared, mut sink: impl FnMut(Exit)) {
                 }
                 state = shared.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
             };
-            if ours {
+            let spared = state.spared.remove(&pid.unsigned_abs());
+            if ours && !spared {
                 // SAFETY: kill takes plain integers; pid > 1 is a zombie child of ours.
                 unsafe { libc::kill(-pid, libc::SIGKILL) };
             }

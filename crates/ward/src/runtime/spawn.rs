@@ -95,6 +95,14 @@ pub(super) enum Forked {
 }
 
 impl Forked {
+    /// The child's pid, when it was forked (not known here for a failed `posix_spawn`).
+    pub(super) fn pid(&self) -> Option<u32> {
+        match self {
+            Forked::Pending { pid, .. } | Forked::Known(Outcome::Started(pid)) => Some(*pid),
+            Forked::Known(Outcome::Failed { .. }) => None,
+        }
+    }
+
     /// Waits for the child's exec: started, or failed with an errno.
     pub(super) fn outcome(self) -> io::Result<Outcome> {
         let (pid, report) = match self {
