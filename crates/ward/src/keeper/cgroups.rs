@@ -92,6 +92,10 @@ impl Keeper {
     /// (`MAINPID=`), so its cgroup waits for the `Cleanup` of `to`, whether
     /// `from` has exited already or not yet.
     pub(super) fn cgroup_handover(&mut self, from: u32, to: u32) {
+        // A chain (P to C, then C to D while P still lives): P's cgroup goes with D.
+        for heir in self.cgroups.handed.values_mut().filter(|h| **h == from) {
+            *heir = to;
+        }
         match self.cgroups.exited.remove(&from) {
             Some(inst) => {
                 self.cgroups.exited.insert(to, inst);
