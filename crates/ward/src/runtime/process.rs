@@ -91,12 +91,10 @@ impl ProcessRuntime {
                 Err(_) => {}
             }
         }
-        let in_cgroup = plan.cgroup_v2.is_some() || !plan.cgroup_procs.is_empty();
-        let forked = spawn::fork_child(plan, &self.reaper)?;
-        if let (true, true, Some(pid)) = (launch.process.handover, in_cgroup, forked.pid()) {
-            self.reaper.spare_group(pid);
-        }
-        Ok(Forked(forked))
+        // A process that may hand over keeps its group at its exit, when a cgroup holds it.
+        plan.spare_group =
+            launch.process.handover && (plan.cgroup_v2.is_some() || !plan.cgroup_procs.is_empty());
+        Ok(Forked(spawn::fork_child(plan, &self.reaper)?))
     }
 
     /// Waits for the exec of a child from [`ProcessRuntime::fork`]: its pid once it runs the
@@ -259,6 +257,7 @@ fn prepare(launch: &Launch) -> Result<Plan, SpawnError> {
         cgroup_procs: Vec::new(),
         rlimits,
         umask: launch.process.umask,
+        spare_group: false,
     })
 }
 
