@@ -67,6 +67,12 @@ pub enum EventKind {
         /// Why ward counts it as gone.
         reason: String,
     },
+    /// Its main process handed over to another (sd_notify `MAINPID=`): the
+    /// instance lives on in `pid`.
+    MainPid {
+        /// The new main process.
+        pid: u32,
+    },
 }
 
 impl EventKind {
@@ -88,6 +94,7 @@ impl EventKind {
             EventKind::Adopted { .. } => "adopted",
             EventKind::SpawnFailed { .. } => "spawn_failed",
             EventKind::Lost { .. } => "lost",
+            EventKind::MainPid { .. } => "main_pid",
         }
     }
 }

@@ -58,7 +58,10 @@ impl EventLog {
             dossier: None,
         };
         match kind {
-            EventKind::Started { pid } | EventKind::Adopted { pid } => ev.pid = Some(*pid),
+            // `MainPid`: MAINPID (issue #17).
+            EventKind::Started { pid } | EventKind::Adopted { pid } | EventKind::MainPid { pid } => {
+                ev.pid = Some(*pid)
+            }
             EventKind::Exited { status, run_ms } => {
                 ev.exit = Some(ExitJson::from(*status));
                 ev.run_ms = Some(*run_ms);

@@ -73,6 +73,8 @@ pub fn launch(
         limits: spec.limits.iter().map(|(l, v)| (l.key().to_string(), *v)).collect(),
         group: spec.group.clone(),
         umask: spec.umask,
+        // MAINPID (issue #17): a notify service's main process may hand over.
+        handover: matches!(spec.ready, Some(ward_core::spec::ReadySpec::Notify { .. })),
     };
     Launch { id: id.clone(), argv, env, workdir, user: spec.user.clone(), log, image, process }
 }

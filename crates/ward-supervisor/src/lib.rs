@@ -23,12 +23,14 @@
 //! - `orders`: standing orders, so the runtime restarts at once what would be restarted at once.
 //! - `signals`: an operator's signal to the processes of a target.
 //! - `why`, `dossier`: explanations of a state and of an exit.
+//! - `mainpid`: a process that hands over to another (`MAINPID=`).
 
 pub mod clock;
 pub mod dossier;
 mod endpoints;
 pub mod events;
 pub mod launch;
+mod mainpid; // MAINPID (issue #17)
 mod orders;
 mod persist;
 pub mod ports;
@@ -324,6 +326,7 @@ impl<R: Runtime> Supervisor<R> {
     }
 
     fn on_exit_once(&mut self, exit: Exit) {
+        self.hear_before_exit(exit.pid); // MAINPID (issue #17): it may have handed over
         let Some(id) = self.pids.get_mut(&exit.pid).and_then(VecDeque::pop_front) else {
             tracing::debug!(pid = exit.pid, "reaped an orphan");
             if let (Some(r), Ok(name)) = (exit.respawned, ward_core::ServiceName::new("orphan")) {
@@ -449,6 +452,11 @@ impl<R: Runtime> Supervisor<R> {
                     self.start_times.remove(&id);
                     self.health.removed(&id);
                 }
+                // MAINPID (issue #17): see `mainpid`.
+                Action::WatchMainPid { pid, previous } => {
+                    queue.extend(self.watch_main_pid(&id, pid, previous))
+                }
+                Action::IgnoreMainPid { pid, why } => tracing::warn!("{id}: MAINPID={pid} ignored: {why}"),
             }
         }
         self.flush();

@@ -14,9 +14,8 @@ impl<R: Runtime> Supervisor<R> {
     pub fn on_health(&mut self, report: HealthReport) {
         let id = report.id.clone();
         let current = self.deployment.instance(&id).and_then(|i| i.pid());
-        if let Some(obs) = self.health.accept(report, current) {
-            self.observe(&id, obs);
-        }
+        let verdicts = self.health.accept(report, current);
+        self.on_verdicts(&id, verdicts); // MAINPID (issue #17): verdicts, not one observation
     }
 
     /// Starts, quiets or stops watchers and runs hooks, on an event of `id`.

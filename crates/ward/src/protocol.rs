@@ -95,6 +95,14 @@ pub enum ToKeeper {
         /// The process.
         pid: u32,
     },
+    /// The instance of process `from` lives on in `to` (sd_notify
+    /// `MAINPID=`): its cgroup is cleaned up with `to`, not at the exit of `from`.
+    Handover {
+        /// Its main process until now (alive, or exited).
+        from: u32,
+        /// Its main process from now on.
+        to: u32,
+    },
     /// Every exit up to this sequence number is recorded.
     Ack {
         /// The sequence number.

@@ -44,6 +44,32 @@ pub enum Observation {
         /// True while the process (same pid, same start) lives.
         alive: bool,
     },
+    /// Its process said (sd_notify `MAINPID=`) that its main process is now `pid`.
+    MainPid {
+        /// The process named.
+        pid: u32,
+        /// How that process relates to the instance, as the shell found it.
+        kin: Kinship,
+    },
+}
+
+/// How the process a `MAINPID=` names relates to the instance, as the shell
+/// found it (in `/proc`, or in the instance's cgroup).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kinship {
+    /// It is in the instance's cgroup.
+    InCgroup,
+    /// No cgroup: it descends from the instance's process, or is in its process group.
+    Descendant,
+    /// No cgroup: an orphan ward holds (its parent ended) that started after
+    /// the instance's process and is no instance's process.
+    Orphan,
+    /// Outside the instance's cgroup, or (no cgroup) not of its family.
+    Stranger,
+    /// No such process runs.
+    Gone,
+    /// The sender runs in a container: its pids are numbers of its own pid namespace.
+    Container,
 }
 
 /// What an operator (or the deployment) asks of an instance.
@@ -134,4 +160,19 @@ pub enum Action {
     Removed,
     /// Look whether its process still lives; answer with [`Observation::Checked`].
     CheckGone,
+    /// Its main process is now `pid` (was `previous`): watch it; its end is
+    /// the instance's exit, and the end of `previous` is not.
+    WatchMainPid {
+        /// The new main process.
+        pid: u32,
+        /// The one it replaces.
+        previous: u32,
+    },
+    /// A `MAINPID=` that is not taken: log it.
+    IgnoreMainPid {
+        /// The process named.
+        pid: u32,
+        /// Why it is not taken.
+        why: &'static str,
+    },
 }

@@ -35,6 +35,7 @@ impl Instance {
                 }
             }
             Observation::Checked { alive } => self.on_checked(alive, now, jitter, &mut out),
+            Observation::MainPid { pid, kin } => self.on_main_pid(pid, kin, &mut out),
         }
         out
     }

@@ -8,6 +8,7 @@
 //! - `state`: the states users see, and what a stop leads to.
 //! - `io`: inputs (observations, commands) and actions.
 //! - `machine`: the transitions.
+//! - `main_pid`: a process that hands its place over to another (`MAINPID=`).
 //! - `snapshot`: what the store keeps, and resuming from it.
 //! - `decision`: the last decision about an instance, in words, recorded
 //!   where it is taken (views such as `why` and crash dossiers read it).
@@ -17,10 +18,11 @@ mod decision;
 mod io;
 mod isolate;
 mod machine;
+mod main_pid;
 mod snapshot;
 mod state;
 
-pub use io::{Action, Command, KILL_GRACE, Observation, Rejection, TimerKind};
+pub use io::{Action, Command, KILL_GRACE, Kinship, Observation, Rejection, TimerKind};
 pub use snapshot::Snapshot;
 pub use state::{AfterStop, InstanceState};
 

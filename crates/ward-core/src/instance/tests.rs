@@ -2,10 +2,12 @@
 //!
 //! - `flows`: one scenario per test: spawn, crash and the restart gate.
 //! - `stops`: stops, restarts, panic policies, health checks, and the bugs found.
+//! - `main_pid`: a process naming its successor (`MAINPID=`).
 //! - `matrix`: every (state, input) pair, against a table of legal successors.
 
 mod flows;
 mod isolate;
+mod main_pid;
 mod matrix;
 mod stops;
 

@@ -31,8 +31,20 @@ pub enum Seen {
     Ready,
     /// Failed: the liveness probe's threshold, or a missed watchdog.
     Failed(String),
-    /// A sd_notify notice kept for display (`STATUS=`, `STOPPING=1`, `MAINPID=`).
-    Notice(Notice),
+    /// sd_notify notices wait for the port to read them ([`Health::accept`]
+    /// takes them, in order).
+    Mail,
+}
+
+/// What a report (or a drain) leads to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// An observation for the instance's state machine.
+    Observe(Observation),
+    /// `MAINPID=`: the runtime looks at that process
+    /// ([`Runtime::kinship`](crate::ports::runtime::Runtime::kinship)), then
+    /// ward-core decides.
+    MainPid(u32),
 }
 
 /// One line of a notification.
@@ -114,9 +126,24 @@ pub trait Health: Send {
     /// `id` left the deployment: forget it.
     fn removed(&mut self, id: &InstanceId);
 
-    /// The observation `report` leads to, when it is about `current` (the
-    /// instance's live pid now); keeps what is only for display.
-    fn accept(&mut self, report: HealthReport, current: Option<u32>) -> Option<Observation>;
+    /// What `report` leads to, in order, when it is about `current` (the
+    /// instance's main process now); keeps what is only for display.
+    fn accept(&mut self, report: HealthReport, current: Option<u32>) -> Vec<Verdict>;
+
+    /// True while the process of `id` has a notify socket that is read.
+    fn listens(&self, _id: &InstanceId) -> bool {
+        false
+    }
+
+    /// Before the exit of `pid`, the main process of `id`, is taken as the
+    /// instance's: everything it said until then (it may have handed over
+    /// with `MAINPID=` just before it exited).
+    fn drain(&mut self, _id: &InstanceId, _pid: u32) -> Vec<Verdict> {
+        Vec::new()
+    }
+
+    /// The main process of `id` is now `pid` (it handed over): its watchers go on.
+    fn moved(&mut self, _id: &InstanceId, _pid: u32) {}
 
     /// The last `STATUS=` text of the live process of `id`.
     fn status_text(&self, _id: &InstanceId) -> Option<String> {
@@ -153,12 +180,17 @@ impl Health for NoHealth {
     fn removed(&mut self, id: &InstanceId) {
         self.last.remove(id);
     }
-    fn accept(&mut self, report: HealthReport, current: Option<u32>) -> Option<Observation> {
-        (current == Some(report.pid)).then_some(())?;
-        match report.seen {
-            Seen::Ready => Some(Observation::Ready),
-            Seen::Failed(reason) => Some(Observation::HealthFailed { reason }),
-            Seen::Notice(_) => None,
+    fn accept(&mut self, report: HealthReport, current: Option<u32>) -> Vec<Verdict> {
+        if current != Some(report.pid) {
+            return Vec::new();
         }
+        match report.seen {
+            Seen::Ready => vec![Verdict::Observe(Observation::Ready)],
+            Seen::Failed(reason) => vec![Verdict::Observe(Observation::HealthFailed { reason })],
+            Seen::Mail => Vec::new(),
+        }
+    }
+    fn moved(&mut self, id: &InstanceId, pid: u32) {
+        self.last.insert(id.clone(), pid);
     }
 }

@@ -10,6 +10,7 @@
 use crate::ports::usage::CgroupStats;
 use std::path::PathBuf;
 use ward_core::deployment::StandingOrder;
+use ward_core::instance::Kinship;
 use ward_core::spec::ResourcesSpec;
 use ward_core::{ExitStatus, InstanceId};
 
@@ -62,6 +63,11 @@ pub struct ProcessOptions {
     /// `umask:`.
     #[serde(default)]
     pub umask: Option<u32>,
+    /// Its main process may hand over to another (`ready: { notify: true }`
+    /// understands `MAINPID=`): in a cgroup, its process group is not killed
+    /// when it exits, only the cgroup, once the supervisor has decided.
+    #[serde(default)]
+    pub handover: bool,
 }
 
 impl ProcessOptions {
@@ -197,6 +203,19 @@ pub trait Runtime: Send {
     /// Withdraws the standing order of process `pid`, if it has one.
     fn disarm(&mut self, _pid: u32) {}
 
+    /// How process `pid` relates to instance `id` (whose main process and
+    /// cgroup `family` describes), for a `MAINPID=` that names it: what the
+    /// OS says (its cgroup, its parents). A runtime that cannot tell says
+    /// `Stranger`, and the name is ignored.
+    fn kinship(&self, _id: &InstanceId, _pid: u32, _family: &Family<'_>) -> Kinship {
+        Kinship::Stranger
+    }
+
+    /// The main process of `id` is now `to`, not `from` (sd_notify
+    /// `MAINPID=`): what is left of the instance (its cgroup) is removed at
+    /// the cleanup of `to`, and the end of `from` removes nothing.
+    fn handover(&mut self, _id: &InstanceId, _from: u32, _to: u32) {}
+
     /// Instance processes that the keeper still holds (alive, or exited with
     /// the exit still to be delivered), when this brain attached to it.
     fn known_children(&self) -> Vec<KnownChild> {
@@ -234,6 +253,19 @@ pub trait Runtime: Send {
     fn usage(&self, _id: &InstanceId) -> Option<CgroupStats> {
         None
     }
+}
+
+/// What the supervisor knows of an instance whose main process may change
+/// (see [`Runtime::kinship`]).
+pub struct Family<'a> {
+    /// Its main process now.
+    pub main: u32,
+    /// The start time of `main` (clock ticks after boot), if known.
+    pub main_start: Option<u64>,
+    /// Whether it runs in a cgroup of its own (then only membership counts).
+    pub cgroup: bool,
+    /// True for a pid that is some instance's main process.
+    pub is_instance: &'a dyn Fn(u32) -> bool,
 }
 
 /// A process the keeper started for an instance.

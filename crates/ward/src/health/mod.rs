@@ -11,35 +11,43 @@
 //! - `probe`: the probe loops and the failures-in-a-row rule.
 //! - `http`: the http check (raw HTTP/1.1 GET).
 //! - `notify`: the per-instance `NOTIFY_SOCKET` and its messages.
+//! - `mailbox`: reading it, by its reader task and, at an exit, by the supervisor.
 //! - `exec`: running a command (exec probes, hooks) with a timeout.
 //! - `hooks`: `hooks.on_isolate` / `on_crashloop` / `on_shutdown`.
 
 pub mod exec;
 pub mod hooks;
 pub mod http;
+pub mod mailbox;
 pub mod notify;
 mod port;
 pub mod probe;
 
-use notify::{Heard, Notice};
+use mailbox::{Heard, Mailbox};
+use notify::{Notice, Place};
 use probe::Probe;
 use std::collections::HashMap;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use ward_core::InstanceId;
 use ward_core::instance::Observation;
 use ward_core::spec::{ReadySpec, ServiceSpec};
 
-pub use ward_supervisor::ports::health::{HealthReport as Report, Seen};
+pub use ward_supervisor::ports::health::{HealthReport as Report, Seen, Verdict};
 
 /// The tasks watching one live process, and what it told us.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Watch {
+    /// The process the watchers were started for (their reports carry it).
     pid: u32,
+    /// The instance's main process now: `pid`, or the one it handed over to.
+    main: u32,
     probes: Vec<AbortHandle>,
     notify: Option<AbortHandle>,
+    mailbox: Option<Arc<Mailbox>>,
     status: Option<String>,
     stopping: bool,
 }
@@ -87,7 +95,7 @@ impl Health {
     /// so that a service that notifies at once is heard.
     pub fn launch_env(&mut self, id: &InstanceId, spec: &ServiceSpec) -> Vec<(String, String)> {
         let Some(ReadySpec::Notify { watchdog }) = &spec.ready else { return Vec::new() };
-        match notify::bind(&self.state_dir, id, owner(spec)) {
+        match notify::bind(&self.state_dir, id, place(spec)) {
             Ok((sock, name)) => {
                 self.pending.insert(id.clone(), sock);
                 let mut env = vec![("NOTIFY_SOCKET".to_string(), name)];
@@ -105,7 +113,15 @@ impl Health {
 
     /// Process `pid` of `id` runs: start its probes and its notify reader.
     pub fn started(&mut self, id: &InstanceId, pid: u32, spec: &ServiceSpec) {
-        let mut watch = Watch { pid, probes: Vec::new(), notify: None, status: None, stopping: false };
+        let mut watch = Watch {
+            pid,
+            main: pid,
+            probes: Vec::new(),
+            notify: None,
+            mailbox: None,
+            status: None,
+            stopping: false,
+        };
         let vars = ward_supervisor::launch::variables(spec, id);
         if let Some(h) = &spec.health {
             let probe = Probe::new(h, &vars, self.spec_dir.clone());
@@ -124,7 +140,10 @@ impl Health {
                 }));
             }
             Some(ReadySpec::Notify { watchdog }) => {
-                watch.notify = self.read_notify(id, pid, *watchdog, owner(spec))
+                if let Some((task, mailbox)) = self.read_notify(id, pid, *watchdog, place(spec)) {
+                    watch.notify = Some(task);
+                    watch.mailbox = Some(mailbox);
+                }
             }
             None => {}
         }
@@ -147,35 +166,32 @@ impl Health {
         id: &InstanceId,
         pid: u32,
         watchdog: Option<std::time::Duration>,
-        owner: Option<(u32, u32)>,
-    ) -> Option<AbortHandle> {
+        place: Place,
+    ) -> Option<(AbortHandle, Arc<Mailbox>)> {
         // An adopted process (after a restart of ward) still names the same path.
         let sock = match self.pending.remove(id) {
             Some(s) => s,
-            None => notify::bind(&self.state_dir, id, owner).map(|(s, _)| s).ok()?,
+            None => notify::bind(&self.state_dir, id, place).map(|(s, _)| s).ok()?,
         };
-        let sock = match tokio::net::UnixDatagram::from_std(sock) {
-            Ok(s) => s,
+        let mailbox = match tokio::net::UnixDatagram::from_std(sock) {
+            Ok(s) => Arc::new(Mailbox::new(s)),
             Err(e) => {
                 tracing::error!("{id}: cannot read its notify socket: {e}");
                 return None;
             }
         };
         let report = self.reporter(id, pid);
-        Some(spawn(notify::serve(sock, watchdog, async move |heard| {
+        let task = spawn(mailbox.clone().serve(watchdog, async move |heard| {
             let seen = match heard {
-                Heard::Notice(Notice::Ready) => Seen::Ready,
-                Heard::Notice(Notice::WatchdogTrigger) => {
-                    Seen::Failed("watchdog triggered by the service".into())
-                }
-                Heard::Notice(n) => Seen::Notice(n),
+                Heard::Mail => Seen::Mail,
                 Heard::WatchdogTimeout(w) => Seen::Failed(format!(
                     "watchdog timeout: no WATCHDOG=1 for {}",
                     humantime::format_duration(w)
                 )),
             };
             report.report(seen).await
-        })))
+        }));
+        Some((task, mailbox))
     }
 
     fn reporter(&self, id: &InstanceId, pid: u32) -> Reporter {
@@ -202,30 +218,44 @@ impl Health {
         self.last_pids.remove(id);
     }
 
-    /// The observation a report leads to, if it is about `current` (the
-    /// instance's live pid now); keeps what is only for display.
-    pub fn accept(&mut self, report: Report, current: Option<u32>) -> Option<Observation> {
-        let watch = self.watched.get_mut(&report.id).filter(|w| w.pid == report.pid)?;
-        if current != Some(report.pid) {
-            return None; // stale: about a process that is gone
+    /// What a report leads to, if it is about `current` (the instance's
+    /// main process now); keeps what is only for display.
+    pub fn accept(&mut self, report: Report, current: Option<u32>) -> Vec<Verdict> {
+        let Some(watch) = self.watched.get_mut(&report.id).filter(|w| w.pid == report.pid) else {
+            return Vec::new();
+        };
+        if current != Some(watch.main) {
+            return Vec::new(); // stale: about a process that is gone
         }
         match report.seen {
-            Seen::Ready => Some(Observation::Ready),
-            Seen::Failed(reason) => Some(Observation::HealthFailed { reason }),
-            Seen::Notice(Notice::Status(text)) => {
-                watch.status = Some(text);
-                None
+            Seen::Ready => vec![Verdict::Observe(Observation::Ready)],
+            Seen::Failed(reason) => vec![Verdict::Observe(Observation::HealthFailed { reason })],
+            Seen::Mail => {
+                let notices = watch.mailbox.as_ref().map(|m| m.take()).unwrap_or_default();
+                watch.read(notices)
             }
-            Seen::Notice(Notice::Stopping) => {
-                watch.stopping = true;
-                None
-            }
-            Seen::Notice(Notice::MainPid(main)) if main != report.pid => {
-                tracing::info!("{}: MAINPID={main} (ward keeps watching pid {})", report.id, report.pid);
-                None
-            }
-            Seen::Notice(_) => None,
         }
+    }
+
+    /// Before the exit of `pid`, the main process of `id`, is taken as the
+    /// instance's: everything it said until then (it may have handed over).
+    pub fn drain(&mut self, id: &InstanceId, pid: u32) -> Vec<Verdict> {
+        let Some(watch) = self.watched.get_mut(id).filter(|w| w.main == pid) else { return Vec::new() };
+        let notices = watch.mailbox.as_ref().map(|m| m.drain()).unwrap_or_default();
+        watch.read(notices)
+    }
+
+    /// True while the process of `id` has a notify socket that is read.
+    pub fn listens(&self, id: &InstanceId) -> bool {
+        self.watched.get(id).is_some_and(|w| w.mailbox.is_some())
+    }
+
+    /// The main process of `id` is now `pid` (it handed over): its watchers go on.
+    pub fn moved(&mut self, id: &InstanceId, pid: u32) {
+        if let Some(w) = self.watched.get_mut(id) {
+            w.main = pid;
+        }
+        self.last_pids.insert(id.clone(), pid);
     }
 
     /// The last `STATUS=` text of the instance's live process.
@@ -236,6 +266,26 @@ impl Health {
     /// True when the instance's live process said `STOPPING=1`.
     pub fn stopping(&self, id: &InstanceId) -> bool {
         self.watched.get(id).is_some_and(|w| w.stopping)
+    }
+}
+
+impl Watch {
+    /// What the notices of its process lead to, in order.
+    fn read(&mut self, notices: Vec<Notice>) -> Vec<Verdict> {
+        let mut out = Vec::new();
+        for notice in notices {
+            match notice {
+                Notice::Ready => out.push(Verdict::Observe(Observation::Ready)),
+                Notice::WatchdogTrigger => out.push(Verdict::Observe(Observation::HealthFailed {
+                    reason: "watchdog triggered by the service".into(),
+                })),
+                Notice::MainPid(pid) => out.push(Verdict::MainPid(pid)),
+                Notice::Status(text) => self.status = Some(text),
+                Notice::Stopping => self.stopping = true,
+                Notice::Watchdog | Notice::Other => {}
+            }
+        }
+        out
     }
 }
 
@@ -260,7 +310,14 @@ fn spawn(fut: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
 #[cfg(test)]
 mod tests;
 
-/// The uid and gid that the instances of `spec` run as, when it names a user.
-fn owner(spec: &ServiceSpec) -> Option<(u32, u32)> {
-    crate::runtime::process::user_ids(spec.user.as_deref()?)
+/// Where the notify sockets of the instances of `spec` are made: in a
+/// container, for the user it names, or ward's.
+fn place(spec: &ServiceSpec) -> Place {
+    if spec.image.is_some() {
+        return Place::Container;
+    }
+    match spec.user.as_deref().and_then(crate::runtime::process::user_ids) {
+        Some((uid, gid)) => Place::User(uid, gid),
+        None => Place::Ward,
+    }
 }

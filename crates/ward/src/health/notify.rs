@@ -4,6 +4,12 @@
 //! in its `NOTIFY_SOCKET`. The socket is per instance, in ward's 0700 state
 //! folder, so whatever arrives on it comes from that instance.
 //!
+//! An instance that runs as another user, or in a container, gets its socket
+//! in a folder of its own below `/run/ward/<hash>/` instead: the user's
+//! alone, or bind-mounted into the container at [`CONTAINER_DIR`] (an
+//! abstract socket would not be reachable from another network namespace,
+//! and a path socket in a folder only that container mounts is its alone).
+//!
 //! Understood: `READY=1`, `STATUS=…`, `STOPPING=1`, `WATCHDOG=1` (and
 //! `WATCHDOG=trigger`), `MAINPID=…`. The real `systemd-notify` also sends
 //! `BARRIER=1` with a file descriptor attached and waits until the manager
@@ -14,9 +20,6 @@ use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-use tokio::io::Interest;
-use tokio::time::Instant;
 use ward_core::InstanceId;
 
 /// The longest socket path `sun_path` holds (108 bytes with its NUL).
@@ -41,13 +44,34 @@ pub fn parse(msg: &[u8]) -> Vec<Notice> {
         .collect()
 }
 
-/// Binds the notify socket of `id`; returns it (non-blocking) and the value
-/// of `NOTIFY_SOCKET`. `owner` is the uid and gid of an instance that runs as
-/// another user: its socket then lives outside the closed state folder (see
-/// `user_socket_dir`), reachable by that user only.
-pub fn bind(state: &Path, id: &InstanceId, owner: Option<(u32, u32)>) -> io::Result<(UnixDatagram, String)> {
-    if let Some((uid, gid)) = owner.filter(|(uid, _)| *uid != rustix::process::geteuid().as_raw()) {
-        return bind_for_user(state, id, uid, gid);
+/// Where the socket of an instance is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// In ward's state folder (or abstract): the instance runs as ward's user.
+    Ward,
+    /// Reachable by this uid and gid only (`user:`).
+    User(u32, u32),
+    /// In a folder bind-mounted into the instance's container.
+    Container,
+}
+
+/// The folder bound into a container, as the container sees it.
+pub const CONTAINER_DIR: &str = "/run/ward";
+/// `NOTIFY_SOCKET` inside a container.
+pub const CONTAINER_SOCKET: &str = "/run/ward/notify.sock";
+
+/// Binds the notify socket of `id` at `place`; returns it (non-blocking)
+/// and the value of `NOTIFY_SOCKET` (as the instance sees it).
+pub fn bind(state: &Path, id: &InstanceId, place: Place) -> io::Result<(UnixDatagram, String)> {
+    match place {
+        Place::User(uid, gid) if uid != rustix::process::geteuid().as_raw() => {
+            return bind_in_run(state, id, Some((uid, gid)));
+        }
+        Place::Container => {
+            let (sock, _) = bind_in_run(state, id, None)?;
+            return Ok((sock, CONTAINER_SOCKET.to_string()));
+        }
+        Place::User(..) | Place::Ward => {}
     }
     let dir = state.join("notify");
     std::fs::DirBuilder::new().recursive(true).create(&dir)?;
@@ -67,20 +91,42 @@ pub fn bind(state: &Path, id: &InstanceId, owner: Option<(u32, u32)>) -> io::Res
     Ok(sock)
 }
 
-/// The socket of an instance running as `uid`: `/run/ward/<hash of the
-/// state folder>/<service>.<replica>/notify.sock`, in folders that others can
-/// traverse but not list (0711, ward's), the last one the user's own (0700),
-/// the socket the user's (0600). The state folder stays 0700.
-fn bind_for_user(state: &Path, id: &InstanceId, uid: u32, gid: u32) -> io::Result<(UnixDatagram, String)> {
+/// The folder of the socket of `id` below `/run/ward/<hash>/` (a user's or a container's).
+pub fn run_dir(state: &Path, id: &InstanceId) -> PathBuf {
+    user_sockets(state).join(format!("{}.{}", id.service, id.replica))
+}
+
+/// Gives the socket of `id` in its `run_dir` (a container's), if there is
+/// one, to `uid` and `gid`: the user the container runs as.
+pub fn hand_over(state: &Path, id: &InstanceId, uid: u32, gid: u32) -> io::Result<()> {
+    let dir = run_dir(state, id);
+    let sock = dir.join("notify.sock");
+    if !sock.exists() {
+        return Ok(());
+    }
+    std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
+    std::os::unix::fs::chown(&sock, Some(uid), Some(gid))
+}
+
+/// The socket `run_dir/notify.sock`, in folders that others can traverse
+/// but not list (0711, ward's), the last one (0700) and the socket (0600)
+/// `owner`'s, or ward's. The state folder stays 0700.
+fn bind_in_run(
+    state: &Path,
+    id: &InstanceId,
+    owner: Option<(u32, u32)>,
+) -> io::Result<(UnixDatagram, String)> {
     use std::os::unix::fs::PermissionsExt;
     let base = user_sockets(state);
     if let Some(root) = base.parent() {
         own_dir(root, 0o711, None)?;
     }
     own_dir(&base, 0o711, None)?;
-    let dir = base.join(format!("{}.{}", id.service, id.replica));
-    own_dir(&dir, 0o700, Some(uid))?;
-    std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
+    let dir = run_dir(state, id);
+    own_dir(&dir, 0o700, owner.map(|(uid, _)| uid))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
+    }
     let path = dir.join("notify.sock");
     match std::fs::remove_file(&path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
@@ -91,7 +137,9 @@ fn bind_for_user(state: &Path, id: &InstanceId, uid: u32, gid: u32) -> io::Resul
         .filter(|p| p.len() <= SUN_PATH_MAX)
         .ok_or_else(|| io::Error::other("socket path too long"))?;
     let sock = UnixDatagram::bind(&path)?;
-    std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+    }
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     sock.set_nonblocking(true)?;
     Ok((sock, name.to_string()))
@@ -138,69 +186,8 @@ fn bind_abstract(state: &Path, id: &InstanceId) -> io::Result<(UnixDatagram, Str
     Ok((UnixDatagram::bind_addr(&addr)?, format!("@{name}")))
 }
 
-/// What the reader tells its owner.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Heard {
-    /// A notice from the service.
-    Notice(Notice),
-    /// No `WATCHDOG=1` for this long after readiness (or the last ping).
-    WatchdogTimeout(Duration),
-}
-
-/// Reads notifications until the task is cancelled, passing each on; with
-/// `watchdog`, a missed deadline is reported once (and re-armed by the next ping).
-pub async fn serve(
-    sock: tokio::net::UnixDatagram,
-    watchdog: Option<Duration>,
-    mut tell: impl AsyncFnMut(Heard),
-) {
-    let mut buf = vec![0u8; 4096];
-    let mut deadline: Option<Instant> = None;
-    loop {
-        let received = match deadline {
-            Some(at) => tokio::select! {
-                r = recv(&sock, &mut buf) => r,
-                () = tokio::time::sleep_until(at) => {
-                    deadline = None;
-                    tell(Heard::WatchdogTimeout(watchdog.unwrap_or_default())).await;
-                    continue;
-                }
-            },
-            None => recv(&sock, &mut buf).await,
-        };
-        let n = match received {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!("notify socket: {e}");
-                return;
-            }
-        };
-        for notice in parse(&buf[..n]) {
-            if let (Some(w), Notice::Ready | Notice::Watchdog) = (watchdog, &notice) {
-                deadline = Some(Instant::now() + w);
-            }
-            if notice == Notice::Stopping {
-                deadline = None; // a service on its way out stops pinging
-            }
-            if notice != Notice::Other {
-                tell(Heard::Notice(notice)).await;
-            }
-        }
-    }
-}
-
-/// Receives one datagram, closing every descriptor that came with it.
-async fn recv(sock: &tokio::net::UnixDatagram, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        sock.readable().await?;
-        match sock.try_io(Interest::READABLE, || recv_closing_fds(sock, buf)) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            other => return other,
-        }
-    }
-}
-
-fn recv_closing_fds(sock: &impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+/// Receives one datagram (without waiting), closing every descriptor that came with it.
+pub(super) fn recv_closing_fds(sock: &impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
     let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(8))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
@@ -246,43 +233,11 @@ mod tests {
     #[test]
     fn long_state_paths_fall_back_to_an_abstract_socket() {
         let dir = std::env::temp_dir().join(format!("ward-notify-{}", std::process::id()));
-        let (_s, name) = bind(&dir, &id(), None).unwrap();
+        let (_s, name) = bind(&dir, &id(), Place::Ward).unwrap();
         assert_eq!(name, dir.join("notify/svc.3.sock").to_str().unwrap());
         let long = dir.join("x".repeat(120));
-        let (_s, name) = bind(&long, &id(), None).unwrap();
+        let (_s, name) = bind(&long, &id(), Place::Ward).unwrap();
         assert!(name.starts_with("@ward-") && name.ends_with("/svc.3"), "{name}");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[tokio::test]
-    async fn reads_notices_closes_passed_fds_and_times_the_watchdog() {
-        let dir = std::env::temp_dir().join(format!("ward-notify-serve-{}", std::process::id()));
-        let (sock, path) = bind(&dir, &id(), None).unwrap();
-        let sock = tokio::net::UnixDatagram::from_std(sock).unwrap();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let task = tokio::spawn(serve(sock, Some(Duration::from_millis(200)), async move |h| {
-            let _ = tx.send(h);
-        }));
-        // A barrier as systemd-notify sends it: the fd must come back closed.
-        let (keep, give) = rustix::pipe::pipe().unwrap();
-        let client = UnixDatagram::unbound().unwrap();
-        client.connect(&path).unwrap();
-        let fds = [give.as_fd()];
-        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
-        let mut control = rustix::net::SendAncillaryBuffer::new(&mut space);
-        assert!(control.push(rustix::net::SendAncillaryMessage::ScmRights(&fds)));
-        let data = [std::io::IoSlice::new(b"BARRIER=1")];
-        rustix::net::sendmsg(&client, &data, &mut control, rustix::net::SendFlags::empty()).unwrap();
-        drop(give);
-        client.send(b"READY=1\nSTATUS=up").unwrap();
-        assert_eq!(rx.recv().await, Some(Heard::Notice(Notice::Ready)));
-        assert_eq!(rx.recv().await, Some(Heard::Notice(Notice::Status("up".into()))));
-        // Every write end is closed: reading the pipe ends (the barrier is released).
-        let mut b = [0u8; 1];
-        assert_eq!(rustix::io::read(&keep, &mut b).unwrap(), 0);
-        // No WATCHDOG=1 within 200ms of READY=1.
-        assert_eq!(rx.recv().await, Some(Heard::WatchdogTimeout(Duration::from_millis(200))));
-        task.abort();
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -3,9 +3,8 @@
 use super::Health;
 use super::hooks::{self, Hook, Subject};
 use ward_core::InstanceId;
-use ward_core::instance::Observation;
 use ward_core::spec::ServiceSpec;
-use ward_supervisor::ports::health::{Health as HealthPort, HealthReport};
+use ward_supervisor::ports::health::{Health as HealthPort, HealthReport, Verdict};
 
 impl HealthPort for Health {
     fn launch_env(&mut self, id: &InstanceId, spec: &ServiceSpec) -> Vec<(String, String)> {
@@ -36,8 +35,20 @@ impl HealthPort for Health {
         Health::removed(self, id)
     }
 
-    fn accept(&mut self, report: HealthReport, current: Option<u32>) -> Option<Observation> {
+    fn accept(&mut self, report: HealthReport, current: Option<u32>) -> Vec<Verdict> {
         Health::accept(self, report, current)
+    }
+
+    fn listens(&self, id: &InstanceId) -> bool {
+        Health::listens(self, id)
+    }
+
+    fn drain(&mut self, id: &InstanceId, pid: u32) -> Vec<Verdict> {
+        Health::drain(self, id, pid)
+    }
+
+    fn moved(&mut self, id: &InstanceId, pid: u32) {
+        Health::moved(self, id, pid)
     }
 
     fn status_text(&self, id: &InstanceId) -> Option<String> {

@@ -15,6 +15,8 @@ pub(super) struct Book {
     exited: HashMap<u32, Instance>,
     /// Cgroups to remove once empty, by folder name.
     unremoved: HashMap<String, Instance>,
+    /// Live children that handed over (`MAINPID=`): the pid their cgroup goes with.
+    handed: HashMap<u32, u32>,
 }
 
 /// A child's cgroup, and its OOM-kill count when the child started.
@@ -44,10 +46,11 @@ impl Keeper {
         let ChildCgroup { inst, oom_base } = child.cgroup.take()?;
         let mut stats = inst.stats();
         stats.oom_kills = stats.oom_kills.map(|n| n.saturating_sub(oom_base));
-        if replaced {
+        let heir = self.cgroups.handed.remove(&pid);
+        if replaced && heir.is_none() {
             inst.kill();
         } else {
-            self.cgroups.exited.insert(pid, inst);
+            self.cgroups.exited.insert(heir.unwrap_or(pid), inst);
         }
         Some(stats)
     }
@@ -82,6 +85,25 @@ impl Keeper {
             }
         } else {
             self.cgroup_kill(pid);
+        }
+    }
+
+    /// The brain's `Handover`: the instance of `from` lives on in `to`
+    /// (`MAINPID=`), so its cgroup waits for the `Cleanup` of `to`, whether
+    /// `from` has exited already or not yet.
+    pub(super) fn cgroup_handover(&mut self, from: u32, to: u32) {
+        // A chain (P to C, then C to D while P still lives): P's cgroup goes with D.
+        for heir in self.cgroups.handed.values_mut().filter(|h| **h == from) {
+            *heir = to;
+        }
+        match self.cgroups.exited.remove(&from) {
+            Some(inst) => {
+                self.cgroups.exited.insert(to, inst);
+            }
+            None if self.children.get(&from).is_some_and(|c| c.cgroup.is_some()) => {
+                self.cgroups.handed.insert(from, to);
+            }
+            None => {}
         }
     }
 

@@ -356,6 +356,7 @@ impl Keeper {
                     child.order = None;
                 }
             }
+            ToKeeper::Handover { from, to } => self.cgroup_handover(from, to),
             ToKeeper::Ack { seq } => {
                 while self.pending.front().is_some_and(|p| p.seq <= seq) {
                     self.pending.pop_front();

@@ -5,12 +5,14 @@
 //! behind that port.
 //!
 //! - `process`: native processes: fork/exec of an argv, one process group each.
+//! - `lineage`: whose is a process (`MAINPID=`): its cgroup, its parents.
 //! - `oci`: OCI containers through runc (crun, youki), wrapping the process runtime.
 //! - `reaper`: the one place that waits for children: a blocking `waitpid(-1)`
 //!   thread that reaps every child and orphan and reports each exit once.
 
 pub mod adopt;
 mod clone3;
+pub mod lineage;
 pub mod oci;
 pub mod process;
 pub mod reaper;

@@ -91,6 +91,9 @@ impl ProcessRuntime {
                 Err(_) => {}
             }
         }
+        // A process that may hand over keeps its group at its exit, when a cgroup holds it.
+        plan.spare_group =
+            launch.process.handover && (plan.cgroup_v2.is_some() || !plan.cgroup_procs.is_empty());
         Ok(Forked(spawn::fork_child(plan, &self.reaper)?))
     }
 
@@ -254,6 +257,7 @@ fn prepare(launch: &Launch) -> Result<Plan, SpawnError> {
         cgroup_procs: Vec::new(),
         rlimits,
         umask: launch.process.umask,
+        spare_group: false,
     })
 }
 

@@ -66,6 +66,8 @@ struct Shared {
 #[derive(Debug, Default)]
 struct State {
     leaders: HashSet<u32>,
+    /// Leaders whose group is not killed when they are reaped (see [`Forking::forked_sparing_group`]).
+    spared: HashSet<u32>,
     forking: usize,
 }
 
@@ -86,6 +88,17 @@ impl Forking<'_> {
     pub fn forked(self, pid: u32) {
         self.shared.lock().leaders.insert(pid);
         // `drop` ends the fork and wakes the reaper.
+    }
+
+    /// Records `pid` as [`Forking::forked`] does, but its group is not
+    /// killed when it is reaped: its main process may hand over to another
+    /// of the group (sd_notify `MAINPID=`), and what is left is killed with
+    /// its cgroup once the brain has decided (`Cleanup`). Only for instances
+    /// in a cgroup.
+    pub fn forked_sparing_group(self, pid: u32) {
+        let mut state = self.shared.lock();
+        state.leaders.insert(pid);
+        state.spared.insert(pid);
     }
 }
 
@@ -196,7 +209,8 @@ fn reap_forever(shared: &Shared, mut sink: impl FnMut(Exit)) {
                 }
                 state = shared.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
             };
-            if ours {
+            let spared = state.spared.remove(&pid.unsigned_abs());
+            if ours && !spared {
                 // SAFETY: kill takes plain integers; pid > 1 is a zombie child of ours.
                 unsafe { libc::kill(-pid, libc::SIGKILL) };
             }
@@ -310,6 +324,44 @@ mod tests {
         assert_eq!(decode(0), ExitStatus::Code(0));
         assert_eq!(decode(9), ExitStatus::Signal(9));
         assert_eq!(decode(0x137f), ExitStatus::Unknown); // stopped by SIGSTOP
+    }
+
+    #[test]
+    fn a_spared_group_outlives_its_leader() {
+        let shared = testing::shared();
+        let (read, write) = rustix::pipe::pipe().unwrap();
+        let forking = shared.reaper.forking();
+        // SAFETY: the child makes only async-signal-safe calls, then _exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: as above; the grandchild stays in the child's group and waits.
+            unsafe {
+                libc::setpgid(0, 0);
+                let gc = libc::fork();
+                if gc == 0 {
+                    libc::pause();
+                    libc::_exit(0);
+                }
+                let bytes = gc.to_ne_bytes();
+                libc::write(rustix::fd::AsRawFd::as_raw_fd(&write), bytes.as_ptr().cast(), bytes.len());
+                libc::_exit(0);
+            }
+        }
+        assert!(pid > 0);
+        let pid = pid.unsigned_abs();
+        // SAFETY: setpgid takes plain integers; the child may have done it already.
+        unsafe { libc::setpgid(pid as i32, pid as i32) };
+        forking.forked_sparing_group(pid);
+        shared.reaper.children_may_exist();
+        let mut buf = [0u8; 4];
+        assert_eq!(rustix::io::read(&read, &mut buf).unwrap(), 4);
+        let grandchild = i32::from_ne_bytes(buf);
+        assert_eq!(shared.wait_for(pid), Some(ExitStatus::Code(0)));
+        // SAFETY: kill takes plain integers; the grandchild is ours to end.
+        unsafe { libc::kill(grandchild, libc::SIGTERM) };
+        // Ended by this SIGTERM, not by a SIGKILL to its group at its leader's reap.
+        let status = shared.wait_for(grandchild.unsigned_abs());
+        assert_eq!(status, Some(ExitStatus::Signal(libc::SIGTERM)), "its group was not killed");
     }
 
     #[test]

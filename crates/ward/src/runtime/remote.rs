@@ -187,6 +187,28 @@ impl Runtime for KeeperRuntime {
         self.send(&ToKeeper::Disarm { pid });
     }
 
+    fn kinship(
+        &self,
+        id: &InstanceId,
+        pid: u32,
+        family: &ward_supervisor::ports::runtime::Family<'_>,
+    ) -> ward_core::instance::Kinship {
+        let cgroup = self
+            .cgroups
+            .as_ref()
+            .filter(|_| family.cgroup)
+            .map(|c| c.instance(&crate::cgroup::instance_name(&id.to_string())))
+            .filter(|inst| !inst.is_empty())
+            .map(|inst| inst.pids());
+        // The keeper is the brain's parent, and the subreaper orphans go to.
+        let keeper = rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get().unsigned_abs());
+        super::lineage::kinship(pid, family, cgroup, keeper)
+    }
+
+    fn handover(&mut self, _id: &InstanceId, from: u32, to: u32) {
+        self.send(&ToKeeper::Handover { from, to });
+    }
+
     fn known_children(&self) -> Vec<KnownChild> {
         self.children.clone()
     }

@@ -54,6 +54,8 @@ pub(super) struct Plan {
     pub rlimits: Vec<(libc::__rlimit_resource_t, libc::rlim_t)>,
     /// The file mode mask.
     pub umask: Option<libc::mode_t>,
+    /// Its process group is not killed when it is reaped (see `Forking::forked_sparing_group`).
+    pub spare_group: bool,
 }
 
 /// What became of a fork/exec.
@@ -185,7 +187,9 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
         child_main(&args);
     }
     let fork_error = io::Error::last_os_error();
-    if pid > 0 {
+    if pid > 0 && plan.spare_group {
+        forking.forked_sparing_group(pid.unsigned_abs());
+    } else if pid > 0 {
         forking.forked(pid.unsigned_abs());
     } else {
         drop(forking);

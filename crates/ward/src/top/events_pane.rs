@@ -12,7 +12,7 @@ use ratatui::widgets::Paragraph;
 
 fn kind_color(kind: &str) -> Color {
     match kind {
-        "started" | "ready" | "restarted" | "adopted" | "unblocked" => Color::Green,
+        "started" | "ready" | "restarted" | "adopted" | "unblocked" | "main_pid" => Color::Green,
         "backoff" | "stopped" | "completed" => Color::Yellow,
         "isolated" => Color::Magenta,
         _ => Color::Red, // exited, crashloop, spawn_failed, health_failed, shutdown

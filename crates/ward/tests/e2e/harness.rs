@@ -448,3 +448,17 @@ pub fn eventually(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
         wait_a_little();
     }
 }
+
+/// `bin` and the shared libraries it links (as `ldd` lists them), absolute:
+/// what a container's rootfs needs to run a binary of the host.
+pub fn with_libraries(bin: &Path) -> Vec<PathBuf> {
+    let mut files = vec![bin.to_path_buf()];
+    let ldd = Command::new("ldd").arg(bin).output().expect("ldd runs");
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        let target = line.rsplit("=>").next().unwrap_or("").split_whitespace().next().unwrap_or("");
+        if target.starts_with('/') {
+            files.push(PathBuf::from(target));
+        }
+    }
+    files
+}

@@ -7,7 +7,7 @@
 //! Needs root, runc and the rootfs (scripts/test.sh provides them); without
 //! them each test prints why it is skipped and passes.
 
-use crate::harness::{TempDir, eventually, wait_a_little, ward_bin};
+use crate::harness::{TempDir, eventually, wait_a_little, ward_bin, with_libraries};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -118,12 +118,8 @@ impl Drop for Container {
 fn config() -> Value {
     let ward = ward_bin();
     let mut mounts = vec![bind(&ward.display().to_string(), "/usr/local/bin/ward")];
-    let ldd = Command::new("ldd").arg(&ward).output().unwrap();
-    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
-        let target = line.rsplit("=>").next().unwrap_or("").split_whitespace().next().unwrap_or("");
-        if target.starts_with('/') {
-            mounts.push(bind(target, target));
-        }
+    for lib in with_libraries(&ward).iter().skip(1).filter_map(|l| l.to_str()) {
+        mounts.push(bind(lib, lib));
     }
     let dir = TempDir::new("init-spec");
     let made = Command::new("runc").args(["spec", "--bundle"]).arg(&dir.0).status().unwrap();

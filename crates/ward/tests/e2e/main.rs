@@ -20,6 +20,7 @@ mod health;
 mod import;
 mod init;
 mod logs_stream;
+mod mainpid;
 mod metrics;
 mod oci;
 mod orders;

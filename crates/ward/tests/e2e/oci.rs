@@ -7,7 +7,7 @@
 //! scripts/busybox-rootfs.sh); without them each test prints why it is
 //! skipped and passes.
 
-use crate::harness::{Ward, alive, eventually, wait_a_little};
+use crate::harness::{TempDir, Ward, alive, eventually, wait_a_little, with_libraries};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -200,6 +200,40 @@ fn after_kill_9_of_ward_up_the_running_container_is_adopted_not_duplicated() {
     assert_eq!(runc_list(&w), before, "the same container, and only it");
     assert_eq!(w.instance("box", 0)["state"], "running");
     // Still supervised: `down` stops it and leaves nothing in runc's state.
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(30), 0);
+    eventually("no container left", 20, || runc_list(&w).is_empty());
+}
+
+#[test]
+fn a_container_tells_its_readiness_and_status_through_its_notify_socket() {
+    let Some(rootfs) = rootfs("notify") else { return };
+    let notify = Path::new("/usr/bin/systemd-notify");
+    if !notify.exists() {
+        eprintln!("SKIPPED oci::notify: no /usr/bin/systemd-notify (apt-get install systemd)");
+        return;
+    }
+    // A copy of the rootfs with the host's systemd-notify and the libraries it links.
+    let copy = TempDir::new("oci-notify-rootfs");
+    let root = copy.0.join("rootfs");
+    assert!(Command::new("cp").arg("-a").arg(&rootfs).arg(&root).status().unwrap().success());
+    for file in with_libraries(notify) {
+        let to = root.join(file.strip_prefix("/").unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &to).unwrap();
+    }
+    let script = "systemd-notify --ready --status='up in a box' && echo notified; exec sleep 600";
+    let mut w = OciWard::start(
+        "oci-notify",
+        &spec(&root, script, "    ready: { notify: true }\n    stop: { timeout: 1s }\n"),
+    );
+    let wait = w.cli(&["wait", "box", "--for", "ready", "--timeout", "30s"]);
+    assert!(wait.status.success(), "ward wait: {}", String::from_utf8_lossy(&wait.stdout));
+    let row = w.instance("box", 0);
+    assert_eq!((row["state"].as_str(), row["status_text"].as_str()), (Some("ready"), Some("up in a box")));
+    // systemd-notify's barrier was released inside the container.
+    let logs = || String::from_utf8_lossy(&w.cli(&["logs", "box"]).stdout).to_string();
+    eventually("systemd-notify to return", 10, || logs().contains("notified"));
     assert!(w.cli(&["down"]).status.success());
     assert_eq!(w.wait_exit(30), 0);
     eventually("no container left", 20, || runc_list(&w).is_empty());

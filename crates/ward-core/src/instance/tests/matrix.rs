@@ -18,7 +18,7 @@ use InstanceState as S;
 const NOW: u64 = 400_000;
 
 /// The columns: observations, then commands.
-const INPUTS: [&str; 23] = [
+const INPUTS: [&str; 24] = [
     "spawned",
     "spfail",
     "exit1",
@@ -42,29 +42,30 @@ const INPUTS: [&str; 23] = [
     "gone",
     "alive",
     "isolate",
+    "mainpid",
 ];
 
 #[rustfmt::skip]
 const TABLE: &[(&str, &str)] = &[
     //                  spawned        spfail   exit1     exit0     t:rst     t:stop         stale:r st:s ready  health         deps     start            swr+     swr-    stop           restart          unblock  shutdown           remove
-    ("waiting",        "!              !        !         !         =         =              =       =    =      =              starting starting         =        =       stopped        starting         409      shutdown           stopped    = = = 409"),
-    ("starting",       "running        backoff  backoff   completed =         =              =       =    =      =              =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = = 409"),
-    ("running",        "!              !        backoff   completed =         =              =       =    ready  stopping:fail  =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = = isolated"),
-    ("ready",          "!              !        backoff   completed =         =              =       =    =      stopping:fail  =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = = isolated"),
-    ("stopping:stay",  "stopping:stay  -        stopped   stopped   =         stopping:stay  =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:stay stopped stopping:stay 409"),
-    ("stopping:nopid", "stopping:stay  stopped  -         -         =         -              =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    - = = 409"),
-    ("stopping:restart","stopping:restart - starting  starting  =         stopping:restart =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:restart starting stopping:restart 409"),
-    ("stopping:shutdown","stopping:shutdown - shutdown shutdown  =         stopping:shutdown =      =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:shutdown shutdown stopping:shutdown 409"),
-    ("stopping:remove","stopping:remove -       stopped   stopped   =         stopping:remove =      =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:remove stopped stopping:remove 409"),
-    ("stopping:fail",  "stopping:fail  -        backoff   backoff   =         stopping:fail  =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:fail backoff stopping:fail 409"),
-    ("stopped",        "!              !        !         !         =         =              =       =    =      =              =        starting         starting waiting stopped        starting         409      shutdown           stopped    = = = 409"),
-    ("backoff",        "!              !        !         !         starting  =              =       =    =      =              =        starting         =        =       stopped        starting         starting shutdown           stopped    = = = isolated"),
-    ("crashloop",      "!              !        !         !         starting  =              =       =    =      =              =        starting         =        =       stopped        starting         starting shutdown           stopped    = = = isolated"),
-    ("isolated:dead",  "!              !        -         -         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = = 409"),
-    ("isolated:alive", "!              !        isolated  isolated  =         =              =       =    =      =              =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = = 409"),
-    ("shutdown",       "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = = 409"),
-    ("completed",      "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = = 409"),
-    ("failed",         "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = = 409"),
+    ("waiting",        "!              !        !         !         =         =              =       =    =      =              starting starting         =        =       stopped        starting         409      shutdown           stopped    = = = 409 waiting"),
+    ("starting",       "running        backoff  backoff   completed =         =              =       =    =      =              =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = = 409 starting"),
+    ("running",        "!              !        backoff   completed =         =              =       =    ready  stopping:fail  =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = = isolated running"),
+    ("ready",          "!              !        backoff   completed =         =              =       =    =      stopping:fail  =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = = isolated ready"),
+    ("stopping:stay",  "stopping:stay  -        stopped   stopped   =         stopping:stay  =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:stay stopped stopping:stay 409 stopping:stay"),
+    ("stopping:nopid", "stopping:stay  stopped  -         -         =         -              =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    - = = 409 stopping:stay"),
+    ("stopping:restart","stopping:restart - starting  starting  =         stopping:restart =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:restart starting stopping:restart 409 stopping:restart"),
+    ("stopping:shutdown","stopping:shutdown - shutdown shutdown  =         stopping:shutdown =      =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:shutdown shutdown stopping:shutdown 409 stopping:shutdown"),
+    ("stopping:remove","stopping:remove -       stopped   stopped   =         stopping:remove =      =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:remove stopped stopping:remove 409 stopping:remove"),
+    ("stopping:fail",  "stopping:fail  -        backoff   backoff   =         stopping:fail  =       =    =      =              =        stopping:restart =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    stopping:fail backoff stopping:fail 409 stopping:fail"),
+    ("stopped",        "!              !        !         !         =         =              =       =    =      =              =        starting         starting waiting stopped        starting         409      shutdown           stopped    = = = 409 stopped"),
+    ("backoff",        "!              !        !         !         starting  =              =       =    =      =              =        starting         =        =       stopped        starting         starting shutdown           stopped    = = = isolated backoff"),
+    ("crashloop",      "!              !        !         !         starting  =              =       =    =      =              =        starting         =        =       stopped        starting         starting shutdown           stopped    = = = isolated crashloop"),
+    ("isolated:dead",  "!              !        -         -         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = = 409 isolated"),
+    ("isolated:alive", "!              !        isolated  isolated  =         =              =       =    =      =              =        409              =        =       stopping:stay  stopping:restart 409      stopping:shutdown  stopping:remove    = = = 409 isolated"),
+    ("shutdown",       "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = = 409 shutdown"),
+    ("completed",      "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = = 409 completed"),
+    ("failed",         "!              !        !         !         =         =              =       =    =      =              =        starting         =        =       stopped        starting         409      shutdown           stopped    = = = 409 failed"),
 ];
 
 /// Pairs that cannot happen and that the machine accepts without a
@@ -187,6 +188,7 @@ fn input(name: &str, i: &Instance) -> Input {
         "gone" => Input::Obs(Observation::Checked { alive: false }),
         "alive" => Input::Obs(Observation::Checked { alive: true }),
         "isolate" => Input::Cmd(Command::Isolate),
+        "mainpid" => Input::Obs(Observation::MainPid { pid: 77, kin: crate::instance::Kinship::InCgroup }),
         other => panic!("no input {other}"),
     }
 }
@@ -232,7 +234,8 @@ fn check_invariants(before: &Instance, after: &Instance, out: &[Action], pair: &
             Action::CheckGone => {
                 assert!(matches!(state, S::Stopping { .. }), "{pair}: check while {state:?}")
             }
-            Action::Spawn | Action::Emit(_) => {}
+            Action::WatchMainPid { pid, .. } => assert_eq!(after.pid(), Some(*pid), "{pair}: watched"),
+            Action::Spawn | Action::Emit(_) | Action::IgnoreMainPid { .. } => {}
         }
     }
     let waits = matches!(state, S::Backoff { .. } | S::CrashLoop { .. });

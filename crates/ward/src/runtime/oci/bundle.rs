@@ -12,7 +12,9 @@
 //!   ports and probes work as for a process; hostname `<service>-<replica>`;
 //! - docker's default capabilities, and the device cgroup closed to all but
 //!   the runtime's default devices;
-//! - `resources:` as cgroup limits, refused when the host lacks the controller.
+//! - `resources:` as cgroup limits, refused when the host lacks the controller;
+//! - with `ready: { notify: true }`, the instance's notify folder bound at
+//!   `/run/ward` and `NOTIFY_SOCKET=/run/ward/notify.sock` (see `crate::health::notify`).
 
 use super::ContainerError;
 use super::host::Controllers;
@@ -21,7 +23,7 @@ use crate::runtime::{ImageLaunch, Launch};
 use oci_spec::runtime::{
     Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder,
     LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResources,
-    LinuxResourcesBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    LinuxResourcesBuilder, Mount, MountBuilder, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
     get_default_maskedpaths, get_default_mounts, get_default_readonly_paths,
 };
 use std::collections::HashSet;
@@ -106,9 +108,27 @@ pub fn config(
         .hostname(format!("{}-{}", launch.id.service, launch.id.replica))
         .process(process)
         .root(root)
-        .mounts(get_default_mounts())
+        .mounts(get_default_mounts().into_iter().chain(notify_mount(launch, image)?).collect::<Vec<_>>())
         .linux(linux)
         .build()?)
+}
+
+/// The bind mount of the instance's notify folder, when its environment
+/// names the container's notify socket (the folder holds that one socket).
+fn notify_mount(launch: &Launch, image: &ImageLaunch) -> Result<Option<Mount>, ContainerError> {
+    use crate::health::notify::{CONTAINER_DIR, CONTAINER_SOCKET, run_dir};
+    let Some(state) = image.state_dir.parent() else { return Ok(None) };
+    if !launch.env.iter().any(|(k, v)| k == "NOTIFY_SOCKET" && v == CONTAINER_SOCKET) {
+        return Ok(None);
+    }
+    let options = ["bind", "nosuid", "nodev", "noexec"].map(String::from).to_vec();
+    let mount = MountBuilder::default()
+        .destination(CONTAINER_DIR)
+        .typ("bind")
+        .source(run_dir(state, &launch.id))
+        .options(options)
+        .build()?;
+    Ok(Some(mount))
 }
 
 /// `NAME=value` strings: the default `PATH` unless `env` sets one, then `env`

@@ -229,6 +229,11 @@ impl<R: Runtime> OciRuntime<R> {
             Some(name) => Some(user::resolve(name, &image.rootfs)?),
             None => None,
         };
+        if let (Some(u), Some(state)) = (user, image.state_dir.parent()) {
+            // Its notify socket (if it has one) is the container user's.
+            crate::health::notify::hand_over(state, &launch.id, u.uid, u.gid)
+                .map_err(|source| ContainerError::Bundle { dir: state.to_owned(), source })?;
+        }
         let controllers = self.controllers.get_or_insert_with(|| Controllers::detect(Path::new(CGROUP_ROOT)));
         let config = bundle::config(launch, image, user, controllers)?;
         let dir =
@@ -402,6 +407,19 @@ impl<R: Runtime<Error = SpawnError>> Runtime for OciRuntime<R> {
 
     fn disarm(&mut self, pid: u32) {
         self.inner.disarm(pid);
+    }
+
+    fn kinship(
+        &self,
+        id: &InstanceId,
+        pid: u32,
+        family: &ward_supervisor::ports::runtime::Family<'_>,
+    ) -> ward_core::instance::Kinship {
+        self.inner.kinship(id, pid, family)
+    }
+
+    fn handover(&mut self, id: &InstanceId, from: u32, to: u32) {
+        self.inner.handover(id, from, to);
     }
 
     fn known_children(&self) -> Vec<super::KnownChild> {
