@@ -32,6 +32,7 @@ mod runtime;
 mod sdnotify;
 #[cfg(test)]
 mod sim;
+mod sockets;
 mod specfile;
 mod store;
 mod top;

@@ -19,12 +19,14 @@ use std::io::{self, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use ward_core::InstanceId;
 
 /// The longest socket path `sun_path` holds (108 bytes with its NUL).
 const SUN_PATH_MAX: usize = 107;
 
+use crate::sockets::fnv;
+pub use crate::sockets::{CONTAINER_SOCKET, run_dir, user_sockets};
 pub use ward_supervisor::ports::health::Notice;
 
 /// Parses one datagram: newline-separated `KEY=VALUE` lines.
@@ -55,11 +57,6 @@ pub enum Place {
     Container,
 }
 
-/// The folder bound into a container, as the container sees it.
-pub const CONTAINER_DIR: &str = "/run/ward";
-/// `NOTIFY_SOCKET` inside a container.
-pub const CONTAINER_SOCKET: &str = "/run/ward/notify.sock";
-
 /// Binds the notify socket of `id` at `place`; returns it (non-blocking)
 /// and the value of `NOTIFY_SOCKET` (as the instance sees it).
 pub fn bind(state: &Path, id: &InstanceId, place: Place) -> io::Result<(UnixDatagram, String)> {
@@ -89,23 +86,6 @@ pub fn bind(state: &Path, id: &InstanceId, place: Place) -> io::Result<(UnixData
     };
     sock.0.set_nonblocking(true)?;
     Ok(sock)
-}
-
-/// The folder of the socket of `id` below `/run/ward/<hash>/` (a user's or a container's).
-pub fn run_dir(state: &Path, id: &InstanceId) -> PathBuf {
-    user_sockets(state).join(format!("{}.{}", id.service, id.replica))
-}
-
-/// Gives the socket of `id` in its `run_dir` (a container's), if there is
-/// one, to `uid` and `gid`: the user the container runs as.
-pub fn hand_over(state: &Path, id: &InstanceId, uid: u32, gid: u32) -> io::Result<()> {
-    let dir = run_dir(state, id);
-    let sock = dir.join("notify.sock");
-    if !sock.exists() {
-        return Ok(());
-    }
-    std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
-    std::os::unix::fs::chown(&sock, Some(uid), Some(gid))
 }
 
 /// The socket `run_dir/notify.sock`, in folders that others can traverse
@@ -145,14 +125,6 @@ fn bind_in_run(
     Ok((sock, name.to_string()))
 }
 
-/// The folder of the sockets of instances that run as other users, for the
-/// state folder `state` (removed at the end by the keeper).
-pub fn user_sockets(state: &Path) -> PathBuf {
-    let run = Path::new("/run");
-    let root = if run.is_dir() { run.join("ward") } else { std::env::temp_dir().join("ward-run") };
-    root.join(format!("{:016x}", fnv(state)))
-}
-
 /// Makes `dir` with `mode` unless it exists; either way it must be a real
 /// folder owned by ward's user or by `user` (never a symlink someone else planted).
 fn own_dir(dir: &Path, mode: u32, user: Option<u32>) -> io::Result<()> {
@@ -166,14 +138,6 @@ fn own_dir(dir: &Path, mode: u32, user: Option<u32>) -> io::Result<()> {
         return Err(io::Error::other(format!("{} is not a folder of ward's user", dir.display())));
     }
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
-}
-
-/// FNV-1a of a path: stable across builds.
-fn fnv(path: &Path) -> u64 {
-    path.as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// An abstract socket named after a hash of the state folder: the same name

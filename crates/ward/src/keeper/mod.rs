@@ -197,7 +197,7 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
         trimmer.settled();
         if let (Some(code), None) = (keeper.done, &keeper.brain) {
             keeper.cgroups_end();
-            let _ = std::fs::remove_dir_all(crate::health::notify::user_sockets(&paths.state));
+            let _ = std::fs::remove_dir_all(crate::sockets::user_sockets(&paths.state));
             let _ = std::fs::remove_file(paths.keeper_socket());
             return Ok(code);
         }

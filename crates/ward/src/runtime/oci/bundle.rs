@@ -14,7 +14,7 @@
 //!   the runtime's default devices;
 //! - `resources:` as cgroup limits, refused when the host lacks the controller;
 //! - with `ready: { notify: true }`, the instance's notify folder bound at
-//!   `/run/ward` and `NOTIFY_SOCKET=/run/ward/notify.sock` (see `crate::health::notify`).
+//!   `/run/ward` and `NOTIFY_SOCKET=/run/ward/notify.sock` (see `crate::sockets`).
 
 use super::ContainerError;
 use super::host::Controllers;
@@ -116,7 +116,7 @@ pub fn config(
 /// The bind mount of the instance's notify folder, when its environment
 /// names the container's notify socket (the folder holds that one socket).
 fn notify_mount(launch: &Launch, image: &ImageLaunch) -> Result<Option<Mount>, ContainerError> {
-    use crate::health::notify::{CONTAINER_DIR, CONTAINER_SOCKET, run_dir};
+    use crate::sockets::{CONTAINER_DIR, CONTAINER_SOCKET, run_dir};
     let Some(state) = image.state_dir.parent() else { return Ok(None) };
     if !launch.env.iter().any(|(k, v)| k == "NOTIFY_SOCKET" && v == CONTAINER_SOCKET) {
         return Ok(None);

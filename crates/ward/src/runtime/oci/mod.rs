@@ -231,7 +231,7 @@ impl<R: Runtime> OciRuntime<R> {
         };
         if let (Some(u), Some(state)) = (user, image.state_dir.parent()) {
             // Its notify socket (if it has one) is the container user's.
-            crate::health::notify::hand_over(state, &launch.id, u.uid, u.gid)
+            crate::sockets::hand_over(state, &launch.id, u.uid, u.gid)
                 .map_err(|source| ContainerError::Bundle { dir: state.to_owned(), source })?;
         }
         let controllers = self.controllers.get_or_insert_with(|| Controllers::detect(Path::new(CGROUP_ROOT)));
