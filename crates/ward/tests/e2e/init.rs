@@ -13,23 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The rootfs to copy, or `None` (with a notice) when containers cannot run here.
+/// The rootfs to use, or `None` (with a notice) when containers cannot run here.
 fn rootfs(test: &str) -> Option<PathBuf> {
-    let skip = |why: &str| {
-        eprintln!("SKIPPED init::{test}: {why}");
-        None
-    };
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return skip("containers need root");
-    }
-    if Command::new("runc").arg("--version").output().is_err() {
-        return skip("runc is not installed (apt-get install runc)");
-    }
-    match std::env::var_os("WARD_TEST_ROOTFS").map(PathBuf::from) {
-        Some(dir) if dir.join("bin/busybox").exists() => Some(dir),
-        _ => skip("WARD_TEST_ROOTFS does not name a busybox rootfs (scripts/busybox-rootfs.sh DIR)"),
-    }
+    crate::harness::container_rootfs("init", test)
 }
 
 /// A running `runc run` whose process is `ward up -f /app/ward.yaml`.

@@ -11,23 +11,9 @@ use crate::harness::{TempDir, Ward, alive, eventually, wait_a_little, with_libra
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The rootfs to run, or `None` (with a notice) when containers cannot run here.
+/// The rootfs to use, or `None` (with a notice) when containers cannot run here.
 fn rootfs(test: &str) -> Option<PathBuf> {
-    let skip = |why: &str| {
-        eprintln!("SKIPPED oci::{test}: {why}");
-        None
-    };
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return skip("containers need root");
-    }
-    if Command::new("runc").arg("--version").output().is_err() {
-        return skip("runc is not installed (apt-get install runc)");
-    }
-    match std::env::var_os("WARD_TEST_ROOTFS").map(PathBuf::from) {
-        Some(dir) if dir.join("bin/busybox").exists() => Some(dir),
-        _ => skip("WARD_TEST_ROOTFS does not name a busybox rootfs (scripts/busybox-rootfs.sh DIR)"),
-    }
+    crate::harness::container_rootfs("oci", test)
 }
 
 /// A spec with one container service `box` running `script` in busybox sh.

@@ -73,17 +73,7 @@ fn the_supervisor_answers_while_the_keeper_is_frozen() {
 /// `lost` after the stop timeout and the kill grace, and `down` completes.
 #[test]
 fn down_ends_when_an_exit_never_arrives() {
-    let spec = r#"version: 1
-services:
-  steady:
-    command: ["sleep", "600"]
-    stop: { timeout: 1s }
-"#;
-    let mut w = Ward::start("lost", spec);
-    let pid = w.wait_event("steady", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
-    let keeper = w.up_pid() as i32;
-    kill(keeper, libc::SIGSTOP);
-    kill(pid as i32, libc::SIGKILL); // a zombie of the frozen keeper: its exit cannot come
+    let (mut w, keeper) = frozen_keeper_with_a_dead_child("lost");
     let mut down = std::process::Command::new(crate::harness::ward_bin())
         .arg("--file")
         .arg(&w.spec)
@@ -144,17 +134,7 @@ fn an_unrecorded_fast_restart_is_adopted_after_a_crash_of_keeper_and_brain() {
 /// A `stop` whose exit never arrives ends `lost` too, and `ward why` says so.
 #[test]
 fn why_names_a_lost_process() {
-    let spec = r#"version: 1
-services:
-  steady:
-    command: ["sleep", "600"]
-    stop: { timeout: 1s }
-"#;
-    let mut w = Ward::start("lostwhy", spec);
-    let pid = w.wait_event("steady", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
-    let keeper = w.up_pid() as i32;
-    kill(keeper, libc::SIGSTOP);
-    kill(pid as i32, libc::SIGKILL);
+    let (mut w, keeper) = frozen_keeper_with_a_dead_child("lostwhy");
     let stop = w.cli(&["stop", "steady"]);
     assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
     w.wait_event("steady", 0, "lost", 15);
@@ -164,4 +144,22 @@ services:
     kill(keeper, libc::SIGCONT);
     assert!(text.contains("steady/0 is stopped") && text.contains("lost:"), "{text}");
     assert!(text.contains("never arrived"), "{text}");
+}
+
+/// A ward whose service `steady` (stop timeout 1 s) was SIGKILLed while its
+/// keeper is frozen (SIGSTOP): a zombie whose exit cannot come. Returns the
+/// ward and the keeper's pid (to SIGCONT).
+fn frozen_keeper_with_a_dead_child(tag: &str) -> (Ward, i32) {
+    let spec = r#"version: 1
+services:
+  steady:
+    command: ["sleep", "600"]
+    stop: { timeout: 1s }
+"#;
+    let mut w = Ward::start(tag, spec);
+    let pid = w.wait_event("steady", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    let keeper = w.up_pid() as i32;
+    kill(keeper, libc::SIGSTOP);
+    kill(pid as i32, libc::SIGKILL);
+    (w, keeper)
 }
