@@ -238,7 +238,8 @@ fn rotate(shared: &Shared, stamps: &mut Stamps, r: Rotation<'_>) -> io::Result<(
     let tmp_path = path.with_file_name(format!("{name}.rotating"));
     let mut tmp = None;
     if keep > 0 {
-        let mut out = File::create(&tmp_path)?;
+        // As private as the live file (0640): output may hold secrets.
+        let mut out = private_file(&tmp_path)?;
         let copied = copy_from(live, 0, Some(n), &mut out)?;
         if copied != n {
             drop(out);
@@ -342,4 +343,10 @@ fn copy_from(from: &File, offset: u64, len: Option<u64>, to: &mut File) -> io::R
         Some(len) => io::copy(&mut io::Read::take(from, len), to),
         None => io::copy(&mut from, to),
     }
+}
+
+/// Creates (or truncates) `path` with mode 0640, as the live log files are.
+pub(super) fn private_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new().write(true).create(true).truncate(true).mode(0o640).open(path)
 }

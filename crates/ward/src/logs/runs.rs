@@ -66,7 +66,7 @@ fn copy_run(log: &Path, start: u64, end: u64) -> std::io::Result<()> {
     let mut bytes = Vec::new();
     file.take(len.saturating_sub(from)).read_to_end(&mut bytes)?;
     let tmp = log.with_extension("previous.tmp");
-    std::fs::File::create(&tmp)?.write_all(&bytes)?;
+    super::rotate::private_file(&tmp)?.write_all(&bytes)?;
     std::fs::rename(tmp, previous_path(log))
 }
 

@@ -223,6 +223,9 @@ async fn keep_bounds_the_rotated_files() {
     let path = logs.path(&id("api"));
     write_in_bursts(&path, 8_000, 8 * 1024).await;
     assert!(numbered(&path, 3).exists());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&fs::metadata(numbered(&path, 1)).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o640, "a rotated file is as private as the live one");
     assert!(!numbered(&path, 4).exists());
     let all = everything(&path);
     assert!(lines(0..8_000).ends_with(&all), "the kept files are not the newest output");
