@@ -17,6 +17,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 mod api;
+mod brain;
 mod cgroup;
 mod cli;
 mod convert;
@@ -39,4 +40,18 @@ mod top;
 
 fn main() {
     std::process::exit(cli::main());
+}
+
+/// Logs to stderr, filtered by `WARD_LOG` (default `info`), coloured on a tty.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi)
+        .without_time()
+        .try_init();
 }

@@ -66,3 +66,17 @@ fn read_if_present(path: &Path) -> Option<EnvFileText> {
     };
     Some(EnvFileText { name: path.display().to_string(), text })
 }
+
+/// Reads and parses the spec file: its text and the spec, or every message
+/// that says why it cannot be used (each error with file:line:col, then a count).
+pub fn read_for_people(path: &std::path::Path) -> Result<(String, ward_core::spec::Spec), String> {
+    let name = path.display().to_string();
+    match read(path) {
+        Ok(read) => Ok(read),
+        Err(SpecFileError::Invalid(errors)) => {
+            let n = errors.0.len();
+            Err(format!("{errors}\nward: {name}: {n} error{}", if n == 1 { "" } else { "s" }))
+        }
+        Err(e) => Err(format!("ward: {e}")),
+    }
+}

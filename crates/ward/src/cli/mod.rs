@@ -85,7 +85,7 @@ pub fn main() -> i32 {
             Ok(client) => wait::run(&client, Some(&target), what, timeout),
             Err(code) => code,
         },
-        Verb::Brain => up::brain(&paths),
+        Verb::Brain => crate::brain::run(&paths),
         Verb::Top { .. } => match control::client(&paths, &cli.place) {
             Ok(client) => crate::top::run(&paths, client),
             Err(code) => code,
