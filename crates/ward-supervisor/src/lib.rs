@@ -25,10 +25,12 @@
 //! - `why`, `dossier`: explanations of a state and of an exit.
 //! - `mainpid`: a process that hands over to another (`MAINPID=`).
 
+mod apply;
 pub mod clock;
 pub mod dossier;
 mod endpoints;
 pub mod events;
+pub mod handle;
 pub mod launch;
 mod mainpid; // MAINPID (issue #17)
 mod orders;
@@ -39,13 +41,17 @@ pub mod requests;
 mod run;
 pub mod signals;
 mod spawning;
+#[cfg(test)]
+mod testing;
 pub mod timers;
 pub mod view;
 mod waiting;
 mod watchers;
 pub mod why;
 
+pub use apply::check_service;
 pub use clock::{Clock, Jitter, ManualTime, Stopwatch};
+pub use handle::{EventItem, EventStream, Handle, HandleError};
 pub use ports::Ports;
 pub use ports::runtime::{Exit, KnownChild, Launch, Report, Respawned, Runtime, Rusage};
 pub use ports::store::{MemoryStore, Store};

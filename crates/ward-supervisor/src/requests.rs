@@ -9,9 +9,11 @@ use tokio::sync::{broadcast, oneshot};
 use ward_core::Target;
 use ward_core::deployment::{CommandError, Phase};
 use ward_core::instance::{Command, Instance};
+use ward_core::spec::ServiceSpec;
 
 /// Why a request failed; the API maps each kind to an HTTP status.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RequestError {
     /// 404: no such service or instance.
     #[error("{0}")]
@@ -30,7 +32,8 @@ pub type Reply<T> = oneshot::Sender<T>;
 /// The answer to [`Request::Events`]: the kept history, and a live feed when asked.
 pub type EventsAnswer = (Vec<Arc<EventJson>>, Option<broadcast::Receiver<Arc<EventJson>>>);
 
-/// What the API asks of the supervisor.
+/// What the API (or a [`Handle`](crate::Handle)) asks of the supervisor.
+#[non_exhaustive]
 pub enum Request {
     /// The in-rotation instances of a service.
     Endpoints {
@@ -62,6 +65,21 @@ pub enum Request {
         /// The signal number.
         signal: i32,
         /// Answer: which processes got it.
+        reply: Reply<Result<String, RequestError>>,
+    },
+    /// Supervise a service: add it to the running deployment, or replace
+    /// the service of the same name (a changed launch restarts its instances).
+    Supervise {
+        /// The service, with its policies.
+        service: Box<ServiceSpec>,
+        /// Answer: `NAME: supervised`, `updated` or `unchanged`; or every problem of the service.
+        reply: Reply<Result<String, RequestError>>,
+    },
+    /// Stop supervising a service: its instances stop and leave the deployment.
+    Unsupervise {
+        /// The service's name.
+        service: String,
+        /// Answer: what happened, in words.
         reply: Reply<Result<String, RequestError>>,
     },
     /// Re-read the spec file and apply it.
@@ -128,6 +146,12 @@ impl<R: Runtime> Supervisor<R> {
             }
             Request::Wait { target, what, reply } => {
                 let _ = reply.send(self.wait_verdict(target.as_deref(), what));
+            }
+            Request::Supervise { service, reply } => {
+                let _ = reply.send(self.supervise(*service));
+            }
+            Request::Unsupervise { service, reply } => {
+                let _ = reply.send(self.unsupervise(&service));
             }
             Request::Reload { reply } => {
                 let _ = reply.send(self.reload());

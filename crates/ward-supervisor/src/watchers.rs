@@ -66,7 +66,8 @@ impl<R: Runtime> Supervisor<R> {
         }
     }
 
-    /// Runs `hook` of `id`'s service, if set, without waiting for it.
+    /// Tells the observer of `hook` about `id`, and runs the hook command of
+    /// `id`'s service, if set; neither is waited for.
     pub(super) fn run_hook(&mut self, hook: Hook, id: &InstanceId) {
         let (Some(spec), Some(inst)) = (self.deployment.service(&id.service), self.deployment.instance(id))
         else {
@@ -77,7 +78,9 @@ impl<R: Runtime> Supervisor<R> {
             pid: inst.pid().or_else(|| self.health.last_pid(id)),
             // A live process has no exit yet; an older one's would mislead.
             exit: if inst.pid().is_some() { None } else { inst.last_exit() },
+            reason: inst.decision().map(str::to_string),
         };
+        self.observer.hook(hook, &subject);
         self.health.run_hook(hook, spec, subject);
     }
 }

@@ -62,6 +62,21 @@ pub struct Spec {
     pub services: BTreeMap<ServiceName, ServiceSpec>,
 }
 
+impl Spec {
+    /// A spec of `services` (by their names) and every other default: what a
+    /// program that builds its services in code starts from (a later
+    /// service of the same name replaces an earlier one).
+    pub fn new(services: impl IntoIterator<Item = ServiceSpec>) -> Self {
+        Spec {
+            version: 1,
+            logs: LogSpec::default(),
+            restart_budget: None,
+            api: None,
+            services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
+        }
+    }
+}
+
 /// The node's restart budget: a token bucket that every restart draws from.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RestartBudgetSpec {

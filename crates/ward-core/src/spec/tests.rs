@@ -516,3 +516,12 @@ rejects! {
     success_backoff_checked_like_backoff: api("    success_backoff: { jitter: 2 }\n")
         => "ward.yaml:5:32: services.api.success_backoff.jitter: jitter 2.0 is out of range, expected at least 0 and less than 1";
 }
+
+#[test]
+fn a_spec_built_in_code_has_the_defaults_of_a_file() {
+    let web = ServiceSpec::new("web".parse().unwrap(), vec!["./web".into()]);
+    let spec = Spec::new([web.clone()]);
+    let parsed = ok("version: 1\nservices:\n  web:\n    command: [\"./web\"]\n");
+    assert_eq!(spec.services.get(&web.name), Some(&web));
+    assert_eq!(spec, parsed);
+}

@@ -26,6 +26,7 @@ pub struct HealthReport {
 
 /// What was seen.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Seen {
     /// Ready: `READY=1`, or the readiness probe's first pass.
     Ready,
@@ -49,6 +50,7 @@ pub enum Verdict {
 
 /// One line of a notification.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Notice {
     /// `READY=1`.
     Ready,
@@ -68,6 +70,7 @@ pub enum Notice {
 
 /// Which hook.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Hook {
     /// `on_isolate`, on the `isolated` event.
     Isolate,
@@ -97,6 +100,9 @@ pub struct Subject {
     pub pid: Option<u32>,
     /// How its last process ended, if it did.
     pub exit: Option<ExitStatus>,
+    /// The last decision about it, in words (ward-core's; `why` shows it as
+    /// the rule), when one was taken.
+    pub reason: Option<String>,
 }
 
 /// Watches live instances and runs hooks. Every method returns at once: a

@@ -44,4 +44,23 @@ impl Ports {
             observer: Box::new(observer::NoObserver),
         }
     }
+
+    /// These ports with `observer` instead (metrics, hook callbacks: see
+    /// [`observer::OnHook`]).
+    pub fn with_observer(mut self, observer: impl observer::Observer + 'static) -> Self {
+        self.observer = Box::new(observer);
+        self
+    }
+
+    /// These ports with `health` instead (probes, readiness, hook commands).
+    pub fn with_health(mut self, health: impl health::Health + 'static) -> Self {
+        self.health = Box::new(health);
+        self
+    }
+
+    /// These ports with `output` instead (where instances write).
+    pub fn with_output(mut self, output: impl output::Output + 'static) -> Self {
+        self.output = Box::new(output);
+        self
+    }
 }

@@ -70,6 +70,8 @@ pub(super) fn request_error(e: RequestError) -> Response {
         RequestError::NotFound(_) => StatusCode::NOT_FOUND,
         RequestError::Conflict(_) => StatusCode::CONFLICT,
         RequestError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        // `RequestError` is non-exhaustive: a newer refusal is a conflict.
+        _ => StatusCode::CONFLICT,
     };
     error(code, e.to_string())
 }

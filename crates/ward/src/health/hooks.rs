@@ -49,6 +49,8 @@ fn event_key(hook: Hook) -> &'static str {
         Hook::Isolate => "isolate",
         Hook::Crashloop => "crashloop",
         Hook::Shutdown => "shutdown",
+        // `Hook` is non-exhaustive: a newer hook has no key in the spec yet.
+        _ => "other",
     }
 }
 
@@ -58,6 +60,7 @@ fn argv(hook: Hook, hooks: &HooksSpec) -> Option<&Vec<String>> {
         Hook::Isolate => hooks.on_isolate.as_ref(),
         Hook::Crashloop => hooks.on_crashloop.as_ref(),
         Hook::Shutdown => hooks.on_shutdown.as_ref(),
+        _ => None,
     }
 }
 
@@ -68,7 +71,7 @@ mod tests {
     #[test]
     fn hook_environment() {
         let id = InstanceId::new("web".parse().unwrap(), 2);
-        let s = Subject { id: id.clone(), pid: Some(77), exit: Some(ExitStatus::Signal(9)) };
+        let s = Subject { id: id.clone(), pid: Some(77), exit: Some(ExitStatus::Signal(9)), reason: None };
         let e = env(Hook::Isolate, &s);
         let get = |k: &str| e.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("WARD_SERVICE"), Some("web"));
@@ -76,7 +79,7 @@ mod tests {
         assert_eq!(get("WARD_PID"), Some("77"));
         assert_eq!(get("WARD_EXIT_CODE"), Some("137"));
         assert_eq!(get("WARD_EVENT"), Some("isolated"));
-        let alive = Subject { id, pid: None, exit: None };
+        let alive = Subject { id, pid: None, exit: None, reason: None };
         assert_eq!(env(Hook::Crashloop, &alive)[3].1, "");
     }
 }

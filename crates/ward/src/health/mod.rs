@@ -234,6 +234,8 @@ impl Health {
                 let notices = watch.mailbox.as_ref().map(|m| m.take()).unwrap_or_default();
                 watch.read(notices)
             }
+            // `Seen` is non-exhaustive: a newer kind is only for display.
+            _ => Vec::new(),
         }
     }
 

@@ -6,6 +6,13 @@
 //! and an OCI runtime beside it; a program of its own implements it for its
 //! world (containers through its engine, remote processes), and tests use a
 //! simulated one.
+//!
+//! Two runtimes ship with this crate: [`fake::FakeRuntime`] (no processes:
+//! a test or an example says when one ends) and
+//! [`process::ProcessRuntime`] (real child processes, without ward's keeper).
+
+pub mod fake;
+pub mod process;
 
 use crate::ports::usage::CgroupStats;
 use std::path::PathBuf;
@@ -119,6 +126,7 @@ pub struct Exit {
 /// What a runtime reports, in the order it happened: exits, and the answers
 /// to spawns it could not answer at once (see [`Runtime::start`]).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Report {
     /// An instance process ended.
     Exit(Exit),
