@@ -21,7 +21,8 @@ fn sh(script: &str) -> Vec<String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let steady = ServiceSpec::new("steady".parse()?, vec!["sleep".into(), "60".into()]);
-    let mut flaky = ServiceSpec::new("flaky".parse()?, sh("echo flaky: up; sleep 0.2; echo flaky: failing; exit 1"));
+    let mut flaky =
+        ServiceSpec::new("flaky".parse()?, sh("echo flaky: up; sleep 0.2; echo flaky: failing; exit 1"));
     flaky.backoff = BackoffSpec { initial: Duration::from_millis(100), ..BackoffSpec::default() };
     flaky.crash_loop = CrashLoopSpec { threshold: 3, ..CrashLoopSpec::default() };
 
@@ -30,7 +31,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let on_hook = OnHook::new(|hook, subject| println!("hook: {} of {}", hook.event(), subject.id));
     let ports = Ports::new(MemoryStore::new()).with_observer(on_hook);
     let spec = Spec::new([steady, flaky]);
-    let supervisor = Supervisor::new(Deployment::new(spec), runtime, ports, Settings::new(".", std::env::temp_dir()));
+    let supervisor =
+        Supervisor::new(Deployment::new(spec), runtime, ports, Settings::new(".", std::env::temp_dir()));
     let running = tokio::spawn(supervisor.run(inputs));
     let handle = feeds.handle();
 

@@ -96,7 +96,11 @@ async fn main() -> Result<(), Error> {
 
 /// Prints events until `starts` more instances started; each one that
 /// starts goes into the pool.
-async fn follow(events: &mut EventStream, changes: &mpsc::UnboundedSender<Change>, starts: usize) -> Result<(), Error> {
+async fn follow(
+    events: &mut EventStream,
+    changes: &mpsc::UnboundedSender<Change>,
+    starts: usize,
+) -> Result<(), Error> {
     let mut seen = 0;
     while seen < starts {
         match events.next().await.ok_or("the supervisor stopped")? {

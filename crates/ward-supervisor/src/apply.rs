@@ -26,7 +26,9 @@ impl<R: Runtime> Supervisor<R> {
         let name = service.name.clone();
         let verb = match spec.services.insert(name.clone(), service) {
             None => "supervised",
-            Some(before) if Some(&before) == spec.services.get(&name) => return Ok(format!("{name}: unchanged")),
+            Some(before) if Some(&before) == spec.services.get(&name) => {
+                return Ok(format!("{name}: unchanged"));
+            }
             Some(_) => "updated",
         };
         self.apply(spec);

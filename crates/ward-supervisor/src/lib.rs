@@ -2,15 +2,51 @@
 //! instance of a deployment, runs them through ports, and restarts them by
 //! ward-core's rules.
 //!
-//! Everything that happens becomes an input: a process exited (from the
-//! [`Runtime`]), a spawn was answered, a timer fired, someone asked (a
+//! A program builds a [`Supervisor`] over a [`Runtime`] (its own, or the
+//! shipped [`ProcessRuntime`](ports::runtime::process::ProcessRuntime) for
+//! child processes, or [`FakeRuntime`](ports::runtime::fake::FakeRuntime)
+//! for tests) and [`Ports`], runs it as a task ([`Supervisor::run`]), and
+//! keeps a [`Handle`]: supervise a service, stop supervising it,
+//! start/stop/restart/unblock/isolate it, read its status and why, follow
+//! its events. Callbacks on isolation and crash-loop go through the
+//! [`Observer`](ports::observer::Observer) port (see
+//! [`OnHook`](ports::observer::OnHook)).
+//!
+//! ```
+//! use ward_core::deployment::Deployment;
+//! use ward_core::spec::{ServiceSpec, Spec};
+//! use ward_supervisor::ports::runtime::fake::FakeRuntime;
+//! use ward_supervisor::{Inputs, MemoryStore, Ports, Settings, Supervisor};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let web = ServiceSpec::new("web".parse()?, vec!["./web".into()]);
+//! let (inputs, feeds) = Inputs::channels();
+//! let (runtime, world) = FakeRuntime::new(feeds.exits.clone());
+//! let supervisor =
+//!     Supervisor::new(Deployment::new(Spec::new([web])), runtime, Ports::new(MemoryStore::new()), Settings::new(".", "."));
+//! let running = tokio::spawn(supervisor.run(inputs));
+//! let handle = feeds.handle();
+//! assert_eq!(handle.status().await?.instances[0].state, "running");
+//! handle.down().await?;
+//! assert_eq!(running.await?, 0);
+//! assert!(world.live().is_empty());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Inside, everything that happens becomes an input: a process exited (from
+//! the [`Runtime`]), a spawn was answered, a timer fired, someone asked (a
 //! [`Request`], with a oneshot reply), a health watcher reported. Each input
 //! and `now` go to ward-core's [`Deployment`], whose actions this actor runs
 //! in order, after committing to the [`Store`] what justifies them. Nothing
 //! else mutates instance state, and no step waits on I/O.
 //!
 //! - `ports`: what the actor needs from the world (runtime, store, health,
-//!   output, adoption, metrics), each a trait, most with a do-nothing default.
+//!   output, adoption, observer), each a trait, most with a do-nothing
+//!   default; the fake and process runtimes.
+//! - `handle`: a program's handle on a running supervisor, and event streams.
+//! - `apply`: supervising a service given in code, and no longer supervising it.
 //! - `clock`: the one place that reads clocks (or a manual clock); jitter draws.
 //! - `timers`: armed timers, earliest first.
 //! - `events`: the event history and its live feed.
@@ -24,6 +60,8 @@
 //! - `signals`: an operator's signal to the processes of a target.
 //! - `why`, `dossier`: explanations of a state and of an exit.
 //! - `mainpid`: a process that hands over to another (`MAINPID=`).
+
+#![deny(missing_docs)]
 
 mod apply;
 pub mod clock;
@@ -43,6 +81,11 @@ pub mod signals;
 mod spawning;
 #[cfg(test)]
 mod testing;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 pub mod timers;
 pub mod view;
 mod waiting;
@@ -207,6 +250,39 @@ impl Settings {
 impl<R: Runtime> Supervisor<R> {
     /// A supervisor for `deployment` that runs its instances through
     /// `runtime` and the other `ports`.
+    ///
+    /// Nothing runs until it starts: [`Supervisor::run`] starts it and feeds
+    /// it its inputs, or a test drives the same steps itself, under a manual
+    /// clock:
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::Ordering;
+    /// use ward_core::ExitStatus;
+    /// use ward_core::deployment::Deployment;
+    /// use ward_core::spec::{ServiceSpec, Spec};
+    /// use ward_supervisor::clock::{Clock, Jitter, ManualTime};
+    /// use ward_supervisor::ports::runtime::fake::FakeRuntime;
+    /// use ward_supervisor::{MemoryStore, Ports, Settings, Supervisor};
+    ///
+    /// let web = ServiceSpec::new("web".parse().unwrap(), vec!["./web".into()]);
+    /// let (exits_tx, mut exits) = tokio::sync::mpsc::unbounded_channel();
+    /// let (runtime, world) = FakeRuntime::new(exits_tx);
+    /// let time = Arc::new(ManualTime::default());
+    /// let ports = Ports::new(MemoryStore::new());
+    /// let mut sup = Supervisor::new(Deployment::new(Spec::new([web])), runtime, ports, Settings::new(".", "."))
+    ///     .with_clock(Clock::manual(time.clone()), Jitter::with_seed(1));
+    /// let state = |sup: &Supervisor<FakeRuntime>| sup.deployment().instances().next().unwrap().state().word();
+    ///
+    /// sup.start();
+    /// assert_eq!(state(&sup), "running");
+    /// world.end_instance("web/0", ExitStatus::Code(1));
+    /// sup.on_runtime_report(exits.try_recv().unwrap());
+    /// assert_eq!(state(&sup), "backoff");
+    /// time.mono_ms.fetch_add(1_000, Ordering::Relaxed); // past the first delay (500ms ± 10%)
+    /// sup.fire_timers();
+    /// assert_eq!(state(&sup), "running");
+    /// ```
     pub fn new(deployment: Deployment, runtime: R, ports: Ports, settings: Settings) -> Self {
         let clock = ActorClock::new();
         let Ports { store, health, output, adopter, observer } = ports;

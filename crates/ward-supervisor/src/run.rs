@@ -13,6 +13,35 @@ impl<R: Runtime> Supervisor<R> {
     /// Runs until everything is down; returns the exit code `ward up` should
     /// end with (1 when the runtime's report stream ended: the services live
     /// on, for a next supervisor to adopt).
+    ///
+    /// Run it as a task of its own, and talk to it through a
+    /// [`Handle`](crate::Handle) on the same [`Inputs`]:
+    ///
+    /// ```
+    /// use ward_core::deployment::Deployment;
+    /// use ward_core::spec::{ServiceSpec, Spec};
+    /// use ward_supervisor::ports::runtime::fake::FakeRuntime;
+    /// use ward_supervisor::{EventItem, Inputs, MemoryStore, Ports, Settings, Supervisor};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (inputs, feeds) = Inputs::channels();
+    /// let (runtime, _world) = FakeRuntime::new(feeds.exits.clone());
+    /// let supervisor =
+    ///     Supervisor::new(Deployment::new(Spec::new([])), runtime, Ports::new(MemoryStore::new()), Settings::new(".", "."));
+    /// let running = tokio::spawn(supervisor.run(inputs));
+    ///
+    /// let handle = feeds.handle();
+    /// let mut events = handle.events().await?;
+    /// handle.supervise(ServiceSpec::new("db".parse()?, vec!["./db".into()])).await?;
+    /// let Some(EventItem::Event(started)) = events.next().await else { panic!() };
+    /// assert_eq!((started.kind.as_str(), started.service.as_str()), ("started", "db"));
+    ///
+    /// handle.down().await?;
+    /// assert_eq!(running.await?, 0); // everything stopped
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn run(mut self, mut inputs: Inputs) -> i32 {
         self.start();
         let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));

@@ -2,8 +2,8 @@
 //! crate's unit tests (no tokio runtime, time moves only when told).
 
 use crate::clock::{Clock, Jitter, ManualTime};
-use crate::ports::runtime::fake::{FakeControl, FakeRuntime};
 use crate::ports::runtime::Report;
+use crate::ports::runtime::fake::{FakeControl, FakeRuntime};
 use crate::requests::{Reply, Request};
 use crate::{MemoryStore, Ports, Settings, Supervisor};
 use std::sync::Arc;

@@ -13,7 +13,9 @@ use ward_core::deployment::Deployment;
 use ward_core::spec::{ServiceSpec, Spec};
 use ward_core::{ExitStatus, InstanceId};
 use ward_supervisor::ports::runtime::process::ProcessRuntime;
-use ward_supervisor::{EventItem, Exit, Inputs, Launch, MemoryStore, Ports, Report, Runtime, Settings, Supervisor};
+use ward_supervisor::{
+    EventItem, Exit, Inputs, Launch, MemoryStore, Ports, Report, Runtime, Settings, Supervisor,
+};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -155,7 +157,10 @@ fn a_spawn_that_cannot_start_says_why() {
     let e = rt.request(vec![(1, l.clone())]).pop().unwrap().1.unwrap_err();
     assert!(e.to_string().starts_with("cannot start /nonexistent/program: "), "{e}");
     l.argv.clear();
-    assert_eq!(rt.request(vec![(2, l.clone())]).pop().unwrap().1.unwrap_err().to_string(), "the command is empty");
+    assert_eq!(
+        rt.request(vec![(2, l.clone())]).pop().unwrap().1.unwrap_err().to_string(),
+        "the command is empty"
+    );
     l.argv = vec!["true".into()];
     l.log = "/nonexistent/folder/log".into();
     let e = rt.request(vec![(3, l)]).pop().unwrap().1.unwrap_err();
@@ -167,11 +172,17 @@ async fn a_crashing_child_is_restarted_behind_its_backoff() {
     let dir = scratch("supervised");
     let (inputs, feeds) = Inputs::channels();
     let runtime = ProcessRuntime::new(feeds.exits.clone());
-    let mut crasher = ServiceSpec::new("crasher".parse().unwrap(), vec!["sh".into(), "-c".into(), "exit 4".into()]);
+    let mut crasher =
+        ServiceSpec::new("crasher".parse().unwrap(), vec!["sh".into(), "-c".into(), "exit 4".into()]);
     crasher.backoff.initial = Duration::from_millis(100);
     crasher.backoff.jitter = 0.0;
     let settings = Settings::new(&dir, &dir);
-    let sup = Supervisor::new(Deployment::new(Spec::new([crasher])), runtime, Ports::new(MemoryStore::new()), settings);
+    let sup = Supervisor::new(
+        Deployment::new(Spec::new([crasher])),
+        runtime,
+        Ports::new(MemoryStore::new()),
+        settings,
+    );
     let handle = feeds.handle();
     let running = tokio::spawn(sup.run(inputs));
     let mut events = handle.events_since(1).await.unwrap();

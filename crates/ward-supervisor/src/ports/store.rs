@@ -91,6 +91,19 @@ pub struct Contents {
 /// written since the last commit is lost when the store is dropped, and a
 /// store made by [`MemoryStore::reopen`] (a restart) sees only what was
 /// committed. One writer at a time, as with a store's lock.
+///
+/// ```
+/// use ward_supervisor::{MemoryStore, Store};
+///
+/// let mut store = MemoryStore::new();
+/// store.set_meta("greeting", "hello")?;
+/// store.commit()?;
+/// store.set_meta("lost", "in a crash")?;
+/// let after_a_crash = store.reopen(); // sees only what was committed
+/// assert_eq!(after_a_crash.meta("greeting")?.as_deref(), Some("hello"));
+/// assert_eq!(after_a_crash.meta("lost")?, None);
+/// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
     committed: std::sync::Arc<std::sync::Mutex<Contents>>,

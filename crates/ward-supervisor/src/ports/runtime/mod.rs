@@ -124,7 +124,7 @@ pub struct Exit {
 }
 
 /// What a runtime reports, in the order it happened: exits, and the answers
-/// to spawns it could not answer at once (see [`Runtime::start`]).
+/// to spawns it could not answer at once (see [`Runtime::request`]).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Report {
@@ -132,7 +132,7 @@ pub enum Report {
     Exit(Exit),
     /// The spawn named `req` started process `Ok(pid)`, or failed.
     Answer {
-        /// The request, as given to [`Runtime::start`].
+        /// The request, as given to [`Runtime::request`].
         req: u64,
         /// The pid, or why it failed.
         result: Result<u32, String>,

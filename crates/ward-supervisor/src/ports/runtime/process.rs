@@ -115,13 +115,16 @@ impl ProcessRuntime {
                 .mode(0o640)
                 .open(&launch.log)
                 .map_err(|source| ProcessSpawnError::Log { path: launch.log.clone(), source })?;
-            let err = log.try_clone().map_err(|source| ProcessSpawnError::Log { path: launch.log.clone(), source })?;
+            let err = log
+                .try_clone()
+                .map_err(|source| ProcessSpawnError::Log { path: launch.log.clone(), source })?;
             cmd.stdout(log).stderr(err);
         }
         // Held from the spawn until the waiter is set up: the waiter cannot
         // reap the child before it is in the table.
         let mut children = lock(&self.children);
-        let child = cmd.spawn().map_err(|source| ProcessSpawnError::Exec { program: program.clone(), source })?;
+        let child =
+            cmd.spawn().map_err(|source| ProcessSpawnError::Exec { program: program.clone(), source })?;
         let pid = child.id();
         drop(child); // dropping a `Child` neither waits nor kills; the waiter reaps it
         let (table, reports) = (self.children.clone(), self.reports.clone());
@@ -199,9 +202,8 @@ fn wait_no_reap(pid: u32) {
         // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: waitid only writes into `info`, which lives across the call.
-        let rc = unsafe {
-            libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT)
-        };
+        let rc =
+            unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
         if rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
             return; // ended, or not ours to wait for (then `reap` says unknown)
         }
@@ -218,8 +220,10 @@ fn reap(pid: u32) -> (ExitStatus, Option<Rusage>) {
         let rc = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
         if rc == pid as libc::pid_t {
             let cpu = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
-            let rusage =
-                Rusage { cpu_ms: cpu(usage.ru_utime) + cpu(usage.ru_stime), max_rss_kb: usage.ru_maxrss as u64 };
+            let rusage = Rusage {
+                cpu_ms: cpu(usage.ru_utime) + cpu(usage.ru_stime),
+                max_rss_kb: usage.ru_maxrss as u64,
+            };
             return (decode(status), Some(rusage));
         }
         if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
