@@ -48,7 +48,8 @@ fn named(w: &World) -> Result<(), String> {
                 names.insert(*pid);
             }
             Report::Exit(e) => names.extend(e.respawned.map(|r| r.pid)),
-            Report::Answer { .. } => {}
+            // A failed answer names nothing (`Report` is non-exhaustive).
+            _ => {}
         }
     }
     for (pid, p) in os.procs.iter().filter(|(_, p)| p.alive) {

@@ -341,6 +341,8 @@ impl World {
             let what = match &report {
                 Report::Exit(e) => format!("exit of {} ({})", e.pid, e.status),
                 Report::Answer { req, result } => format!("answer to {req}: {result:?}"),
+                // `Report` is non-exhaustive: a newer kind shows as it is.
+                other => format!("{other:?}"),
             };
             self.note(format!("deliver {what}"));
             self.sup().on_runtime_report(report);
