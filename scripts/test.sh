@@ -77,6 +77,14 @@ cargo run --quiet -- check -f examples/demo.yaml
 echo "== ward-core alone (--no-default-features, examples, docs)"
 cargo build --quiet -p ward-core --no-default-features --examples
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p ward-core --no-deps
+# ward-supervisor as a library: its examples run (each takes a few seconds at
+# most; they kill what they start), its docs have no warnings, and both
+# library crates package and build from their packages alone (offline).
+echo "== ward-supervisor's examples, docs, and the library crates' packages"
+cargo run --quiet -p ward-supervisor --example load_balancer >/dev/null
+cargo run --quiet -p ward-supervisor --example child_processes >/dev/null
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p ward-supervisor --no-deps
+cargo package --quiet -p ward-core -p ward-supervisor --allow-dirty
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   echo "== public API listings of ward-core and ward-supervisor (scripts/public-api.sh)"
   ./scripts/public-api.sh
