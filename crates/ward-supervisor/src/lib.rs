@@ -9,7 +9,7 @@
 //! keeps a [`Handle`]: supervise a service, stop supervising it,
 //! start/stop/restart/unblock/isolate it, read its status and why, follow
 //! its events. Callbacks on isolation and crash-loop go through the
-//! [`Observer`](ports::observer::Observer) port (see
+//! [`Observer`] port (see
 //! [`OnHook`](ports::observer::OnHook)).
 //!
 //! ```
@@ -45,6 +45,8 @@
 //! - `ports`: what the actor needs from the world (runtime, store, health,
 //!   output, adoption, observer), each a trait, most with a do-nothing
 //!   default; the fake and process runtimes.
+//! - `inputs`: the channels the loop reads, and their sending ends; `settings`.
+//! - `execute`: running ward-core's actions in order; events.
 //! - `handle`: a program's handle on a running supervisor, and event streams.
 //! - `apply`: supervising a service given in code, and no longer supervising it.
 //! - `clock`: the one place that reads clocks (or a manual clock); jitter draws.
@@ -68,7 +70,9 @@ pub mod clock;
 pub mod dossier;
 mod endpoints;
 pub mod events;
+mod execute;
 pub mod handle;
+mod inputs;
 pub mod launch;
 mod mainpid; // MAINPID (issue #17)
 mod orders;
@@ -77,6 +81,7 @@ pub mod ports;
 pub mod previous;
 pub mod requests;
 mod run;
+mod settings;
 pub mod signals;
 mod spawning;
 #[cfg(test)]
@@ -95,10 +100,12 @@ pub mod why;
 pub use apply::check_service;
 pub use clock::{Clock, Jitter, ManualTime, Stopwatch};
 pub use handle::{EventItem, EventStream, Handle, HandleError};
+pub use inputs::{Feeds, Inputs};
 pub use ports::Ports;
 pub use ports::runtime::{Exit, KnownChild, Launch, Report, Respawned, Runtime, Rusage};
 pub use ports::store::{MemoryStore, Store};
 pub use requests::{Request, RequestError};
+pub use settings::{Settings, SpecReader};
 
 use clock::{Clock as ActorClock, Jitter as ActorJitter};
 use events::EventLog;
@@ -108,12 +115,9 @@ use ports::observer::Observer;
 use ports::output::Output;
 use ports::store::Store as StorePort;
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::path::PathBuf;
 use timers::{Timer, Timers};
-use tokio::sync::mpsc;
-use ward_core::deployment::{DeployAction, Deployment};
-use ward_core::instance::{Action, Observation};
-use ward_core::spec::Spec;
+use ward_core::deployment::Deployment;
+use ward_core::instance::Observation;
 use ward_core::{InstanceId, MonoTime};
 
 /// How many requests may wait for the supervisor before API callers wait.
@@ -173,78 +177,6 @@ pub struct Supervisor<R: Runtime> {
     down_notice: Option<tokio::sync::oneshot::Sender<()>>,
     /// Why an instance's last process counts as lost (its exit never came).
     lost: HashMap<InstanceId, String>,
-}
-
-/// The inputs of the supervisor loop.
-pub struct Inputs {
-    /// API requests.
-    pub requests: mpsc::Receiver<Request>,
-    /// Exits and spawn answers from the runtime (the keeper).
-    pub exits: mpsc::UnboundedReceiver<Report>,
-    /// Exits of adopted processes.
-    pub adopted: mpsc::UnboundedReceiver<Exit>,
-    /// What the health port's watchers saw.
-    pub health: mpsc::Receiver<ports::health::HealthReport>,
-}
-
-impl Inputs {
-    /// The inputs and the senders that feed them: give the runtime's,
-    /// adopter's and health port's senders to those, keep the request sender.
-    pub fn channels() -> (Inputs, Feeds) {
-        let (requests_tx, requests) = mpsc::channel(REQUEST_QUEUE);
-        let (exits_tx, exits) = mpsc::unbounded_channel();
-        let (adopted_tx, adopted) = mpsc::unbounded_channel();
-        let (health_tx, health) = mpsc::channel(ports::health::REPORT_QUEUE);
-        (
-            Inputs { requests, exits, adopted, health },
-            Feeds { requests: requests_tx, exits: exits_tx, adopted: adopted_tx, health: health_tx },
-        )
-    }
-}
-
-/// The sending ends of [`Inputs`].
-#[derive(Clone, Debug)]
-pub struct Feeds {
-    /// Requests (an API, a program's own handle).
-    pub requests: mpsc::Sender<Request>,
-    /// The runtime's reports.
-    pub exits: mpsc::UnboundedSender<Report>,
-    /// Exits of adopted processes.
-    pub adopted: mpsc::UnboundedSender<Exit>,
-    /// Health reports.
-    pub health: mpsc::Sender<ports::health::HealthReport>,
-}
-
-/// Reads the spec again for a reload: its source text and the parsed spec,
-/// or every error in words.
-pub type SpecReader = Box<dyn FnMut() -> Result<(String, Spec), String> + Send>;
-
-/// Where the supervisor's spec and state are, and who operates it.
-pub struct Settings {
-    /// The spec file's folder: relative paths of services start there.
-    pub spec_dir: PathBuf,
-    /// The state folder (containers' bundles go under `oci/` in it).
-    pub state_dir: PathBuf,
-    /// The spec's name in messages and in the store (its path).
-    pub spec_label: String,
-    /// Reads the spec again for a reload; `None`: reloads are refused.
-    pub reader: Option<SpecReader>,
-    /// The uid recorded as the author of an `unblock`.
-    pub operator_uid: u32,
-}
-
-impl Settings {
-    /// Settings for a spec whose relative paths start at `spec_dir`, with
-    /// state under `state_dir`, no reload, operated by uid 0.
-    pub fn new(spec_dir: impl Into<PathBuf>, state_dir: impl Into<PathBuf>) -> Self {
-        Settings {
-            spec_dir: spec_dir.into(),
-            state_dir: state_dir.into(),
-            spec_label: "the spec".into(),
-            reader: None,
-            operator_uid: 0,
-        }
-    }
 }
 
 impl<R: Runtime> Supervisor<R> {
@@ -453,127 +385,5 @@ impl<R: Runtime> Supervisor<R> {
         let actions = self.deployment.observe(id, obs, self.clock.now(), jitter);
         self.dirty.insert(id.clone());
         self.execute(actions);
-    }
-
-    /// Runs actions in order; the results of spawns feed back as observations.
-    fn execute(&mut self, actions: Vec<DeployAction>) {
-        let mut queue: VecDeque<DeployAction> = actions.into();
-        while let Some(action) = queue.pop_front() {
-            self.observer.busy(1);
-            let (id, action) = match action {
-                DeployAction::WakeAt(at) => {
-                    self.budget_wake = Some(self.budget_wake.map_or(at, |w| w.min(at)));
-                    continue;
-                }
-                DeployAction::Exit(code) => {
-                    self.exit_code = Some(code);
-                    continue;
-                }
-                DeployAction::Instance(id, action) => (id, action),
-            };
-            self.dirty.insert(id.clone());
-            self.rearm.insert(id.clone());
-            match action {
-                Action::Spawn => {
-                    // The spawns next in line go together (`up`, a scale-up):
-                    // the keeper forks them back to back.
-                    let mut ids = vec![id];
-                    while ids.len() < spawning::BATCH {
-                        let Some(DeployAction::Instance(next, Action::Spawn)) = queue.front() else { break };
-                        let next = next.clone();
-                        queue.pop_front();
-                        self.observer.busy(1);
-                        self.dirty.insert(next.clone());
-                        self.rearm.insert(next.clone());
-                        ids.push(next);
-                    }
-                    // What justifies the spawns is on disk first (a restart the
-                    // keeper already made is no new effect: it is recorded below).
-                    let committed = if ids.iter().any(|id| !self.has_respawned(id)) {
-                        self.flush()
-                    } else {
-                        persist::Committed::by_runtime()
-                    };
-                    for (id, obs) in self.spawn_all(ids, committed) {
-                        let j = self.deployment.service(&id.service).map(|s| s.backoff.jitter).unwrap_or(0.0);
-                        let jitter = self.jitter.factor(j);
-                        queue.extend(self.deployment.observe(&id, obs, self.clock.now(), jitter));
-                    }
-                }
-                Action::Signal(sig) => {
-                    let committed = self.flush();
-                    self.disarm(&id); // the keeper must not restart what is being stopped
-                    self.signal(&id, sig, &committed)
-                }
-                Action::Kill => {
-                    let committed = self.flush();
-                    self.disarm(&id);
-                    self.signal(&id, libc::SIGKILL, &committed)
-                }
-                Action::ArmTimer { at, kind, generation } => {
-                    self.timers.arm(Timer { at, id, kind, generation })
-                }
-                Action::Emit(kind) => self.emit(&id, kind),
-                Action::Panic { scope, status } => {
-                    tracing::warn!("{id} failed ({status}): shutting down {scope:?}");
-                    self.run_hook(ports::health::Hook::Shutdown, &id);
-                }
-                Action::Replace => tracing::info!("{id} isolated: starting a replacement"),
-                Action::CheckGone => {
-                    let alive = self.still_alive(&id);
-                    let j = self.deployment.service(&id.service).map(|s| s.backoff.jitter).unwrap_or(0.0);
-                    let jitter = self.jitter.factor(j);
-                    queue.extend(self.deployment.observe(
-                        &id,
-                        Observation::Checked { alive },
-                        self.clock.now(),
-                        jitter,
-                    ));
-                }
-                Action::Removed => {
-                    self.start_times.remove(&id);
-                    self.health.removed(&id);
-                }
-                // MAINPID (issue #17): see `mainpid`.
-                Action::WatchMainPid { pid, previous } => {
-                    queue.extend(self.watch_main_pid(&id, pid, previous))
-                }
-                Action::IgnoreMainPid { pid, why } => tracing::warn!("{id}: MAINPID={pid} ignored: {why}"),
-            }
-        }
-        self.flush();
-        self.arm_orders();
-    }
-
-    /// Records, stores and publishes an event.
-    fn emit(&mut self, id: &InstanceId, kind: ward_core::event::EventKind) {
-        self.observer.event(&kind);
-        let dossier = match &kind {
-            ward_core::event::EventKind::Exited { status, .. } => Some(self.dossier(id, *status)),
-            _ => None,
-        };
-        let ev = self.events.record_with(&self.clock, id, &kind, dossier);
-        if let Err(e) = self.store.record_event(&ev) {
-            tracing::error!("store: cannot record event {}: {e}", ev.seq);
-        }
-        self.dirty.insert(id.clone());
-        tracing::info!("{}", events::describe(&ev));
-        self.watch_event(id, &kind);
-    }
-
-    fn signal(&mut self, id: &InstanceId, sig: i32, _committed: &persist::Committed) {
-        if let Some(pid) = self.deployment.instance(id).and_then(|i| i.pid()) {
-            let native = self.deployment.service(&id.service).is_some_and(|s| s.image.is_none());
-            let adopted = if native { self.adopter.signal_group(pid, sig) } else { None };
-            if let Some(Err(e)) = &adopted {
-                tracing::warn!("{id}: cannot signal adopted process {pid}: {e}");
-            }
-            if adopted.is_some() {
-                return;
-            }
-            if let Err(e) = self.runtime.signal(id, pid, sig) {
-                tracing::warn!("{id}: cannot signal process group {pid}: {e}");
-            }
-        }
     }
 }

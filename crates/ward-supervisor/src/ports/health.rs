@@ -39,6 +39,7 @@ pub enum Seen {
 
 /// What a report (or a drain) leads to.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// An observation for the instance's state machine.
     Observe(Observation),

@@ -128,6 +128,11 @@ impl Contents {
         match w {
             Write::Event(ev) => {
                 self.events.insert(ev.seq, ev);
+                // Bounded, as the supervisor's own history is: a long life
+                // of restarts does not grow the store without end.
+                if self.events.len() > MemoryStore::EVENTS {
+                    self.events.pop_first();
+                }
             }
             Write::Put(row) => {
                 self.instances.insert((row.service.clone(), row.replica), row);
@@ -144,6 +149,10 @@ impl Contents {
 }
 
 impl MemoryStore {
+    /// How many events a memory store keeps, the newest (as many as the
+    /// supervisor's in-memory history).
+    pub const EVENTS: usize = crate::HISTORY;
+
     /// An empty store.
     pub fn new() -> Self {
         Self::default()

@@ -285,6 +285,8 @@ impl Watch {
                 Notice::Status(text) => self.status = Some(text),
                 Notice::Stopping => self.stopping = true,
                 Notice::Watchdog | Notice::Other => {}
+                // `Notice` is non-exhaustive: a newer notice is ignored, as `Other` is.
+                _ => {}
             }
         }
         out
