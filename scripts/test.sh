@@ -79,12 +79,19 @@ cargo build --quiet -p ward-core --no-default-features --examples
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p ward-core --no-deps
 # ward-supervisor as a library: its examples run (each takes a few seconds at
 # most; they kill what they start), its docs have no warnings, and both
-# library crates package and build from their packages alone (offline).
+# library crates package and build from their packages alone (with the
+# crates.io index, as the rest of the build).
 echo "== ward-supervisor's examples, docs, and the library crates' packages"
 cargo run --quiet -p ward-supervisor --example load_balancer >/dev/null
 cargo run --quiet -p ward-supervisor --example child_processes >/dev/null
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p ward-supervisor --no-deps
-cargo package --quiet -p ward-core -p ward-supervisor --allow-dirty
+# Cargo takes a packaged crate for an immutable registry one: its unpacked
+# copy and its build are never refreshed for the same version. So the check
+# builds in a target folder of its own, cleared of our crates (their deps stay),
+# and forgets cargo's unpacked copies of our packages.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/ward-core-* "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/ward-supervisor-*
+cargo clean --quiet --target-dir target/package-check -p ward-core -p ward-supervisor
+cargo package --quiet --target-dir target/package-check -p ward-core -p ward-supervisor --allow-dirty
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   echo "== public API listings of ward-core and ward-supervisor (scripts/public-api.sh)"
   ./scripts/public-api.sh
