@@ -95,6 +95,22 @@ fn a_crash_loop_calls_the_hook() {
     assert_eq!(hooks.try_recv().ok(), Some(Hook::Crashloop));
 }
 
+#[test]
+fn a_shutdown_panic_calls_the_hook() {
+    let (tx, mut hooks) = mpsc::unbounded_channel::<(Hook, Subject)>();
+    let observer = OnHook::new(move |hook, subject: &Subject| {
+        let _ = tx.send((hook, subject.clone()));
+    });
+    let mut db = service("db");
+    db.on_panic.action = PanicAction::Shutdown;
+    let mut rig = Rig::new(vec![db], |p| p.with_observer(observer));
+    rig.control.end_instance("db/0", ExitStatus::Signal(9)).unwrap();
+    rig.pump();
+    let (hook, subject) = hooks.try_recv().expect("a hook");
+    assert_eq!((hook, subject.id.to_string()), (Hook::Shutdown, "db/0".to_string()));
+    assert_eq!(subject.exit, Some(ExitStatus::Signal(9)));
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_slow_reader_is_told_how_many_events_it_missed() {
     let mut fast = service("fast");

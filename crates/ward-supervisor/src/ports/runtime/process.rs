@@ -83,7 +83,9 @@ pub struct ProcessRuntime {
 
 impl ProcessRuntime {
     /// A runtime whose exits go to `reports` (give it the supervisor's
-    /// [`Feeds::exits`](crate::Feeds::exits)).
+    /// [`Feeds::exits`](crate::Feeds::exits)). Each child's output is
+    /// appended to its launch's log, the output port's path for it
+    /// (`/dev/null` with [`NoOutput`](crate::ports::output::NoOutput)).
     pub fn new(reports: UnboundedSender<Report>) -> Self {
         ProcessRuntime { children: Children::default(), reports, inherit: false }
     }
