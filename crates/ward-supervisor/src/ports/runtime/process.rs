@@ -183,13 +183,19 @@ impl Runtime for ProcessRuntime {
 /// Waits for child `pid` to end, kills the rest of its group, reaps it and
 /// reports its exit (the body of its waiter thread).
 fn wait_for(pid: u32, children: &Children, reports: &UnboundedSender<Report>) {
-    wait_no_reap(pid);
+    let zombie = wait_no_reap(pid);
     let (status, rusage) = {
         let mut table = lock(children);
         table.insert(pid, true);
-        // The leader is a zombie until reaped: its group id still names its group.
-        let _ = kill_group(pid, libc::SIGKILL);
-        let reaped = reap(pid);
+        let reaped = if zombie {
+            // The leader is a zombie until reaped: its group id still names its group.
+            let _ = kill_group(pid, libc::SIGKILL);
+            reap(pid)
+        } else {
+            // Reaped by someone else (SIGCHLD ignored?): its pid may be
+            // another process's already, so nothing is signalled.
+            (ExitStatus::Unknown, None)
+        };
         table.remove(&pid);
         reaped
     };
@@ -198,16 +204,20 @@ fn wait_for(pid: u32, children: &Children, reports: &UnboundedSender<Report>) {
     let _ = reports.send(Report::Exit(exit));
 }
 
-/// Blocks until child `pid` has ended, leaving it a zombie.
-fn wait_no_reap(pid: u32) {
+/// Blocks until child `pid` has ended, leaving it a zombie; false when it
+/// is not ours to wait for (already reaped).
+fn wait_no_reap(pid: u32) -> bool {
     loop {
         // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: waitid only writes into `info`, which lives across the call.
         let rc =
             unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
-        if rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return; // ended, or not ours to wait for (then `reap` says unknown)
+        if rc == 0 {
+            return true;
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return false;
         }
     }
 }
