@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
-use ward_core::ExitStatus;
 
 /// Watches adopted processes; their exits arrive on the receiver from [`Adopter::new`].
 #[derive(Clone, Debug)]
@@ -77,14 +76,7 @@ impl Adopter {
             // for our purpose: nothing more can be learned about it.
             let _ = fd.readable().await;
             fds.lock().unwrap_or_else(PoisonError::into_inner).remove(&pid);
-            let _ = exits.send(Exit {
-                seq: 0,
-                pid,
-                status: ExitStatus::Unknown,
-                rusage: None,
-                respawned: None,
-                cgroup: None,
-            });
+            let _ = exits.send(Exit::unknown(pid));
         });
         Ok(())
     }

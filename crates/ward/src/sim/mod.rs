@@ -408,14 +408,7 @@ impl World {
     fn adopted_exit(&mut self, pid: u32) {
         if self.watched.contains(&pid) {
             self.note(format!("adopted pid {pid} ended (pidfd)"));
-            let exit = crate::runtime::Exit {
-                seq: 0,
-                pid,
-                status: ExitStatus::Unknown,
-                rusage: None,
-                respawned: None,
-                cgroup: None,
-            };
+            let exit = crate::runtime::Exit::unknown(pid);
             self.sup().on_adopted_exit(exit);
         }
     }

@@ -123,6 +123,14 @@ pub struct Exit {
     pub cgroup: Option<CgroupStats>,
 }
 
+impl Exit {
+    /// The end of process `pid`, learned by someone who is not its parent
+    /// (a pidfd): its status is unknown, and nothing else is known of it.
+    pub fn unknown(pid: u32) -> Exit {
+        Exit { seq: 0, pid, status: ExitStatus::Unknown, rusage: None, respawned: None, cgroup: None }
+    }
+}
+
 /// What a runtime reports, in the order it happened: exits, and the answers
 /// to spawns it could not answer at once (see [`Runtime::request`]).
 #[derive(Debug)]
