@@ -62,10 +62,9 @@ pub fn launch(
         state_dir: state_dir.join("oci"),
     });
     let process = ProcessOptions {
-        // A cgroup of its own when asked for, or when limits need one (the
-        // fork into a cgroup costs a restart milliseconds: see the README).
-        cgroup: spec.image.is_none()
-            && spec.cgroup.unwrap_or(!spec.limits.is_empty() || spec.resources != Default::default()),
+        // A cgroup of its own unless the spec says `cgroup: false` (the child
+        // is born in it: see the README's "Real daemons").
+        cgroup: spec.image.is_none() && spec.cgroup.unwrap_or(true),
         memory: spec.resources.memory,
         memory_high: spec.resources.memory_high,
         pids: spec.resources.pids,

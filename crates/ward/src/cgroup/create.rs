@@ -21,6 +21,9 @@ pub struct Instance {
     pub(super) v1: Vec<(Controller, PathBuf)>,
     /// Its v2 folder has the memory controller.
     pub(super) v2_memory: bool,
+    /// Its v2 folder was made just now, so no `cgroup.kill` ever reached it:
+    /// a child may be born in it (see [`Cgroups::create`]).
+    pub(super) v2_fresh: bool,
 }
 
 /// Creates the deployment's folder `name` in each hierarchy of `layout`.
@@ -89,6 +92,14 @@ pub(super) fn existing(layout: &Layout, name: &str) -> Option<Cgroups> {
 impl Cgroups {
     /// Creates (or reuses) the folders of instance `name` for `resources`
     /// and writes its limits (clearing any that the spec no longer sets).
+    ///
+    /// The v2 folder is made anew for each run when it is empty: once
+    /// `cgroup.kill` was written to a folder, the kernel (6.x, the
+    /// `kill_seq` check of `cgroup_post_fork`) SIGKILLs every child born in
+    /// it by `clone3(CLONE_INTO_CGROUP)` from outside, because it compares
+    /// the folder's kill count with that of the parent's cgroup. A folder
+    /// that still holds a dying process is reused; its child then moves in
+    /// by writing `cgroup.procs` (the slow path) instead.
     pub fn create(&self, name: &str, resources: &ResourcesSpec) -> Result<Instance, CgroupError> {
         let v2_has = |c: &str| self.v2.as_ref().is_some_and(|(_, on)| on.iter().any(|n| n == c));
         let need = |key, c: Controller| -> Result<(), CgroupError> {
@@ -112,7 +123,8 @@ impl Cgroups {
         let mut inst = Instance { v2_memory: v2_has("memory"), ..Instance::default() };
         if let Some((base, _)) = &self.v2 {
             let dir = base.join(name);
-            mkdir(&dir).map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
+            inst.v2_fresh =
+                fresh_dir(&dir).map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
             inst.v2 = Some(dir);
         }
         for (c, base) in &self.v1 {
@@ -144,7 +156,7 @@ impl Cgroups {
         let v2 = self.v2.as_ref().map(|(b, _)| b.join(name)).filter(|d| d.is_dir());
         let v1 = self.v1.iter().map(|(c, b)| (*c, b.join(name))).filter(|(_, d)| d.is_dir()).collect();
         let v2_memory = self.v2.as_ref().is_some_and(|(_, on)| on.iter().any(|c| c == "memory"));
-        Instance { v2, v1, v2_memory }
+        Instance { v2, v1, v2_memory, v2_fresh: false }
     }
 }
 
@@ -176,16 +188,22 @@ impl Instance {
         self.dirs().map(|dir| procs_file(dir)).collect()
     }
 
-    /// The v2 folder (for `clone3(CLONE_INTO_CGROUP)`) and its `cgroup.procs`
-    /// (to write where clone3 cannot), when the instance has one.
-    pub fn v2_files(&self) -> Result<Option<(OwnedFd, OwnedFd)>, CgroupError> {
+    /// The v2 folder, when a child may be born in it (`clone3(CLONE_INTO_CGROUP)`;
+    /// only a fresh one, see [`Cgroups::create`]), and its `cgroup.procs` (to
+    /// write where clone3 cannot), when the instance has a v2 folder.
+    pub fn v2_files(&self) -> Result<Option<(Option<OwnedFd>, OwnedFd)>, CgroupError> {
         let Some(dir) = &self.v2 else { return Ok(None) };
-        let folder = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-            .open(dir)
-            .map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
-        Ok(Some((OwnedFd::from(folder), procs_file(dir)?)))
+        let folder = if self.v2_fresh {
+            let folder = OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+                .open(dir)
+                .map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
+            Some(OwnedFd::from(folder))
+        } else {
+            None
+        };
+        Ok(Some((folder, procs_file(dir)?)))
     }
 
     /// `cgroup.procs` of each v1 folder (see [`Instance::procs_files`]).
@@ -230,6 +248,19 @@ fn procs_file(dir: &Path) -> Result<OwnedFd, CgroupError> {
         .open(&path)
         .map(OwnedFd::from)
         .map_err(|source| CgroupError::Io { path, source })
+}
+
+/// Makes `dir` anew: removes it first when it exists and is empty. True
+/// when it is new; false when it holds a process still (`EBUSY`: reused).
+fn fresh_dir(dir: &Path) -> io::Result<bool> {
+    match fs::remove_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    fs::create_dir(dir)?;
+    Ok(true)
 }
 
 /// Creates `dir`; one that exists already is fine.

@@ -26,12 +26,19 @@ pub(super) struct ChildCgroup {
 }
 
 impl Keeper {
+    /// A child of `instance` is about to be forked into its cgroup: the
+    /// folder is no longer one to remove once empty (an orphan reaped before
+    /// the child moved in must not remove it under the child).
+    pub(super) fn cgroup_forking(&mut self, instance: &str) {
+        if !self.cgroups.unremoved.is_empty() {
+            self.cgroups.unremoved.remove(&instance_name(instance));
+        }
+    }
+
     /// The cgroup that the new child of `instance` was placed in, if any.
     pub(super) fn child_cgroup(&mut self, instance: &str) -> Option<ChildCgroup> {
         let cgroups = self.runtime.cgroups().ok()?;
-        let name = instance_name(instance);
-        self.cgroups.unremoved.remove(&name);
-        let inst = cgroups.instance(&name);
+        let inst = cgroups.instance(&instance_name(instance));
         if inst.is_empty() {
             return None;
         }

@@ -52,6 +52,7 @@ impl Keeper {
         // In the journal before it exists: a crash right after the fork cannot hide it.
         let token = self.journal.starting(&w.instance);
         launch.env.push((super::journal::VAR.into(), token.clone()));
+        self.cgroup_forking(&w.instance);
         let forked = self.runtime.fork(&launch).map_err(|e| e.to_string());
         if forked.is_err() {
             self.journal.ended(&token);

@@ -11,6 +11,8 @@
 //!   thread that reaps every child and orphan and reports each exit once.
 
 pub mod adopt;
+#[cfg(test)]
+mod born_tests;
 mod clone3;
 pub mod lineage;
 pub mod oci;

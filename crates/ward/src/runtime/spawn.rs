@@ -44,9 +44,10 @@ pub(super) struct Plan {
     pub stdin: OwnedFd,
     /// Becomes the child's stdout and stderr (the log file).
     pub output: OwnedFd,
-    /// The instance's v2 cgroup folder, to be born in (`clone3`), and its
-    /// `cgroup.procs` to write into where that cannot be done.
-    pub cgroup_v2: Option<(OwnedFd, OwnedFd)>,
+    /// The instance's v2 cgroup folder, to be born in (`clone3`; absent when
+    /// that is unsafe, see `Cgroups::create`), and its `cgroup.procs` to
+    /// write into where that cannot be done.
+    pub cgroup_v2: Option<(Option<OwnedFd>, OwnedFd)>,
     /// `cgroup.procs` of each v1 folder of the instance's cgroup: the child
     /// writes itself into each before anything else.
     pub cgroup_procs: Vec<OwnedFd>,
@@ -66,9 +67,6 @@ pub(super) enum Outcome {
     /// The child could not exec (or chdir, or switch user) and exits with 127.
     Failed { pid: u32, errno: i32 },
 }
-
-/// Whether a child is born in its v2 cgroup through clone3 (see `fork_child`).
-const CLONE_INTO_CGROUP: bool = false;
 
 /// Everything the child reads, as raw values and pointers, built before the fork.
 struct ChildArgs<'a> {
@@ -173,13 +171,11 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     // runs in the child before it resets them; the child unblocks them.
     let saved = block_all_signals();
     let forking = reaper.forking();
-    let v2 = plan.cgroup_v2.as_ref().map(|(dir, procs)| (dir.as_raw_fd(), procs.as_raw_fd()));
+    let v2 =
+        plan.cgroup_v2.as_ref().map(|(dir, procs)| (dir.as_ref().map(AsRawFd::as_raw_fd), procs.as_raw_fd()));
     // SAFETY: the child branch runs only `child_main`, which makes raw or
     // async-signal-safe calls on memory prepared above and never returns.
-    // clone3(CLONE_INTO_CGROUP) is off for now: with it, a standing-order
-    // replacement was SIGKILLed moments after its start (cause not found
-    // yet; see the cgroup notes in the README). The child writes itself in.
-    let forked = unsafe { super::clone3::fork_into(v2.filter(|_| CLONE_INTO_CGROUP).map(|(dir, _)| dir)) };
+    let forked = unsafe { super::clone3::fork_into(v2.and_then(|(dir, _)| dir)) };
     let pid = forked.pid;
     if pid == 0 {
         // Not born in its cgroup (no clone3 here): it moves itself in.
