@@ -21,8 +21,8 @@ pub struct Instance {
     pub(super) v1: Vec<(Controller, PathBuf)>,
     /// Its v2 folder has the memory controller.
     pub(super) v2_memory: bool,
-    /// Its v2 folder was made just now, so no `cgroup.kill` ever reached it:
-    /// a child may be born in it (see [`Cgroups::create`]).
+    /// No `cgroup.kill` ever reached its v2 folder: a child may be born in
+    /// it (see [`Cgroups::create`]).
     pub(super) v2_fresh: bool,
 }
 
@@ -93,13 +93,15 @@ impl Cgroups {
     /// Creates (or reuses) the folders of instance `name` for `resources`
     /// and writes its limits (clearing any that the spec no longer sets).
     ///
-    /// The v2 folder is made anew for each run when it is empty: once
-    /// `cgroup.kill` was written to a folder, the kernel (6.x, the
+    /// Once `cgroup.kill` was written to a v2 folder, the kernel (6.x, the
     /// `kill_seq` check of `cgroup_post_fork`) SIGKILLs every child born in
-    /// it by `clone3(CLONE_INTO_CGROUP)` from outside, because it compares
-    /// the folder's kill count with that of the parent's cgroup. A folder
-    /// that still holds a dying process is reused; its child then moves in
-    /// by writing `cgroup.procs` (the slow path) instead.
+    /// it by `clone3(CLONE_INTO_CGROUP)` from another cgroup: it compares
+    /// the folder's kill count with that of the parent's cgroup. So a folder
+    /// marked as killed (see `kill`) is made anew when empty; one that still
+    /// holds a dying process is reused, and its child moves in by writing
+    /// `cgroup.procs` (the slow path) instead. An unmarked folder is reused
+    /// as it is (a new folder costs the next fork a wait for the kernel's
+    /// cgroup lock while the old one goes offline).
     pub fn create(&self, name: &str, resources: &ResourcesSpec) -> Result<Instance, CgroupError> {
         let v2_has = |c: &str| self.v2.as_ref().is_some_and(|(_, on)| on.iter().any(|n| n == c));
         let need = |key, c: Controller| -> Result<(), CgroupError> {
@@ -250,9 +252,18 @@ fn procs_file(dir: &Path) -> Result<OwnedFd, CgroupError> {
         .map_err(|source| CgroupError::Io { path, source })
 }
 
-/// Makes `dir` anew: removes it first when it exists and is empty. True
-/// when it is new; false when it holds a process still (`EBUSY`: reused).
+/// Makes v2 folder `dir`, or reuses it; a killed one is made anew when
+/// empty. True when a child may be born in it; false when it was killed and
+/// holds a process still (`EBUSY`: reused, the child moves in).
 fn fresh_dir(dir: &Path) -> io::Result<bool> {
+    match fs::create_dir(dir) {
+        Ok(()) => return Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    if !super::kill::was_killed(dir) {
+        return Ok(true);
+    }
     match fs::remove_dir(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}

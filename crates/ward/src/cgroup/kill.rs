@@ -1,5 +1,6 @@
 //! Killing every process of an instance at once, escapees included: on v2,
-//! `cgroup.kill` (the kernel SIGKILLs the whole tree, new forks included); on
+//! `cgroup.kill` (the kernel SIGKILLs the whole tree, new forks included; the
+//! folder is marked, as no child may be born in it after that); on
 //! v1, the freezer stops the group so nothing can fork while each pid in
 //! `cgroup.procs` gets SIGKILL, then thaws it and the kills land.
 
@@ -29,9 +30,16 @@ impl Instance {
         }
     }
 
-    /// SIGKILLs every process in the instance's cgroup.
+    /// SIGKILLs every process in the instance's cgroup (nothing to do when
+    /// it holds none: then its v2 folder stays fit to be born in, see
+    /// [`super::Cgroups::create`]).
     pub fn kill(&self) {
         if let Some(dir) = &self.v2 {
+            if !populated(dir) {
+                return;
+            }
+            // Marked first: a child born in it later would be killed at birth.
+            let _ = rustix::fs::setxattr(dir, KILLED, b"1", rustix::fs::XattrFlags::empty());
             if fs::write(dir.join("cgroup.kill"), "1").is_ok() {
                 return;
             }
@@ -69,6 +77,26 @@ fn kill_frozen(dir: &Path) {
             break;
         }
         killed.extend(fresh);
+    }
+}
+
+/// The extended attribute that marks a v2 folder once `cgroup.kill` was
+/// written to it.
+pub(super) const KILLED: &str = "user.ward.killed";
+
+/// Whether v2 folder `dir` was marked as killed; true also when that cannot
+/// be told (no user xattrs on this host), to be safe.
+pub(super) fn was_killed(dir: &Path) -> bool {
+    let mut value = [0u8; 4];
+    !matches!(rustix::fs::getxattr(dir, KILLED, &mut value), Err(rustix::io::Errno::NODATA))
+}
+
+/// Whether v2 folder `dir` holds a process (`populated 1` in `cgroup.events`;
+/// true when unreadable, to be safe).
+fn populated(dir: &Path) -> bool {
+    match fs::read_to_string(dir.join("cgroup.events")) {
+        Ok(events) => events.lines().any(|l| l.trim() == "populated 1"),
+        Err(_) => true,
     }
 }
 
