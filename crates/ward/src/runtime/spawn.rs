@@ -173,16 +173,7 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     let forking = reaper.forking();
     let v2 =
         plan.cgroup_v2.as_ref().map(|(dir, procs)| (dir.as_ref().map(AsRawFd::as_raw_fd), procs.as_raw_fd()));
-    // SAFETY: the child branch runs only `child_main`, which makes raw or
-    // async-signal-safe calls on memory prepared above and never returns.
-    let forked = unsafe { super::clone3::fork_into(v2.and_then(|(dir, _)| dir)) };
-    let pid = forked.pid;
-    if pid == 0 {
-        // Not born in its cgroup (no clone3 here): it moves itself in.
-        args.v2_procs = if forked.placed { None } else { v2.map(|(_, procs)| procs) };
-        child_main(&args);
-    }
-    let fork_error = io::Error::last_os_error();
+    let (pid, fork_error) = start_child(&mut args, v2);
     if pid > 0 && plan.spare_group {
         forking.forked_sparing_group(pid.unsigned_abs());
     } else if pid > 0 {
@@ -204,6 +195,52 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     drop(report_write);
     drop((stdin, output, plan.cgroup_procs, plan.cgroup_v2));
     Ok(Forked::Pending { pid, report: report_read })
+}
+
+/// Starts the child of `args` (signals blocked): born in its v2 cgroup
+/// (`v2`: the folder, when it may be born there, and its `cgroup.procs`)
+/// where the kernel can, sharing the keeper's memory until its exec (see
+/// `clone3`); else moving itself in, and through `fork` where clone3 cannot
+/// be used at all. Returns the pid (negative on failure) and the error.
+fn start_child(args: &mut ChildArgs<'_>, v2: Option<(Option<RawFd>, RawFd)>) -> (libc::pid_t, io::Error) {
+    // SAFETY (both calls): `vfork_entry` runs only `child_main` (raw or
+    // async-signal-safe calls on memory prepared before) and never returns;
+    // `args` outlives the call, which waits for the child's exec.
+    let vfork = |args: &mut ChildArgs<'_>, dir| unsafe {
+        super::clone3::vfork_into(dir, vfork_entry, (args as *mut ChildArgs<'_>).cast())
+    };
+    let born_in = v2.and_then(|(dir, _)| dir);
+    let mut cloned = Err(libc::ENOSYS);
+    if let Some(dir) = born_in {
+        cloned = vfork(args, Some(dir));
+    }
+    if cloned.is_err() {
+        // Not born in its cgroup (none to be born in, or the kernel cannot):
+        // it moves itself in.
+        args.v2_procs = v2.map(|(_, procs)| procs);
+        if born_in.is_none() || cloned != Err(libc::ENOSYS) {
+            cloned = vfork(args, None);
+        }
+    }
+    match cloned {
+        Ok(pid) => (pid, io::Error::from_raw_os_error(0)),
+        Err(libc::ENOSYS) => {
+            // SAFETY: the child branch runs only `child_main`, which makes raw
+            // or async-signal-safe calls on memory prepared above and never returns.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                child_main(args);
+            }
+            (pid, io::Error::last_os_error())
+        }
+        Err(errno) => (-1, io::Error::from_raw_os_error(errno)),
+    }
+}
+
+/// The child's entry after a vfork-like clone3: `arg` is its `ChildArgs`.
+extern "C" fn vfork_entry(arg: *mut libc::c_void) -> ! {
+    // SAFETY: `start_child` passes its `ChildArgs`, alive while the parent waits.
+    child_main(unsafe { &*arg.cast::<ChildArgs<'_>>() })
 }
 
 /// Reads the child's report: EOF (exec succeeded) or a 4-byte errno.
