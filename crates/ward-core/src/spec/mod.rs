@@ -123,10 +123,10 @@ pub struct ServiceSpec {
     pub group: Option<String>,
     /// The file mode mask of the process (`umask: 0027`); inherited when absent.
     pub umask: Option<u32>,
-    /// Run each native instance in a cgroup of its own (`cgroup: true`), so
-    /// that a stop or restart kills every process of it, escapees that
-    /// double-fork or `setsid` included, and its OOM kills are counted
-    /// exactly. `None`: on when `resources:` or `limits:` are set.
+    /// Run each native instance in a cgroup of its own, so that a stop or
+    /// restart kills every process of it, escapees that double-fork or
+    /// `setsid` included, and its OOM kills are counted exactly. `None`: on
+    /// (where ward has cgroups); `cgroup: false` opts out.
     pub cgroup: Option<bool>,
     /// Cgroup limits of each instance (native processes and containers).
     pub resources: ResourcesSpec,

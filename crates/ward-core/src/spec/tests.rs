@@ -299,6 +299,11 @@ rejects! {
         "ward.yaml:5:23: services.api.resources.cpu: cpu -1.0 is out of range, expected a number of CPUs more than 0\n",
         "  help: write 0.5 for half of one CPU, 2 for two CPUs",
     );
+    resources_without_a_cgroup: api("    cgroup: false\n    resources: { memory: 1GiB }\n")
+        => concat!(
+        "ward.yaml:5:13: services.api.cgroup: cgroup: false cannot go with resources:, which a native instance's cgroup applies\n",
+        "  help: remove cgroup: false, or the resources: limits",
+    );
     resources_bad_memory: api("    resources: { memory: lots }\n")
         => "ward.yaml:5:26: services.api.resources.memory: invalid size `lots`, expected a size such as 4096, 512KiB, 10MiB or 1GiB";
     resources_unknown_key: api("    resources: { disk: 1GiB }\n")

@@ -100,6 +100,10 @@ fn check_service(c: &mut Checker<'_>, s: &ServiceSpec) {
     }
     check_ports(c, &p, s);
     check_resources(c, &p, &s.resources);
+    if s.cgroup == Some(false) && s.image.is_none() && s.resources != ResourcesSpec::default() {
+        let message = "cgroup: false cannot go with resources:, which a native instance's cgroup applies";
+        c.report(&join(&p, "cgroup"), message, Some("remove cgroup: false, or the resources: limits"));
+    }
 }
 
 /// Limits that no cgroup can apply: zero memory or pids, a CPU share of zero or less.

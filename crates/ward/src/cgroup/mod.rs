@@ -5,8 +5,10 @@
 //! The keeper creates one folder for the deployment below its own cgroup in
 //! each hierarchy it uses (`ward-<hash of the state folder>`), and one folder
 //! per instance below that (`<service>@<replica>`), before the instance's
-//! exec: the child writes itself into each `cgroup.procs` between fork and
-//! exec, so not one of its instructions runs outside. ward never touches a
+//! exec: the child is born in its v2 folder (`clone3(CLONE_INTO_CGROUP)`)
+//! and writes itself into each v1 `cgroup.procs` before its exec, so not one
+//! of its instructions runs outside. Every native instance gets one unless
+//! its service says `cgroup: false`. ward never touches a
 //! cgroup it did not create; it removes each instance's folders once its last
 //! process is gone, and the deployment's when it ends.
 //!
