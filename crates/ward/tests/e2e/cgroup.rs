@@ -181,3 +181,56 @@ services:
     let says = "instances run in: process groups (no cgroups: turned off by WARD_CGROUP=off)";
     assert!(table.contains(says), "{table}");
 }
+
+#[test]
+fn a_native_instance_has_its_cgroup_by_default_and_cgroup_false_opts_out() {
+    if !can_run() {
+        return;
+    }
+    // Restarted at once under the keeper's standing order: each run is born
+    // in the instance's folder (clone3), the first after a kill included.
+    let mut w = Ward::start(
+        "cg-default",
+        r#"version: 1
+services:
+  plain:
+    command: ["sh", "-c", "sleep 600 & exec sleep 600"]
+    backoff: { initial: 0s, jitter: 0 }
+  bare:
+    command: ["sleep", "600"]
+    cgroup: false
+"#,
+    );
+    let first = w.wait_event("plain", 0, "started", 20)["pid"].as_u64().unwrap() as u32;
+    w.wait_event("bare", 0, "started", 20);
+    let base = base_name(&w);
+    let procs = |inst: &str| -> Vec<u32> {
+        let dirs = folders_named(&base);
+        let text = dirs.iter().find_map(|d| std::fs::read_to_string(d.join(inst).join("cgroup.procs")).ok());
+        text.unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect()
+    };
+    assert!(procs("plain@0").contains(&first), "plain/0 runs in its cgroup: {:?}", procs("plain@0"));
+    assert!(w.instance("plain", 0)["usage"]["cpu_usec"].is_u64(), "usage from the cgroup");
+    assert!(procs("bare@0").is_empty(), "cgroup: false has no cgroup");
+    assert!(w.instance("bare", 0)["usage"].is_null(), "{}", w.instance("bare", 0));
+
+    // Its background sleep is left in the cgroup when it dies: killed, then
+    // the replacement is born in the same instance's folder and lives.
+    let mut pid = first;
+    for round in 0..3 {
+        assert!(crate::harness::kill(pid as i32, libc::SIGKILL));
+        let next = w.wait_for("the restart", 20, |e| {
+            e["kind"] == "started" && e["service"] == "plain" && e["pid"].as_u64() != Some(pid as u64)
+        });
+        pid = next["pid"].as_u64().unwrap() as u32;
+        w.track(pid);
+        eventually("the new run in its cgroup", 20, || procs("plain@0").contains(&pid));
+        let st = w.instance("plain", 0);
+        assert_eq!(st["state"], "running", "round {round}: {st}");
+    }
+    eventually("two processes of the last run only", 20, || procs("plain@0").len() == 2);
+    assert!(alive(pid));
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(30), 0);
+    assert!(folders_named(&base).is_empty(), "no cgroup left");
+}
