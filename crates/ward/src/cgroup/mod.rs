@@ -156,10 +156,20 @@ impl Cgroups {
         self.v1.iter().find(|(k, _)| *k == c).map(|(_, d)| d)
     }
 
-    /// Removes the deployment's folders (each must be empty; the keeper's
-    /// end) and their record in the state folder `state`.
+    /// Removes the deployment's folders (the keeper's end, once every
+    /// instance is down) and their record in the state folder `state`. An
+    /// instance folder still there (made for a spawn that then failed) is
+    /// emptied and removed first.
     pub fn remove(&self, state: &Path) {
         let _ = std::fs::remove_file(state.join(RECORD));
+        let mut names: Vec<String> = self.dirs().flat_map(|d| subfolders(d)).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let inst = self.instance(&name);
+            inst.kill_and_wait(std::time::Duration::from_secs(2));
+            inst.remove();
+        }
         for dir in self.dirs() {
             if let Err(e) = std::fs::remove_dir(dir) {
                 if e.kind() != std::io::ErrorKind::NotFound {
@@ -168,6 +178,16 @@ impl Cgroups {
             }
         }
     }
+}
+
+/// The names of the folders in `dir`.
+fn subfolders(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
 }
 
 /// The file in the state folder that lists the deployment's cgroup folders.

@@ -20,6 +20,7 @@ pub mod process;
 pub mod reaper;
 pub mod remote;
 mod spawn;
+mod users;
 mod vspawn;
 
 use std::path::PathBuf;

@@ -201,7 +201,8 @@ fn prepare(launch: &Launch) -> Result<Plan, SpawnError> {
         Some(user) => Some(credentials(user)?),
     };
     if let Some(group) = &launch.process.group {
-        let gid = spawn::lookup_group(group)?.ok_or_else(|| SpawnError::UnknownGroup(group.clone()))?;
+        let gid =
+            super::users::lookup_group(group)?.ok_or_else(|| SpawnError::UnknownGroup(group.clone()))?;
         let euid = rustix::process::geteuid();
         if !euid.is_root() {
             return Err(SpawnError::NotRoot(format!("group {group}"), euid.as_raw()));
@@ -285,7 +286,7 @@ fn rlimit_resource(key: &str) -> Option<libc::__rlimit_resource_t> {
 
 /// The uid and primary gid of `user` (a name or uid), if it exists.
 pub fn user_ids(user: &str) -> Option<(u32, u32)> {
-    spawn::lookup_user(user).ok().flatten().map(|c| (c.uid, c.gid))
+    super::users::lookup_user(user).ok().flatten().map(|c| (c.uid, c.gid))
 }
 
 /// The uid, gid and groups of `user`; only root may switch users.
@@ -294,7 +295,7 @@ fn credentials(user: &str) -> Result<spawn::Creds, SpawnError> {
     if !euid.is_root() {
         return Err(SpawnError::NotRoot(user.to_owned(), euid.as_raw()));
     }
-    spawn::lookup_user(user)?.ok_or_else(|| SpawnError::UnknownUser(user.to_owned()))
+    super::users::lookup_user(user)?.ok_or_else(|| SpawnError::UnknownUser(user.to_owned()))
 }
 
 /// The `PATH` the child will see: the launch's, else ward's, else a default.
@@ -576,7 +577,7 @@ mod tests {
         let scratch = Scratch::new("user");
         let mut l = launch(&["sh", "-c", "id -u; id -g"], &scratch);
         l.user = Some("nobody".into());
-        let Ok(Some(creds)) = spawn::lookup_user("nobody") else {
+        let Ok(Some(creds)) = crate::runtime::users::lookup_user("nobody") else {
             return; // no such user on this system
         };
         match rt.spawn(&l) {
