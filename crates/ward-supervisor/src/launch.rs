@@ -34,6 +34,13 @@ pub fn template(text: &str, vars: &[(String, String)]) -> String {
     out
 }
 
+/// Whether the instances of `spec` run in a cgroup of their own: every
+/// native one, unless the spec says `cgroup: false` (containers get theirs
+/// from their OCI runtime).
+pub fn in_cgroup(spec: &ServiceSpec) -> bool {
+    spec.image.is_none() && spec.cgroup.unwrap_or(true)
+}
+
 /// The launch of instance `id` of `spec`, for a spec file in `spec_dir`.
 pub fn launch(
     spec: &ServiceSpec,
@@ -64,7 +71,7 @@ pub fn launch(
     let process = ProcessOptions {
         // A cgroup of its own unless the spec says `cgroup: false` (the child
         // is born in it: see the README's "Real daemons").
-        cgroup: spec.image.is_none() && spec.cgroup.unwrap_or(true),
+        cgroup: in_cgroup(spec),
         memory: spec.resources.memory,
         memory_high: spec.resources.memory_high,
         pids: spec.resources.pids,

@@ -57,8 +57,7 @@ impl<R: Runtime> Supervisor<R> {
         let family = Family {
             main,
             main_start: self.start_times.get(id).copied(),
-            // As `launch` decides it: a cgroup when asked for, or when limits need one.
-            cgroup: spec.cgroup.unwrap_or(!spec.limits.is_empty() || spec.resources != Default::default()),
+            cgroup: super::launch::in_cgroup(spec),
             is_instance: &is_instance,
         };
         self.runtime.kinship(id, pid, &family)
