@@ -37,6 +37,9 @@ fn sleepers(w: &Ward, except: u32) -> Vec<u32> {
 /// alone. Returns the replacement's pid, once the brain has recorded it, and
 /// the `exited` event.
 fn restart_with_the_brain_frozen(w: &mut Ward, old: u32) -> (u32, serde_json::Value) {
+    // A request is answered only after the input before it (the `started`
+    // that arms the order) is handled to its end, order sent to the keeper.
+    w.status();
     let brain = w.brain_pid().expect("a brain");
     assert!(kill(brain as i32, libc::SIGSTOP));
     let thaw = Thaw(brain);
