@@ -83,7 +83,7 @@ impl EventLog {
             // `EventKind` is non-exhaustive: a newer kind carries only its name.
             _ => {}
         }
-        ev.dossier = dossier;
+        ev.dossier = dossier.map(Box::new);
         self.next_seq += 1;
         let ev = Arc::new(ev);
         if self.history.len() == self.cap {

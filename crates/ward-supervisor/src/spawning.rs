@@ -173,7 +173,8 @@ impl<R: Runtime> Supervisor<R> {
 
     /// Process `pid` of `id` runs; its output starts at `log_len` in its log.
     fn started(&mut self, id: &InstanceId, pid: u32, log_len: u64) {
-        self.pids.entry(pid).or_default().push_back(id.clone());
+        // One instance per pid, nearly always: room for one, not the default four.
+        self.pids.entry(pid).or_insert_with(|| VecDeque::with_capacity(1)).push_back(id.clone());
         self.run_starts.insert(id.clone(), log_len);
         if let Some(st) = self.runtime.start_time(pid) {
             self.start_times.insert(id.clone(), st);

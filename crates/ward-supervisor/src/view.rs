@@ -131,9 +131,10 @@ pub struct EventJson {
     /// Why, for `spawn_failed` and `health_failed`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
-    /// The crash dossier, on `exited` events.
+    /// The crash dossier, on `exited` events (boxed: most events have none,
+    /// and the history keeps up to 100,000 of them).
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub dossier: Option<Dossier>,
+    pub dossier: Option<Box<Dossier>>,
 }
 
 /// What ward knows of an exit: on every `exited` event.

@@ -74,7 +74,7 @@ impl Keeper {
             Some(name)
                 if self.strays.iter().any(|s| s.pid == pid) && !self.cgroups.exited.contains_key(&pid) =>
             {
-                let running = self.children.values().any(|c| c.instance == name);
+                let running = self.children.values().any(|c| *c.instance == *name);
                 let cgroups = self.runtime.cgroups().ok();
                 cgroups.filter(|_| !running).map(|c| c.instance(&instance_name(name)))
             }

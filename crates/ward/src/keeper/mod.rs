@@ -103,8 +103,10 @@ struct Brain {
 
 /// An instance process the keeper started.
 struct Child {
-    /// `service/N`.
-    instance: String,
+    /// `service/N` (copied by the main loop: the reader thread's
+    /// allocations, kept for good among its freed ones, would pin their
+    /// pages; at 10,000 instances several megabytes).
+    instance: Box<str>,
     /// Its start time, to tell a reused pid.
     start_time: Option<u64>,
     /// Its token in the journal.
@@ -170,7 +172,10 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
     };
     let mut trimmer = crate::memory::Trimmer::default();
     loop {
-        let input = match keeper.restart_at {
+        // A burst's tail is trimmed once the keeper is quiet (one wake-up).
+        let trim_at = trimmer.tail().then(|| now() + crate::memory::Trimmer::QUIET);
+        let deadline = keeper.restart_at.into_iter().chain(trim_at).min();
+        let input = match deadline {
             Some(at) => match rx.recv_timeout(at.saturating_duration_since(now())) {
                 Ok(input) => Some(input),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
@@ -182,7 +187,11 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
             },
         };
         match input {
-            None => keeper.start_brain(),
+            None if keeper.restart_at.is_some_and(|at| at <= now()) => keeper.start_brain(),
+            None => {
+                trimmer.quiet();
+                continue;
+            }
             Some(input) => keeper.handle(input),
         }
         // Take whatever else is there before waiting for the replacements'
@@ -303,7 +312,11 @@ impl Keeper {
         let mut children: Vec<KnownChild> = self
             .children
             .iter()
-            .map(|(pid, c)| KnownChild { pid: *pid, instance: c.instance.clone(), start_time: c.start_time })
+            .map(|(pid, c)| KnownChild {
+                pid: *pid,
+                instance: c.instance.to_string(),
+                start_time: c.start_time,
+            })
             .collect();
         for p in &self.pending {
             children.push(KnownChild { pid: p.pid, instance: String::new(), start_time: None });

@@ -72,7 +72,8 @@ impl Keeper {
         let start_time = process_start_time(pid);
         let token = s.token.into_boxed_str();
         let cgroup = self.child_cgroup(&s.instance);
-        self.children.insert(pid, Child { instance: s.instance, start_time, token, order: None, cgroup });
+        let instance = Box::from(s.instance.as_str());
+        self.children.insert(pid, Child { instance, start_time, token, order: None, cgroup });
         Ok(pid)
     }
 
@@ -138,7 +139,7 @@ impl Keeper {
         self.send_all(&out);
         // Once every process started is a child (none in flight), so a
         // rewrite names them all.
-        let live = self.children.values().map(|c| (&*c.token, c.instance.as_str()));
+        let live = self.children.values().map(|c| (&*c.token, &*c.instance));
         self.journal.compact_if_large(live);
     }
 }
