@@ -195,7 +195,7 @@ impl<R: Runtime> Supervisor<R> {
             uptime_ms: i.pid().and(i.started_at()).map(|t| now.saturating_since(t).as_millis() as u64),
             last_exit: i.last_exit().map(Into::into),
             status_text: self.health.status_text(i.id()),
-            usage: i.pid().and_then(|_| self.runtime.usage(i.id())),
+            usage: i.pid().filter(|_| self.in_cgroup(i)).and_then(|_| self.runtime.usage(i.id())),
             gate: GateJson {
                 state: gate.state().word().to_string(),
                 until_ms: gate.state().until().map(|t| self.clock.wall_of(t)),
@@ -203,6 +203,13 @@ impl<R: Runtime> Supervisor<R> {
                 threshold: gate.threshold(),
             },
         }
+    }
+
+    /// Whether `i`'s service is placed in cgroups: only those have folders,
+    /// so a status of 10,000 other instances asks for none (each miss is a
+    /// path walk in cgroupfs).
+    fn in_cgroup(&self, i: &Instance) -> bool {
+        self.deployment.service(&i.id().service).is_some_and(crate::launch::in_cgroup)
     }
 
     fn command(&mut self, command: Command, target: &str) -> Result<String, RequestError> {

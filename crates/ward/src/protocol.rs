@@ -30,14 +30,21 @@ pub struct WireLaunch {
     /// Extra environment.
     pub env: Vec<(String, String)>,
     /// Working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workdir: Option<PathBuf>,
     /// User to run as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Output file.
     pub log: PathBuf,
-    /// Cgroup, limits, group, umask.
-    #[serde(default)]
+    /// Cgroup, limits, group, umask (left out when all are defaults).
+    #[serde(default, skip_serializing_if = "is_default")]
     pub process: ward_supervisor::ports::runtime::ProcessOptions,
+}
+
+/// True for the default process options (none of them set).
+fn is_default(p: &ward_supervisor::ports::runtime::ProcessOptions) -> bool {
+    *p == ward_supervisor::ports::runtime::ProcessOptions::default()
 }
 
 impl WireLaunch {

@@ -36,21 +36,21 @@ impl Keeper {
     }
 
     /// The cgroup that the new child of `instance` was placed in, if any.
-    pub(super) fn child_cgroup(&mut self, instance: &str) -> Option<ChildCgroup> {
+    pub(super) fn child_cgroup(&mut self, instance: &str) -> Option<Box<ChildCgroup>> {
         let cgroups = self.runtime.cgroups().ok()?;
         let inst = cgroups.instance(&instance_name(instance));
         if inst.is_empty() {
             return None;
         }
         let oom_base = inst.oom_kills().unwrap_or(0);
-        Some(ChildCgroup { inst, oom_base })
+        Some(Box::new(ChildCgroup { inst, oom_base }))
     }
 
     /// `child` (pid `pid`) exited: what its cgroup counted over the run. Its
     /// cgroup waits for the brain's `Cleanup` unless `replaced` (then what is
     /// left in it is killed now, before the replacement joins it).
     pub(super) fn cgroup_exit(&mut self, pid: u32, child: &mut Child, replaced: bool) -> Option<Stats> {
-        let ChildCgroup { inst, oom_base } = child.cgroup.take()?;
+        let ChildCgroup { inst, oom_base } = *child.cgroup.take()?;
         let mut stats = inst.stats();
         stats.oom_kills = stats.oom_kills.map(|n| n.saturating_sub(oom_base));
         let heir = self.cgroups.handed.remove(&pid);

@@ -115,8 +115,9 @@ struct Child {
     /// once, and with what (the launch as its JSON text: one allocation, a
     /// third of the parsed form's memory, at 10,000 instances it counts).
     order: Option<(StandingOrder, Box<str>)>,
-    /// Its cgroup, when it runs in one.
-    cgroup: Option<cgroups::ChildCgroup>,
+    /// Its cgroup, when it runs in one (boxed: most children have none, and
+    /// the map holds 10,000 of them).
+    cgroup: Option<Box<cgroups::ChildCgroup>>,
 }
 
 /// Runs the keeper until everything is down; returns `ward up`'s exit code.

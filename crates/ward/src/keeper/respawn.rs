@@ -71,7 +71,9 @@ impl Keeper {
         };
         let start_time = process_start_time(pid);
         let token = s.token.into_boxed_str();
-        let cgroup = self.child_cgroup(&s.instance);
+        // Only a launch placed in a cgroup has one: no folder lookups (path
+        // walks in cgroupfs) for the others on every start.
+        let cgroup = if s.launch.process.cgroup { self.child_cgroup(&s.instance) } else { None };
         let instance = Box::from(s.instance.as_str());
         self.children.insert(pid, Child { instance, start_time, token, order: None, cgroup });
         Ok(pid)

@@ -43,37 +43,39 @@ pub struct Launch {
 }
 
 /// What a native instance gets besides argv, environment and user (see `cgroup`).
+/// Defaults are left out of its JSON: the keeper holds a launch's JSON per
+/// instance (its standing order), and each restart sends one.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProcessOptions {
     /// Run in a cgroup of its own, when ward has cgroups (every native
     /// instance; not the brain, not an OCI runtime, which makes its own).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cgroup: bool,
     /// `resources.memory`, bytes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<u64>,
     /// `resources.memory_high`, bytes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_high: Option<u64>,
     /// `resources.pids`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<u32>,
     /// `resources.cpu`, in CPUs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<f64>,
     /// `limits:` as (key, value; `None` unlimited), set with setrlimit before exec.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub limits: Vec<(String, Option<u64>)>,
     /// `group:` (name or gid).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// `umask:`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub umask: Option<u32>,
     /// Its main process may hand over to another (`ready: { notify: true }`
     /// understands `MAINPID=`): in a cgroup, its process group is not killed
     /// when it exits, only the cgroup, once the supervisor has decided.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub handover: bool,
 }
 
