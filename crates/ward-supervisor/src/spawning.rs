@@ -5,9 +5,11 @@
 //!
 //! The supervisor never waits for a spawn: each request has a number, the
 //! instance stays `starting`, and the answer comes back later as an input
-//! ([`Report::Answer`]). An answer that does not come within
-//! [`ANSWER_TIMEOUT`] is a failed spawn; should it come after all, its
-//! process is named by no instance and is killed.
+//! ([`Report::Answer`]). A spawn fails when its answer has not come
+//! [`ANSWER_TIMEOUT`] after its request while the runtime answered nothing
+//! else either (a runtime busy with 10,000 starts is slow, not stuck: each
+//! answer it gives extends the wait of those still queued); should the
+//! answer come after all, its process is named by no instance and is killed.
 
 use super::{Supervisor, launch};
 use crate::clock::Stopwatch;
@@ -33,12 +35,19 @@ pub(super) struct Spawns {
     deadlines: VecDeque<(MonoTime, u64)>,
     /// Requests given up on: a late success is a process to kill.
     abandoned: HashSet<u64>,
+    /// When the runtime last answered a spawn: it is alive and working.
+    last_answer: Option<MonoTime>,
 }
 
 impl Spawns {
-    /// When the oldest unanswered request times out.
+    /// When the oldest unanswered request times out: `ANSWER_TIMEOUT` after
+    /// its request, or after the runtime's last answer if that is later.
     pub(super) fn next_deadline(&self) -> Option<MonoTime> {
-        self.deadlines.front().map(|(at, _)| *at)
+        let (at, _) = self.deadlines.front()?;
+        Some(match self.last_answer {
+            Some(last) => (*at).max(last + ANSWER_TIMEOUT),
+            None => *at,
+        })
     }
 }
 
@@ -109,6 +118,7 @@ impl<R: Runtime> Supervisor<R> {
             return None; // a helper's (containers), or given up on
         };
         self.observer.spawn_took(since.elapsed());
+        self.spawns.last_answer = Some(self.clock.now());
         // Answered deadlines go, so that an idle ward does not wake for them.
         while let Some(&(_, r)) = self.spawns.deadlines.front() {
             if self.spawns.awaiting.contains_key(&r) {
@@ -127,14 +137,17 @@ impl<R: Runtime> Supervisor<R> {
 
     /// Spawns whose answer is overdue fail.
     pub(super) fn expire_spawns(&mut self, now: MonoTime) {
-        while let Some(&(at, req)) = self.spawns.deadlines.front() {
+        while let (Some(at), Some(&(_, req))) = (self.spawns.next_deadline(), self.spawns.deadlines.front()) {
             if at > now {
                 break;
             }
             self.spawns.deadlines.pop_front();
             if let Some((id, _, _)) = self.spawns.awaiting.remove(&req) {
                 self.spawns.abandoned.insert(req);
-                let error = format!("no answer from the keeper within {}s", ANSWER_TIMEOUT.as_secs());
+                let error = format!(
+                    "no answer from the keeper within {}s (and no other answer meanwhile)",
+                    ANSWER_TIMEOUT.as_secs()
+                );
                 tracing::error!("{id}: {error}");
                 self.observe(&id, Observation::SpawnFailed { error });
             }
@@ -179,5 +192,24 @@ impl<R: Runtime> Supervisor<R> {
         if let Some(st) = self.runtime.start_time(pid) {
             self.start_times.insert(id.clone(), st);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_extends_the_wait_of_the_requests_still_queued() {
+        let t = |ms| MonoTime::from_millis(ms);
+        let mut s = Spawns::default();
+        s.deadlines.push_back((t(10_000), 1));
+        assert_eq!(s.next_deadline(), Some(t(10_000)), "no answer yet: 10 s after the request");
+        s.last_answer = Some(t(9_000));
+        assert_eq!(s.next_deadline(), Some(t(19_000)), "the runtime answers: it is busy, not stuck");
+        s.last_answer = Some(t(0));
+        assert_eq!(s.next_deadline(), Some(t(10_000)), "an older answer changes nothing");
+        s.deadlines.clear();
+        assert_eq!(s.next_deadline(), None, "nothing to wait for: no wake-up");
     }
 }
