@@ -25,7 +25,14 @@ const INBOX: usize = 1024;
 const SAMPLED: usize = 500;
 
 /// Runs the app on the terminal until it asks to quit.
-pub async fn run(client: Client, terminal: &mut DefaultTerminal, app: &mut App) -> std::io::Result<()> {
+/// `cgroups`: the deployment's cgroups, when top runs beside it (the CPU and
+/// memory of an instance in a cgroup are its cgroup's: every process of it).
+pub async fn run(
+    client: Client,
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    cgroups: Option<crate::cgroup::Cgroups>,
+) -> std::io::Result<()> {
     let client = Arc::new(client);
     let (tx, mut rx) = mpsc::channel::<Msg>(INBOX);
     spawn_keys(tx.clone());
@@ -50,7 +57,7 @@ pub async fn run(client: Client, terminal: &mut DefaultTerminal, app: &mut App) 
         terminal.draw(|f| view::draw(f, app))?;
         let msg = tokio::select! {
             Some(m) = rx.recv() => m,
-            _ = tick.tick() => Msg::Tick { now_ms: now_ms(), samples: sample(app) },
+            _ = tick.tick() => Msg::Tick { now_ms: now_ms(), samples: sample(app, cgroups.as_ref()) },
             _ = term.recv() => Msg::Key(Key::Interrupt),
             _ = hup.recv() => Msg::Key(Key::Interrupt),
         };
@@ -167,13 +174,19 @@ async fn feed_logs(c: Arc<Client>, tx: mpsc::Sender<Msg>, feed: u64, target: Str
     }
 }
 
-fn sample(app: &App) -> Vec<procstat::ProcSample> {
+fn sample(app: &App, cgroups: Option<&crate::cgroup::Cgroups>) -> Vec<procstat::ProcSample> {
     let now = now_ms();
     app.visible()
         .iter()
-        .filter_map(|i| i.pid)
+        .filter_map(|i| Some((i, i.pid?)))
         .take(SAMPLED)
-        .filter_map(|pid| procstat::read(pid, now))
+        .filter_map(|(i, pid)| {
+            let stats = cgroups.and_then(|c| {
+                let inst = c.instance(&crate::cgroup::instance_name(&format!("{}/{}", i.service, i.replica)));
+                (!inst.is_empty()).then(|| inst.stats())
+            });
+            procstat::with_cgroup(procstat::read(pid, now), stats)
+        })
         .collect()
 }
 

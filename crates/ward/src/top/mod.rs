@@ -56,7 +56,8 @@ pub fn run(paths: &Paths, client: Client) -> i32 {
             return 1;
         }
     };
-    let outcome = rt.block_on(driver::run(client, &mut terminal, &mut app));
+    let cgroups = crate::cgroup::Cgroups::find(&paths.state);
+    let outcome = rt.block_on(driver::run(client, &mut terminal, &mut app, cgroups));
     let restored = ratatui::try_restore();
     match outcome.and(restored) {
         Ok(()) => 0,

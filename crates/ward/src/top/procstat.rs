@@ -63,6 +63,22 @@ pub fn read(pid: u32, at_ms: u64) -> Option<ProcSample> {
     parse(pid, at_ms, &stat, &statm, tick_hz, page_kb)
 }
 
+/// A process's sample with its instance's cgroup figures where the cgroup
+/// counts them: CPU time of every process of the instance, and memory
+/// charged to it (a daemon's children included).
+pub fn with_cgroup(sample: Option<ProcSample>, cgroup: Option<crate::cgroup::Stats>) -> Option<ProcSample> {
+    let mut s = sample?;
+    if let Some(c) = cgroup {
+        if let Some(us) = c.cpu_usec {
+            s.cpu_ms = us / 1000;
+        }
+        if let Some(bytes) = c.memory_bytes {
+            s.rss_kb = bytes / 1024;
+        }
+    }
+    Some(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +94,19 @@ mod tests {
         assert_eq!(f.cpu_pct, Some(50.0));
         assert_eq!(ProcFigures::between(None, &b).cpu_pct, None);
         assert!(parse(42, 0, "garbage", "", 100, 4).is_none());
+        let cg = crate::cgroup::Stats {
+            cpu_usec: Some(7_000_000),
+            memory_bytes: Some(8 << 20),
+            ..Default::default()
+        };
+        let merged = with_cgroup(Some(a), Some(cg)).unwrap();
+        assert_eq!((merged.cpu_ms, merged.rss_kb), (7_000, 8 * 1024), "the cgroup's figures win");
+        let cpu_only = crate::cgroup::Stats { cpu_usec: Some(1_000), ..Default::default() };
+        assert_eq!(
+            with_cgroup(Some(a), Some(cpu_only)).unwrap().rss_kb,
+            1_200,
+            "no memory counted: the process's"
+        );
+        assert_eq!(with_cgroup(None, Some(cg)), None, "a process that is gone");
     }
 }
