@@ -5,7 +5,7 @@
 use super::*;
 use crate::exit::ExitStatus;
 use crate::instance::InstanceState;
-use crate::spec::{BackoffSpec, HooksSpec, LogSpec, OnPanic, PanicAction, ReadySpec, RestartPolicy};
+use crate::spec::{BackoffSpec, HooksSpec, OnPanic, PanicAction, ReadySpec, RestartPolicy};
 use std::time::Duration;
 
 fn t(ms: u64) -> MonoTime {
@@ -29,13 +29,7 @@ fn needs(name: &str, dep: &str) -> ServiceSpec {
 }
 
 fn spec_of(services: Vec<ServiceSpec>) -> Spec {
-    Spec {
-        version: 1,
-        logs: LogSpec::default(),
-        restart_budget: None,
-        api: None,
-        services: services.into_iter().map(|s| (s.name.clone(), s)).collect(),
-    }
+    Spec::new(services)
 }
 
 /// `"api/0"` → its id.

@@ -160,6 +160,12 @@ impl Cgroups {
         let v2_memory = self.v2.as_ref().is_some_and(|(_, on)| on.iter().any(|c| c == "memory"));
         Instance { v2, v1, v2_memory, v2_fresh: false }
     }
+
+    /// What the cgroup of instance `id` (`service/N`) counts now, when it has one.
+    pub fn usage(&self, id: &str) -> Option<super::Stats> {
+        let inst = self.instance(&super::instance_name(id));
+        (!inst.is_empty()).then(|| inst.stats())
+    }
 }
 
 impl Instance {

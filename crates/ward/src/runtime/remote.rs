@@ -142,8 +142,7 @@ impl Runtime for KeeperRuntime {
     }
 
     fn usage(&self, id: &InstanceId) -> Option<crate::cgroup::Stats> {
-        let inst = self.cgroups.as_ref()?.instance(&crate::cgroup::instance_name(&id.to_string()));
-        (!inst.is_empty()).then(|| inst.stats())
+        self.cgroups.as_ref()?.usage(&id.to_string())
     }
     fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
         for (req, launch) in &batch {

@@ -97,36 +97,27 @@ impl Committed {
     fn events_after(&self, seq: i64) -> Result<Vec<Seen>, String> {
         let fields =
             |e: &EventJson| (e.seq as i64, format!("{}/{}", e.service, e.replica), e.kind.clone(), e.pid);
-        if let Committed::Memory(m) = self {
-            return Ok(m.read_committed(|c| {
-                c.events.range((seq.max(0) as u64 + 1)..).map(|(_, e)| fields(e)).collect()
-            }));
-        }
-        let rows = self.event_json_after(seq)?;
+        let db = match self {
+            Committed::Memory(m) => {
+                return Ok(m.read_committed(|c| {
+                    c.events.range((seq.max(0) as u64 + 1)..).map(|(_, e)| fields(e)).collect()
+                }));
+            }
+            Committed::Sqlite(db) => db,
+        };
+        let mut stmt = db
+            .prepare_cached("SELECT json FROM events WHERE seq > ?1 ORDER BY seq")
+            .map_err(|e| e.to_string())?;
+        let rows: Vec<String> = stmt
+            .query_map([seq], |r| r.get(0))
+            .map_err(|e| e.to_string())?
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
         rows.iter()
-            .map(|(_, json)| {
+            .map(|json| {
                 serde_json::from_str::<EventJson>(json).map(|e| fields(&e)).map_err(|e| e.to_string())
             })
             .collect()
-    }
-
-    /// Events numbered above `seq`, as (seq, JSON), in order.
-    fn event_json_after(&self, seq: i64) -> Result<Vec<(i64, String)>, String> {
-        match self {
-            Committed::Sqlite(db) => {
-                let mut stmt = db
-                    .prepare_cached("SELECT seq, json FROM events WHERE seq > ?1 ORDER BY seq")
-                    .map_err(|e| e.to_string())?;
-                let rows = stmt
-                    .query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(|e| e.to_string())?
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| e.to_string());
-                drop(stmt);
-                rows
-            }
-            Committed::Memory(_) => Ok(Vec::new()), // read directly by `events_after`
-        }
     }
 
     /// Every instance row: (`service/N`, state, pid).

@@ -181,10 +181,7 @@ fn sample(app: &App, cgroups: Option<&crate::cgroup::Cgroups>) -> Vec<procstat::
         .filter_map(|i| Some((i, i.pid?)))
         .take(SAMPLED)
         .filter_map(|(i, pid)| {
-            let stats = cgroups.and_then(|c| {
-                let inst = c.instance(&crate::cgroup::instance_name(&format!("{}/{}", i.service, i.replica)));
-                (!inst.is_empty()).then(|| inst.stats())
-            });
+            let stats = cgroups.and_then(|c| c.usage(&format!("{}/{}", i.service, i.replica)));
             procstat::with_cgroup(procstat::read(pid, now), stats)
         })
         .collect()
