@@ -153,6 +153,26 @@ impl Cgroups {
         Ok(inst)
     }
 
+    /// The folders for the next process of instance `name`, given `last`,
+    /// those of its last process (empty now, see [`Instance::is_populated`]),
+    /// made for the limits `was` and as returned by [`Cgroups::create`]:
+    /// reused as they are when the limits are the same and no kill ever
+    /// reached them (no folder to make or check, no limit to write); else
+    /// as [`Cgroups::create`] makes them.
+    pub fn reuse(
+        &self,
+        name: &str,
+        last: Instance,
+        was: &ResourcesSpec,
+        resources: &ResourcesSpec,
+    ) -> Result<Instance, CgroupError> {
+        let killed = last.v2.as_deref().is_none_or(super::kill::was_killed);
+        if was != resources || killed || !last.v2_fresh {
+            return self.create(name, resources);
+        }
+        Ok(last)
+    }
+
     /// The folders of instance `name` that exist, to read or kill.
     pub fn instance(&self, name: &str) -> Instance {
         let v2 = self.v2.as_ref().map(|(b, _)| b.join(name)).filter(|d| d.is_dir());
@@ -172,6 +192,12 @@ impl Instance {
     /// Its folder name (`service@replica`).
     pub fn name(&self) -> Option<String> {
         self.dirs().next()?.file_name().map(|n| n.to_string_lossy().into_owned())
+    }
+
+    /// Whether a process is in it (its v2 folder's `cgroup.events`; true
+    /// when that cannot be told, v1 alone included, to be safe).
+    pub fn is_populated(&self) -> bool {
+        self.v2.as_deref().is_none_or(super::kill::populated)
     }
 
     /// Whether it has no folder at all.

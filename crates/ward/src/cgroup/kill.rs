@@ -93,7 +93,7 @@ pub(super) fn was_killed(dir: &Path) -> bool {
 
 /// Whether v2 folder `dir` holds a process (`populated 1` in `cgroup.events`;
 /// true when unreadable, to be safe).
-fn populated(dir: &Path) -> bool {
+pub(super) fn populated(dir: &Path) -> bool {
     match fs::read_to_string(dir.join("cgroup.events")) {
         Ok(events) => events.lines().any(|l| l.trim() == "populated 1"),
         Err(_) => true,

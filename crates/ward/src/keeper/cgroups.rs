@@ -7,6 +7,7 @@
 use super::{Child, Keeper};
 use crate::cgroup::{Instance, Stats, instance_name};
 use std::collections::HashMap;
+use ward_core::spec::ResourcesSpec;
 
 /// What the keeper holds of cgroups.
 #[derive(Default)]
@@ -19,11 +20,17 @@ pub(super) struct Book {
     handed: HashMap<u32, u32>,
 }
 
-/// A child's cgroup, and its OOM-kill count when the child started.
+/// A child's cgroup, its OOM-kill count when the child started, and the
+/// limits its folders were made for.
 pub(super) struct ChildCgroup {
     inst: Instance,
     oom_base: u64,
+    resources: ResourcesSpec,
 }
+
+/// The cgroup of an instance's last process, empty, for its replacement
+/// (see `Cgroups::reuse`).
+pub(super) type Reusable = (Instance, ResourcesSpec);
 
 impl Keeper {
     /// A child of `instance` is about to be forked into its cgroup: the
@@ -35,31 +42,41 @@ impl Keeper {
         }
     }
 
-    /// The cgroup that the new child of `instance` was placed in, if any.
-    pub(super) fn child_cgroup(&mut self, instance: &str) -> Option<Box<ChildCgroup>> {
-        let cgroups = self.runtime.cgroups().ok()?;
-        let inst = cgroups.instance(&instance_name(instance));
+    /// The cgroup that the new child was placed in (`inst`, made for `resources`).
+    pub(super) fn child_cgroup(inst: Instance, resources: ResourcesSpec) -> Option<Box<ChildCgroup>> {
         if inst.is_empty() {
             return None;
         }
         let oom_base = inst.oom_kills().unwrap_or(0);
-        Some(Box::new(ChildCgroup { inst, oom_base }))
+        Some(Box::new(ChildCgroup { inst, oom_base, resources }))
     }
 
     /// `child` (pid `pid`) exited: what its cgroup counted over the run. Its
-    /// cgroup waits for the brain's `Cleanup` unless `replaced` (then what is
-    /// left in it is killed now, before the replacement joins it).
-    pub(super) fn cgroup_exit(&mut self, pid: u32, child: &mut Child, replaced: bool) -> Option<Stats> {
-        let ChildCgroup { inst, oom_base } = *child.cgroup.take()?;
+    /// cgroup waits for the brain's `Cleanup` unless `replaced`: then what is
+    /// left in it is killed now, before the replacement joins it, and an
+    /// empty one is returned for the replacement to be born in.
+    pub(super) fn cgroup_exit(
+        &mut self,
+        pid: u32,
+        child: &mut Child,
+        replaced: bool,
+    ) -> (Option<Stats>, Option<Reusable>) {
+        let Some(cgroup) = child.cgroup.take() else { return (None, None) };
+        let ChildCgroup { inst, oom_base, resources } = *cgroup;
         let mut stats = inst.stats();
         stats.oom_kills = stats.oom_kills.map(|n| n.saturating_sub(oom_base));
         let heir = self.cgroups.handed.remove(&pid);
+        let mut reusable = None;
         if replaced && heir.is_none() {
-            inst.kill();
+            if inst.is_populated() {
+                inst.kill();
+            } else {
+                reusable = Some((inst, resources));
+            }
         } else {
             self.cgroups.exited.insert(heir.unwrap_or(pid), inst);
         }
-        Some(stats)
+        (Some(stats), reusable)
     }
 
     /// The brain's `Cleanup` of `pid` of `instance`: kills what is left in

@@ -281,13 +281,13 @@ impl Keeper {
             return; // an orphan, reaped
         };
         let replaced = child.order.as_ref().is_some_and(|(order, _)| order.covers(status));
-        let cgroup = self.cgroup_exit(pid, &mut child, replaced);
+        let (cgroup, reusable) = self.cgroup_exit(pid, &mut child, replaced);
         let p = Pending { seq: self.next_seq, pid, status, rusage, respawned: None, cgroup };
         self.next_seq += 1;
         let replacement = match child.order {
             Some((order, launch)) if order.covers(status) => {
                 match serde_json::from_str::<WireLaunch>(&launch) {
-                    Ok(launch) => self.fork_replacement(pid, launch),
+                    Ok(launch) => self.fork_replacement(launch, reusable),
                     Err(_) => None,
                 }
             }

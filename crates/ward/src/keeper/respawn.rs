@@ -11,7 +11,9 @@
 //! fork or exec fails is left out of the report: the brain then restarts the
 //! instance itself and reports the error.
 
+use super::cgroups::Reusable;
 use super::{Child, Keeper, Pending};
+use crate::cgroup::Instance;
 use crate::protocol::{ToBrain, WireLaunch, encode};
 use crate::runtime::process::{Forked, ProcessRuntime, process_start_time};
 use crate::runtime::{Launch, Respawned};
@@ -34,6 +36,8 @@ pub(super) struct Starting {
     instance: String,
     token: String,
     forked: Forked,
+    /// The cgroup it was placed in.
+    cgroup: Option<Instance>,
 }
 
 /// A replacement under a standing order, whose exec is under way.
@@ -46,18 +50,22 @@ pub(super) struct Replacement {
 }
 
 impl Keeper {
-    /// Forks the process of `w`.
-    fn fork_launch(&mut self, w: WireLaunch) -> Result<Starting, String> {
+    /// Forks the process of `w`, in the cgroup of its last process when
+    /// `last` gives it.
+    fn fork_launch(&mut self, w: WireLaunch, last: Option<Reusable>) -> Result<Starting, String> {
         let mut launch = launch_of(&w).ok_or_else(|| format!("bad instance {}", w.instance))?;
         // In the journal before it exists: a crash right after the fork cannot hide it.
         let token = self.journal.starting(&w.instance);
         launch.env.push((super::journal::VAR.into(), token.clone()));
         self.cgroup_forking(&w.instance);
-        let forked = self.runtime.fork(&launch).map_err(|e| e.to_string());
-        if forked.is_err() {
-            self.journal.ended(&token);
-        }
-        Ok(Starting { launch, instance: w.instance, token, forked: forked? })
+        let (forked, cgroup) = match self.runtime.fork_in(&launch, last) {
+            Ok(forked) => forked,
+            Err(e) => {
+                self.journal.ended(&token);
+                return Err(e.to_string());
+            }
+        };
+        Ok(Starting { launch, instance: w.instance, token, forked, cgroup })
     }
 
     /// Waits for the exec of `s`; once it runs, it is one of the keeper's children.
@@ -73,19 +81,21 @@ impl Keeper {
         let token = s.token.into_boxed_str();
         // Only a launch placed in a cgroup has one: no folder lookups (path
         // walks in cgroupfs) for the others on every start.
-        let cgroup = if s.launch.process.cgroup { self.child_cgroup(&s.instance) } else { None };
+        let resources = s.launch.process.resources();
+        let cgroup = s.cgroup.and_then(|inst| Keeper::child_cgroup(inst, resources));
         let instance = Box::from(s.instance.as_str());
         self.children.insert(pid, Child { instance, start_time, token, order: None, cgroup });
         Ok(pid)
     }
 
-    /// Forks the replacement of `pid` under its standing order (what the old
-    /// process left in its group was killed when it was reaped).
-    pub(super) fn fork_replacement(&mut self, _pid: u32, w: WireLaunch) -> Option<Replacement> {
+    /// Forks the replacement of an instance process under its standing order
+    /// (what the old process left in its group was killed when it was reaped);
+    /// `last` is the cgroup of the process that exited, when it may be reused.
+    pub(super) fn fork_replacement(&mut self, w: WireLaunch, last: Option<Reusable>) -> Option<Replacement> {
         let since = super::now();
         let log_len = std::fs::metadata(&w.log).map(|m| m.len()).unwrap_or(0);
         let instance = w.instance.clone();
-        match self.fork_launch(w) {
+        match self.fork_launch(w, last) {
             Ok(start) => Some(Replacement { start, log_len, since }),
             Err(e) => {
                 tracing::warn!("keeper: cannot restart {instance} at once: {e}; the brain will");
@@ -97,7 +107,7 @@ impl Keeper {
     /// Forks the process of the brain's spawn request `req`; the answer goes
     /// out once its exec is known (see [`Keeper::settle`]).
     pub(super) fn fork_requested(&mut self, req: u64, w: WireLaunch) {
-        let forked = self.fork_launch(w);
+        let forked = self.fork_launch(w, None);
         self.in_flight.push(InFlight::Spawn { req, forked });
         if self.in_flight.len() >= MAX_IN_FLIGHT {
             self.settle();

@@ -67,7 +67,7 @@ pub(super) unsafe fn vfork_into(
         Some(Err(_)) => return Err(libc::EBADF),
         None => None,
     };
-    let Some(stack) = Stack::new() else { return Err(errno()) };
+    let Some(stack) = Stack::take() else { return Err(errno()) };
     let args = CloneArgs {
         flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | cgroup.map_or(0, |_| CLONE_INTO_CGROUP),
         exit_signal: libc::SIGCHLD as u64,
@@ -79,7 +79,7 @@ pub(super) unsafe fn vfork_into(
     // SAFETY: `args` is a valid clone_args of the size passed and names a
     // mapped stack; the caller's contract covers `entry` and `arg`.
     let rc = unsafe { clone3(&args, entry, arg) };
-    drop(stack); // the child has exec'd or exited: its stack is free
+    stack.put_back(); // the child has exec'd or exited: its stack is free
     if rc < 0 { Err(i32::try_from(-rc).unwrap_or(libc::EINVAL)) } else { Ok(rc as libc::pid_t) }
 }
 
@@ -126,7 +126,30 @@ struct Stack {
     size: usize,
 }
 
+// SAFETY: a stack is a private mapping that only the thread holding it
+// (and, during a clone3, its child) touches.
+unsafe impl Send for Stack {}
+
+/// A stack that the last child left, kept for the next one (no mapping
+/// made and removed at every spawn).
+static SPARE: std::sync::Mutex<Option<Stack>> = std::sync::Mutex::new(None);
+
 impl Stack {
+    /// The spare stack, or a new one.
+    fn take() -> Option<Stack> {
+        let spare = SPARE.lock().ok().and_then(|mut spare| spare.take());
+        spare.or_else(Stack::new)
+    }
+
+    /// Keeps this stack for the next child (or unmaps it, when one is kept already).
+    fn put_back(self) {
+        if let Ok(mut spare) = SPARE.lock() {
+            if spare.is_none() {
+                *spare = Some(self);
+            }
+        }
+    }
+
     fn new() -> Option<Stack> {
         let guard = 4096;
         let size = STACK_SIZE + guard;

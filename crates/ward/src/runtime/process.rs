@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 use super::reaper::ReaperHandle;
 use super::spawn::{self, Outcome, Plan};
 use super::{Launch, Runtime, SpawnError};
-use crate::cgroup::Cgroups;
+use crate::cgroup::{Cgroups, Instance};
 use ward_core::InstanceId;
+use ward_core::spec::ResourcesSpec;
 
 /// Where programs are looked up when neither ward nor the launch sets `PATH`.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -78,14 +79,32 @@ impl ProcessRuntime {
     /// Forks the process of `launch`, which goes on to exec; [`ProcessRuntime::finish`]
     /// waits for the exec. Forking several before finishing any lets them exec in parallel.
     pub fn fork(&self, launch: &Launch) -> Result<Forked, SpawnError> {
+        self.fork_in(launch, None).map(|(forked, _)| forked)
+    }
+
+    /// [`ProcessRuntime::fork`], in the cgroup of the instance's last
+    /// process when `last` gives it (its folders and the limits they were
+    /// made for; see [`Cgroups::reuse`]); also returns the cgroup the child
+    /// was placed in, if any.
+    pub fn fork_in(
+        &self,
+        launch: &Launch,
+        last: Option<(Instance, ResourcesSpec)>,
+    ) -> Result<(Forked, Option<Instance>), SpawnError> {
         let mut plan = prepare(launch)?;
+        let mut placed = None;
         if launch.process.cgroup {
             match &self.cgroups {
                 Ok(cgroups) => {
                     let name = crate::cgroup::instance_name(&launch.id.to_string());
-                    let inst = cgroups.create(&name, &launch.process.resources())?;
+                    let resources = launch.process.resources();
+                    let inst = match last {
+                        Some((last, was)) => cgroups.reuse(&name, last, &was, &resources)?,
+                        None => cgroups.create(&name, &resources)?,
+                    };
                     plan.cgroup_v2 = inst.v2_files()?;
                     plan.cgroup_procs = inst.v1_procs_files()?;
+                    placed = Some(inst);
                 }
                 Err(why) if launch.process.limited() => return Err(SpawnError::NoCgroups(why.clone())),
                 Err(_) => {}
@@ -94,7 +113,7 @@ impl ProcessRuntime {
         // A process that may hand over keeps its group at its exit, when a cgroup holds it.
         plan.spare_group =
             launch.process.handover && (plan.cgroup_v2.is_some() || !plan.cgroup_procs.is_empty());
-        Ok(Forked(spawn::fork_child(plan, &self.reaper)?))
+        Ok((Forked(spawn::fork_child(plan, &self.reaper)?), placed))
     }
 
     /// Waits for the exec of a child from [`ProcessRuntime::fork`]: its pid once it runs the
@@ -245,7 +264,7 @@ fn prepare(launch: &Launch) -> Result<Plan, SpawnError> {
         None => None,
     };
     let output = open_log(&launch.log)?;
-    let stdin = OwnedFd::from(fs::File::open("/dev/null")?);
+    let stdin = spawn::dev_null()?;
     Ok(Plan {
         program: c_string(program.as_os_str().as_bytes())?,
         argv,
@@ -363,15 +382,19 @@ fn c_string(bytes: &[u8]) -> io::Result<CString> {
 /// appending.
 fn open_log(path: &Path) -> Result<OwnedFd, SpawnError> {
     let open = || -> io::Result<OwnedFd> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir)?;
-        }
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o640)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(path)?;
+        let open = || {
+            OpenOptions::new().append(true).create(true).mode(0o640).custom_flags(libc::O_CLOEXEC).open(path)
+        };
+        let file = match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // Its folder is made only when missing (not at every start).
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    fs::create_dir_all(dir)?;
+                }
+                open()?
+            }
+            other => other?,
+        };
         Ok(file.into())
     };
     open().map_err(|source| SpawnError::Log { path: path.to_owned(), source })

@@ -7,13 +7,19 @@
 //! at the fork). Nothing here is O(number of children): all of ward's own
 //! descriptors are close-on-exec, so none needs closing one by one.
 //!
-//! An exec failure travels back as the errno (4 bytes) on a close-on-exec
-//! pipe: EOF means exec succeeded. The failed child exits with 127 and is
-//! reaped by the reaper like any other; it is never waited for here.
+//! A child started by a vfork-like clone (the usual case, see `clone3`)
+//! shares ward's memory until its exec, and the parent waits meanwhile: a
+//! failure before the exec is left there as an errno. A child of a real
+//! `fork` (where clone3 cannot be used) sends it as 4 bytes on a
+//! close-on-exec pipe instead: EOF means exec succeeded. The failed child
+//! exits with 127 and is reaped by the reaper like any other; it is never
+//! waited for here.
 
 use std::ffi::{CStr, CString};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::{mem, ptr};
 
 use super::reaper::ReaperHandle;
@@ -40,8 +46,8 @@ pub(super) struct Plan {
     pub envp: Vec<CString>,
     pub workdir: Option<CString>,
     pub creds: Option<Creds>,
-    /// Becomes the child's stdin (`/dev/null`).
-    pub stdin: OwnedFd,
+    /// Becomes the child's stdin (`/dev/null`, see [`dev_null`]).
+    pub stdin: RawFd,
     /// Becomes the child's stdout and stderr (the log file).
     pub output: OwnedFd,
     /// The instance's v2 cgroup folder, to be born in (`clone3`; absent when
@@ -82,7 +88,22 @@ struct ChildArgs<'a> {
     umask: Option<libc::mode_t>,
     stdin: RawFd,
     output: RawFd,
+    /// The pipe a forked child reports a failure on (`-1` in a vfork child).
     report: RawFd,
+    /// Where a vfork child leaves the errno of what failed (it shares the
+    /// parent's memory, which waits until it exec'd or exited).
+    failure: &'a AtomicI32,
+    /// The signals to set back to their default (see [`disposed`]).
+    disposed: &'a [libc::c_int],
+}
+
+/// How a child was started.
+enum Started {
+    /// Sharing the parent's memory (`CLONE_VFORK`): it exec'd or failed
+    /// before the parent went on.
+    Vforked(libc::pid_t),
+    /// Through `fork`: its exec reports on this pipe.
+    Forked(libc::pid_t, OwnedFd),
 }
 
 /// A forked child whose exec is still under way (or already known).
@@ -121,7 +142,7 @@ impl Forked {
 pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked> {
     // Descriptors 0..=2 are overwritten in the child, so none that it reads
     // may sit there (possible if ward was started with one of them closed).
-    let stdin = above_stdio(plan.stdin)?;
+    let stdin = plan.stdin;
     let output = above_stdio(plan.output)?;
     // posix_spawn cannot place a child in a cgroup, set limits or a umask:
     // those take the fork path.
@@ -133,7 +154,7 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     {
         let argv = null_terminated(&plan.argv);
         let envp = null_terminated(&plan.envp);
-        let (input, out) = (stdin.as_raw_fd(), output.as_raw_fd());
+        let (input, out) = (stdin, output.as_raw_fd());
         let forking = reaper.forking();
         let spawned = super::vspawn::spawn(&plan.program, &argv, &envp, plan.workdir.as_ref(), input, out);
         if let Ok(pid) = spawned {
@@ -147,11 +168,10 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
             Err(e) => Outcome::Failed { pid: 0, errno: e.raw_os_error().unwrap_or(libc::EINVAL) },
         }));
     }
-    let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
-    let report_write = above_stdio(report_write)?;
     let argv = null_terminated(&plan.argv);
     let envp = null_terminated(&plan.envp);
     let cgroup_procs: Vec<RawFd> = plan.cgroup_procs.iter().map(AsRawFd::as_raw_fd).collect();
+    let failure = AtomicI32::new(0);
     let mut args = ChildArgs {
         program: plan.program.as_ptr(),
         argv: &argv,
@@ -162,9 +182,11 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
         v2_procs: None,
         rlimits: &plan.rlimits,
         umask: plan.umask,
-        stdin: stdin.as_raw_fd(),
+        stdin,
         output: output.as_raw_fd(),
-        report: report_write.as_raw_fd(),
+        report: -1,
+        failure: &failure,
+        disposed: disposed(),
     };
 
     // Block every signal across the fork, so that none of ward's handlers
@@ -173,36 +195,43 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     let forking = reaper.forking();
     let v2 =
         plan.cgroup_v2.as_ref().map(|(dir, procs)| (dir.as_ref().map(AsRawFd::as_raw_fd), procs.as_raw_fd()));
-    let (pid, fork_error) = start_child(&mut args, v2);
-    if pid > 0 && plan.spare_group {
-        forking.forked_sparing_group(pid.unsigned_abs());
-    } else if pid > 0 {
-        forking.forked(pid.unsigned_abs());
-    } else {
-        drop(forking);
+    let started = start_child(&mut args, v2);
+    match &started {
+        Ok(Started::Vforked(pid) | Started::Forked(pid, _)) if plan.spare_group => {
+            forking.forked_sparing_group(pid.unsigned_abs())
+        }
+        Ok(Started::Vforked(pid) | Started::Forked(pid, _)) => forking.forked(pid.unsigned_abs()),
+        Err(_) => drop(forking),
     }
     restore_signals(&saved);
-    if pid < 0 {
-        return Err(fork_error);
-    }
+    let started = started?;
     reaper.children_may_exist();
-    let pid = pid.unsigned_abs();
-    // The child does this too; doing it here as well closes the race with a
-    // signal to the group sent before the child got to run. It fails
-    // harmlessly (EACCES/ESRCH) when the child already exec'd or ended.
-    // SAFETY: setpgid takes plain integers.
-    unsafe { libc::setpgid(pid as libc::pid_t, pid as libc::pid_t) };
-    drop(report_write);
-    drop((stdin, output, plan.cgroup_procs, plan.cgroup_v2));
-    Ok(Forked::Pending { pid, report: report_read })
+    drop((output, plan.cgroup_procs, plan.cgroup_v2));
+    match started {
+        Started::Vforked(pid) => {
+            let pid = pid.unsigned_abs();
+            Ok(Forked::Known(match failure.load(Ordering::Acquire) {
+                0 => Outcome::Started(pid),
+                errno => Outcome::Failed { pid, errno },
+            }))
+        }
+        Started::Forked(pid, report) => {
+            // The child does this too; doing it here as well closes the race
+            // with a signal to the group sent before the child got to run. It
+            // fails harmlessly (EACCES/ESRCH) when the child already exec'd or ended.
+            // SAFETY: setpgid takes plain integers.
+            unsafe { libc::setpgid(pid, pid) };
+            Ok(Forked::Pending { pid: pid.unsigned_abs(), report })
+        }
+    }
 }
 
 /// Starts the child of `args` (signals blocked): born in its v2 cgroup
 /// (`v2`: the folder, when it may be born there, and its `cgroup.procs`)
 /// where the kernel can, sharing the keeper's memory until its exec (see
 /// `clone3`); else moving itself in, and through `fork` where clone3 cannot
-/// be used at all. Returns the pid (negative on failure) and the error.
-fn start_child(args: &mut ChildArgs<'_>, v2: Option<(Option<RawFd>, RawFd)>) -> (libc::pid_t, io::Error) {
+/// be used at all.
+fn start_child(args: &mut ChildArgs<'_>, v2: Option<(Option<RawFd>, RawFd)>) -> io::Result<Started> {
     // SAFETY (both calls): `vfork_entry` runs only `child_main` (raw or
     // async-signal-safe calls on memory prepared before) and never returns;
     // `args` outlives the call, which waits for the child's exec.
@@ -223,17 +252,24 @@ fn start_child(args: &mut ChildArgs<'_>, v2: Option<(Option<RawFd>, RawFd)>) -> 
         }
     }
     match cloned {
-        Ok(pid) => (pid, io::Error::from_raw_os_error(0)),
+        Ok(pid) => Ok(Started::Vforked(pid)),
         Err(libc::ENOSYS) => {
+            // The child's memory is its own: a failure comes back on a pipe.
+            let (report_read, report_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+            let report_write = above_stdio(report_write)?;
+            args.report = report_write.as_raw_fd();
             // SAFETY: the child branch runs only `child_main`, which makes raw
             // or async-signal-safe calls on memory prepared above and never returns.
             let pid = unsafe { libc::fork() };
             if pid == 0 {
                 child_main(args);
             }
-            (pid, io::Error::last_os_error())
+            if pid < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(Started::Forked(pid, report_read))
         }
-        Err(errno) => (-1, io::Error::from_raw_os_error(errno)),
+        Err(errno) => Err(io::Error::from_raw_os_error(errno)),
     }
 }
 
@@ -266,11 +302,17 @@ fn read_report(fd: OwnedFd) -> io::Result<Option<i32>> {
 /// The child, between fork and exec. Async-signal-safe calls only.
 fn child_main(args: &ChildArgs<'_>) -> ! {
     let errno = setup_and_exec(args);
+    // A vfork child shares the waiting parent's memory: the errno is left
+    // there. A forked one writes it on the pipe.
+    args.failure.store(if errno == 0 { libc::EINVAL } else { errno }, Ordering::Release);
     let bytes = errno.to_ne_bytes();
-    // SAFETY: writes 4 bytes from a live stack buffer, then ends the process
-    // without running any Rust or atexit code.
+    // SAFETY: writes 4 bytes from a live stack buffer (to no descriptor in a
+    // vfork child: -1), then ends the process without running any Rust or
+    // atexit code.
     unsafe {
-        libc::write(args.report, bytes.as_ptr().cast(), bytes.len());
+        if args.report >= 0 {
+            libc::write(args.report, bytes.as_ptr().cast(), bytes.len());
+        }
         libc::_exit(127)
     }
 }
@@ -291,10 +333,10 @@ fn setup_and_exec(args: &ChildArgs<'_>) -> i32 {
         // An all-zero kernel `struct sigaction` is SIG_DFL without flags on
         // every Linux architecture, whatever its field order.
         let kernel_default = [0u64; 4];
-        // Linux signals are 1..=64. glibc refuses its reserved ones (32, 33),
-        // which may still have been ignored by whoever started ward, so the
-        // kernel is asked directly for those. SIGKILL/SIGSTOP refuse; fine.
-        for sig in 1..=64 {
+        // glibc refuses its reserved signals (32, 33), which may still have
+        // been ignored by whoever started ward, so the kernel is asked
+        // directly for those.
+        for &sig in args.disposed {
             if libc::sigaction(sig, &default, ptr::null_mut()) != 0 {
                 libc::syscall(
                     libc::SYS_rt_sigaction,
@@ -347,6 +389,48 @@ fn setup_and_exec(args: &ChildArgs<'_>) -> i32 {
         libc::execve(args.program, args.argv.as_ptr(), args.envp.as_ptr());
         errno()
     }
+}
+
+/// The signals whose disposition is not the default in this process (a
+/// handler, or ignored): those a child sets back to the default before its
+/// exec. Looked at once, at the first spawn (64 system calls then, instead
+/// of in every child): ward sets no handler after it starts spawning. A
+/// handler that exec would reset anyway could otherwise run in a vfork
+/// child, on the parent's memory, between its unblocking and its exec.
+fn disposed() -> &'static [libc::c_int] {
+    static DISPOSED: OnceLock<Vec<libc::c_int>> = OnceLock::new();
+    DISPOSED.get_or_init(|| {
+        (1..=64)
+            .filter(|&sig| {
+                let mut old = [0u64; 4];
+                // SAFETY: a query (no new action) into a buffer as large as
+                // the kernel's `struct sigaction` on every architecture.
+                let rc = unsafe {
+                    libc::syscall(
+                        libc::SYS_rt_sigaction,
+                        sig,
+                        ptr::null::<u64>(),
+                        old.as_mut_ptr(),
+                        mem::size_of::<u64>(),
+                    )
+                };
+                // SIG_DFL is 0, whatever the field order: anything else is a
+                // handler, SIG_IGN or flags, and set back to be sure.
+                rc == 0 && old.iter().any(|&w| w != 0) && sig != libc::SIGKILL && sig != libc::SIGSTOP
+            })
+            .collect()
+    })
+}
+
+/// `/dev/null`, opened once (above the standard descriptors, close-on-exec):
+/// every child's stdin.
+pub(super) fn dev_null() -> io::Result<RawFd> {
+    static NULL: OnceLock<OwnedFd> = OnceLock::new();
+    if let Some(fd) = NULL.get() {
+        return Ok(fd.as_raw_fd());
+    }
+    let fd = above_stdio(OwnedFd::from(std::fs::File::open("/dev/null")?))?;
+    Ok(NULL.get_or_init(|| fd).as_raw_fd())
 }
 
 /// The calling thread's errno.
