@@ -59,3 +59,33 @@ fn a_run_after_a_kill_of_its_instance_cgroup_lives() {
     cgroups.remove(&state);
     let _ = std::fs::remove_dir_all(&state);
 }
+
+#[test]
+fn a_replacement_is_born_in_the_last_folder_unless_a_kill_reached_it() {
+    let Some((rt, cgroups, state)) = runtime("reuse") else { return };
+    let name = instance_name("born/0");
+    let check = format!("grep -q '^0::/.*/{name}$' /proc/self/cgroup && exit 7; exit 1");
+    let none = ward_core::spec::ResourcesSpec::default();
+    let run = |script: &str, last| {
+        let l = launch(script, &state);
+        let (forked, placed) = rt.fork_in(&l, last).expect("fork");
+        let pid = ProcessRuntime::finish_fork(&l, forked).expect("exec");
+        (pid, placed.expect("placed in a cgroup"))
+    };
+    let (first, inst) = run(&check, None);
+    assert_eq!(shared().wait_for(first), Some(ExitStatus::Code(7)));
+    assert!(!inst.is_populated(), "empty once its process is reaped");
+    let folder = inst.clone();
+    let (second, inst) = run(&check, Some((inst, none)));
+    assert_eq!(inst, folder, "the same folders, as they were");
+    assert_eq!(shared().wait_for(second), Some(ExitStatus::Code(7)));
+    // A kill reached it while the process ran: made anew, and the next one lives.
+    let (third, inst) = run("exec sleep 30", Some((inst, none)));
+    inst.kill();
+    assert_eq!(shared().wait_for(third), Some(ExitStatus::Signal(libc::SIGKILL)));
+    let (fourth, _) = run(&check, Some((inst, none)));
+    assert_eq!(shared().wait_for(fourth), Some(ExitStatus::Code(7)), "born alive in a new folder");
+    assert!(cgroups.instance(&name).remove());
+    cgroups.remove(&state);
+    let _ = std::fs::remove_dir_all(&state);
+}
