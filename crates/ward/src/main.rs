@@ -24,6 +24,7 @@ mod convert;
 mod handshake;
 mod health;
 mod keeper;
+mod kfile;
 mod logs;
 mod memory;
 mod metrics;

@@ -24,6 +24,8 @@ pub struct Instance {
     /// No `cgroup.kill` ever reached its v2 folder: a child may be born in
     /// it (see [`Cgroups::create`]).
     pub(super) v2_fresh: bool,
+    /// Its folders were made for it just now: its counters start at zero.
+    pub(super) made: bool,
 }
 
 /// Creates the deployment's folder `name` in each hierarchy of `layout`.
@@ -125,8 +127,10 @@ impl Cgroups {
         let mut inst = Instance { v2_memory: v2_has("memory"), ..Instance::default() };
         if let Some((base, _)) = &self.v2 {
             let dir = base.join(name);
-            inst.v2_fresh =
+            let (fresh, made) =
                 fresh_dir(&dir).map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
+            inst.v2_fresh = fresh;
+            inst.made = made;
             inst.v2 = Some(dir);
         }
         for (c, base) in &self.v1 {
@@ -170,7 +174,7 @@ impl Cgroups {
         if was != resources || killed || !last.v2_fresh {
             return self.create(name, resources);
         }
-        Ok(last)
+        Ok(Instance { made: false, ..last })
     }
 
     /// The folders of instance `name` that exist, to read or kill.
@@ -178,7 +182,7 @@ impl Cgroups {
         let v2 = self.v2.as_ref().map(|(b, _)| b.join(name)).filter(|d| d.is_dir());
         let v1 = self.v1.iter().map(|(c, b)| (*c, b.join(name))).filter(|(_, d)| d.is_dir()).collect();
         let v2_memory = self.v2.as_ref().is_some_and(|(_, on)| on.iter().any(|c| c == "memory"));
-        Instance { v2, v1, v2_memory, v2_fresh: false }
+        Instance { v2, v1, v2_memory, v2_fresh: false, made: false }
     }
 
     /// What the cgroup of instance `id` (`service/N`) counts now, when it has one.
@@ -198,6 +202,11 @@ impl Instance {
     /// when that cannot be told, v1 alone included, to be safe).
     pub fn is_populated(&self) -> bool {
         self.v2.as_deref().is_none_or(super::kill::populated)
+    }
+
+    /// Whether its folders were made for it just now (its counters are zero).
+    pub fn is_new(&self) -> bool {
+        self.made
     }
 
     /// Whether it has no folder at all.
@@ -285,25 +294,26 @@ fn procs_file(dir: &Path) -> Result<OwnedFd, CgroupError> {
 }
 
 /// Makes v2 folder `dir`, or reuses it; a killed one is made anew when
-/// empty. True when a child may be born in it; false when it was killed and
-/// holds a process still (`EBUSY`: reused, the child moves in).
-fn fresh_dir(dir: &Path) -> io::Result<bool> {
+/// empty. Says whether a child may be born in it (false when it was killed
+/// and holds a process still, `EBUSY`: reused, the child moves in), and
+/// whether it was made just now.
+fn fresh_dir(dir: &Path) -> io::Result<(bool, bool)> {
     match fs::create_dir(dir) {
-        Ok(()) => return Ok(true),
+        Ok(()) => return Ok((true, true)),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
     }
     if !super::kill::was_killed(dir) {
-        return Ok(true);
+        return Ok((true, false));
     }
     match fs::remove_dir(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => return Ok(false),
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => return Ok((false, false)),
         Err(e) => return Err(e),
     }
     fs::create_dir(dir)?;
-    Ok(true)
+    Ok((true, true))
 }
 
 /// Creates `dir`; one that exists already is fine.

@@ -94,10 +94,10 @@ pub(super) fn was_killed(dir: &Path) -> bool {
 /// Whether v2 folder `dir` holds a process (`populated 1` in `cgroup.events`;
 /// true when unreadable, to be safe).
 pub(super) fn populated(dir: &Path) -> bool {
-    match fs::read_to_string(dir.join("cgroup.events")) {
-        Ok(events) => events.lines().any(|l| l.trim() == "populated 1"),
-        Err(_) => true,
-    }
+    crate::kfile::read(&dir.join("cgroup.events"), |events| {
+        Some(events.lines().any(|l| l.trim() == "populated 1"))
+    })
+    .unwrap_or(true)
 }
 
 fn read_pids(dir: &Path) -> Vec<u32> {

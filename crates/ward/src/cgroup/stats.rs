@@ -6,7 +6,6 @@
 
 use super::create::Instance;
 use super::detect::Controller;
-use std::fs;
 use std::path::Path;
 
 pub use ward_supervisor::ports::usage::CgroupStats as Stats;
@@ -47,12 +46,12 @@ impl Instance {
 
 /// A file holding one number.
 fn number(path: &Path) -> Option<u64> {
-    fs::read_to_string(path).ok()?.trim().parse().ok()
+    crate::kfile::read(path, |text| text.trim().parse().ok())
 }
 
 /// The value of `key` in a flat-keyed file (`key value` lines).
 fn keyed(path: &Path, key: &str) -> Option<u64> {
-    parse_keyed(&fs::read_to_string(path).ok()?, key)
+    crate::kfile::read(path, |text| parse_keyed(text, key))
 }
 
 fn parse_keyed(text: &str, key: &str) -> Option<u64> {

@@ -20,17 +20,24 @@ pub(super) struct Book {
     handed: HashMap<u32, u32>,
 }
 
-/// A child's cgroup, its OOM-kill count when the child started, and the
+/// A child's cgroup, its OOM-kill count and CPU time when the child started
+/// (a folder lives on from run to run, and so do its counters), and the
 /// limits its folders were made for.
 pub(super) struct ChildCgroup {
     inst: Instance,
     oom_base: u64,
+    cpu_base: u64,
     resources: ResourcesSpec,
 }
 
 /// The cgroup of an instance's last process, empty, for its replacement
-/// (see `Cgroups::reuse`).
-pub(super) type Reusable = (Instance, ResourcesSpec);
+/// (see `Cgroups::reuse`): its folders, the limits they were made for, and
+/// the CPU time they counted when that process was reaped.
+pub(super) struct Reusable {
+    pub inst: Instance,
+    pub resources: ResourcesSpec,
+    pub cpu_usec: Option<u64>,
+}
 
 impl Keeper {
     /// A child of `instance` is about to be forked into its cgroup: the
@@ -42,13 +49,25 @@ impl Keeper {
         }
     }
 
-    /// The cgroup that the new child was placed in (`inst`, made for `resources`).
-    pub(super) fn child_cgroup(inst: Instance, resources: ResourcesSpec) -> Option<Box<ChildCgroup>> {
+    /// The cgroup that the new child was placed in (`inst`, made for
+    /// `resources`); `cpu_usec` is what it counted before, when known.
+    pub(super) fn child_cgroup(
+        inst: Instance,
+        resources: ResourcesSpec,
+        cpu_usec: Option<u64>,
+    ) -> Option<Box<ChildCgroup>> {
         if inst.is_empty() {
             return None;
         }
         let oom_base = inst.oom_kills().unwrap_or(0);
-        Some(Box::new(ChildCgroup { inst, oom_base, resources }))
+        // Read only for a folder of an earlier run that was not just reaped
+        // here (a start after a wait, a new keeper): the rare case.
+        let cpu_base = match cpu_usec {
+            Some(usec) => usec,
+            None if inst.is_new() => 0,
+            None => inst.stats().cpu_usec.unwrap_or(0),
+        };
+        Some(Box::new(ChildCgroup { inst, oom_base, cpu_base, resources }))
     }
 
     /// `child` (pid `pid`) exited: what its cgroup counted over the run. Its
@@ -62,16 +81,18 @@ impl Keeper {
         replaced: bool,
     ) -> (Option<Stats>, Option<Reusable>) {
         let Some(cgroup) = child.cgroup.take() else { return (None, None) };
-        let ChildCgroup { inst, oom_base, resources } = *cgroup;
+        let ChildCgroup { inst, oom_base, cpu_base, resources } = *cgroup;
         let mut stats = inst.stats();
+        let cpu_usec = stats.cpu_usec;
         stats.oom_kills = stats.oom_kills.map(|n| n.saturating_sub(oom_base));
+        stats.cpu_usec = stats.cpu_usec.map(|n| n.saturating_sub(cpu_base));
         let heir = self.cgroups.handed.remove(&pid);
         let mut reusable = None;
         if replaced && heir.is_none() {
             if inst.is_populated() {
                 inst.kill();
             } else {
-                reusable = Some((inst, resources));
+                reusable = Some(Reusable { inst, resources, cpu_usec });
             }
         } else {
             self.cgroups.exited.insert(heir.unwrap_or(pid), inst);

@@ -107,8 +107,6 @@ struct Child {
     /// allocations, kept for good among its freed ones, would pin their
     /// pages; at 10,000 instances several megabytes).
     instance: Box<str>,
-    /// Its start time, to tell a reused pid.
-    start_time: Option<u64>,
     /// Its token in the journal.
     token: Box<str>,
     /// Its standing order, if the brain gave one: which exits restart it at
@@ -316,7 +314,9 @@ impl Keeper {
             .map(|(pid, c)| KnownChild {
                 pid: *pid,
                 instance: c.instance.to_string(),
-                start_time: c.start_time,
+                // Read now, not at each start: an unreaped child's pid
+                // cannot be reused, so only a brain needs it (for its store).
+                start_time: crate::runtime::process::process_start_time(*pid),
             })
             .collect();
         for p in &self.pending {

@@ -15,7 +15,7 @@ use super::cgroups::Reusable;
 use super::{Child, Keeper, Pending};
 use crate::cgroup::Instance;
 use crate::protocol::{ToBrain, WireLaunch, encode};
-use crate::runtime::process::{Forked, ProcessRuntime, process_start_time};
+use crate::runtime::process::{Forked, ProcessRuntime};
 use crate::runtime::{Launch, Respawned};
 use ward_core::InstanceId;
 
@@ -36,8 +36,8 @@ pub(super) struct Starting {
     instance: String,
     token: String,
     forked: Forked,
-    /// The cgroup it was placed in.
-    cgroup: Option<Instance>,
+    /// The cgroup it was placed in, and what that counted of CPU time before, when known.
+    cgroup: Option<(Instance, Option<u64>)>,
 }
 
 /// A replacement under a standing order, whose exec is under way.
@@ -58,8 +58,17 @@ impl Keeper {
         let token = self.journal.starting(&w.instance);
         launch.env.push((super::journal::VAR.into(), token.clone()));
         self.cgroup_forking(&w.instance);
+        let cpu_usec = last.as_ref().and_then(|l| l.cpu_usec);
+        let last = last.map(|l| (l.inst, l.resources));
         let (forked, cgroup) = match self.runtime.fork_in(&launch, last) {
-            Ok(forked) => forked,
+            // Reused, the folder's count goes on from what it was; made anew, from zero.
+            Ok((forked, cgroup)) => {
+                let cgroup = cgroup.map(|inst| {
+                    let before = if inst.is_new() { None } else { cpu_usec };
+                    (inst, before)
+                });
+                (forked, cgroup)
+            }
             Err(e) => {
                 self.journal.ended(&token);
                 return Err(e.to_string());
@@ -77,14 +86,13 @@ impl Keeper {
                 return Err(e.to_string());
             }
         };
-        let start_time = process_start_time(pid);
         let token = s.token.into_boxed_str();
         // Only a launch placed in a cgroup has one: no folder lookups (path
         // walks in cgroupfs) for the others on every start.
         let resources = s.launch.process.resources();
-        let cgroup = s.cgroup.and_then(|inst| Keeper::child_cgroup(inst, resources));
+        let cgroup = s.cgroup.and_then(|(inst, cpu)| Keeper::child_cgroup(inst, resources, cpu));
         let instance = Box::from(s.instance.as_str());
-        self.children.insert(pid, Child { instance, start_time, token, order: None, cgroup });
+        self.children.insert(pid, Child { instance, token, order: None, cgroup });
         Ok(pid)
     }
 

@@ -190,18 +190,15 @@ impl Runtime for ProcessRuntime {
 /// The start time of `pid` (clock ticks after boot, field 22 of
 /// `/proc/PID/stat`): with the pid, it tells a process from a later one that
 /// reused its pid. `None` when the process is gone.
-#[allow(dead_code)] // for adoption after a crash of ward (the durability work)
 pub fn process_start_time(pid: u32) -> Option<u64> {
-    parse_start_time(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+    crate::kfile::read(Path::new(&format!("/proc/{pid}/stat")), parse_start_time)
 }
 
 /// True while process `pid` exists and is not a zombie (a zombie has ended:
 /// only its exit status waits to be collected).
 pub fn process_alive(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rfind(')').is_some_and(|i| !stat[i + 1..].trim_start().starts_with(['Z', 'X'])),
-        Err(_) => false,
-    }
+    let live = |stat: &str| stat.rfind(')').map(|i| !stat[i + 1..].trim_start().starts_with(['Z', 'X']));
+    crate::kfile::read(Path::new(&format!("/proc/{pid}/stat")), live).unwrap_or(false)
 }
 
 /// Field 22 of a `/proc/PID/stat` line. The command name (field 2) may hold

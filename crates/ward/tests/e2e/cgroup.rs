@@ -234,3 +234,30 @@ services:
     assert_eq!(w.wait_exit(30), 0);
     assert!(folders_named(&base).is_empty(), "no cgroup left");
 }
+
+#[test]
+fn each_run_counts_its_own_cpu_in_a_cgroup_that_lives_on() {
+    if !can_run() {
+        return;
+    }
+    // Restarted at once (the keeper's standing order): the replacement is
+    // born in the same folder, whose counters go on.
+    let mut w = Ward::start(
+        "cg-cpu",
+        r#"version: 1
+services:
+  burner:
+    command: ["sh", "-c", "i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done; exit 1"]
+    restart: always
+    backoff: { initial: 0s, jitter: 0 }
+"#,
+    );
+    let cpu = |e: &Value| e["dossier"]["cgroup"]["cpu_usec"].as_u64().expect("the cgroup's CPU time");
+    let runs: Vec<u64> = (0..3).map(|_| cpu(&w.wait_event("burner", 0, "exited", 60))).collect();
+    for pair in runs.windows(2) {
+        let ratio = pair[1] as f64 / pair[0] as f64;
+        assert!((0.4..1.6).contains(&ratio), "each run counts its own time, not the sum: {runs:?}");
+    }
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(30), 0);
+}
