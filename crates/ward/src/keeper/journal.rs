@@ -45,6 +45,8 @@ pub struct Journal {
     prefix: String,
     counter: u64,
     written: u64,
+    /// `- TOKEN` lines not yet written (see [`Journal::ended`]).
+    ended: String,
     /// Processes of earlier keepers still named, until they end.
     strays: Vec<Stray>,
 }
@@ -66,6 +68,7 @@ impl Journal {
             prefix: format!("{deployment}.{epoch}."),
             counter: 0,
             written: 0,
+            ended: String::new(),
             strays: strays.clone(),
         };
         journal.rewrite(std::iter::empty())?;
@@ -81,9 +84,23 @@ impl Journal {
         token
     }
 
-    /// Records that the process with `token` ended (was reaped).
+    /// Records that the process with `token` ended (was reaped), at the
+    /// next [`Journal::flush`]: a crash before it leaves the token open, and
+    /// the next keeper finds no process carrying it.
     pub fn ended(&mut self, token: &str) {
-        self.append(&format!("- {token}\n"));
+        self.ended.push_str("- ");
+        self.ended.push_str(token);
+        self.ended.push('\n');
+    }
+
+    /// Writes the ends recorded since the last flush, in one write.
+    pub fn flush(&mut self) {
+        if !self.ended.is_empty() {
+            let lines = std::mem::take(&mut self.ended);
+            self.append(&lines);
+            self.ended = lines;
+            self.ended.clear();
+        }
     }
 
     /// When the journal has grown, rewrites it with `live` (token, instance)
@@ -223,7 +240,11 @@ mod tests {
         let t = j.starting("api/0");
         assert_eq!(t, format!("{}.2.1", deployment_id(&dir)));
         j.ended(&t);
-        assert_eq!(fs::read_to_string(&path).unwrap(), format!("+ {t} api/0\n- {t}\n"));
+        assert_eq!(fs::read_to_string(&path).unwrap(), format!("+ {t} api/0\n"), "ends wait for a flush");
+        let u = j.starting("api/1");
+        j.ended(&u);
+        j.flush();
+        assert_eq!(fs::read_to_string(&path).unwrap(), format!("+ {t} api/0\n+ {u} api/1\n- {t}\n- {u}\n"));
         let _ = fs::remove_dir_all(&dir);
     }
 }

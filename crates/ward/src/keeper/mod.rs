@@ -201,6 +201,7 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
             handled += 1;
         }
         keeper.settle();
+        keeper.journal.flush();
         trimmer.note(handled);
         trimmer.settled();
         if let (Some(code), None) = (keeper.done, &keeper.brain) {
