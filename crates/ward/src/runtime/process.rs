@@ -8,13 +8,15 @@
 //! program's path, the user's credentials, the log file), then
 //! [`spawn::fork_child`] runs the child; exits come from the reaper.
 
-use std::ffi::{CString, OsStr};
+use std::borrow::Cow;
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use super::reaper::ReaperHandle;
 use super::spawn::{self, Outcome, Plan};
@@ -343,22 +345,35 @@ fn resolve_program(program: &str, path: &OsStr) -> Option<PathBuf> {
 
 /// Ward's environment with `overrides` replacing or adding variables, as
 /// `NAME=value` strings.
-fn environment(overrides: &[(String, String)]) -> io::Result<Vec<CString>> {
+fn environment(overrides: &[(String, String)]) -> io::Result<Vec<Cow<'static, CStr>>> {
     if let Some((bad, _)) = overrides.iter().find(|(k, _)| k.is_empty() || k.contains('=')) {
         return Err(invalid(format!("bad environment variable name {bad:?}")));
     }
-    let inherited = std::env::vars_os().filter(|(k, _)| !overrides.iter().any(|(o, _)| k == o.as_str()));
-    let mut envp = Vec::new();
-    for (key, value) in inherited {
-        envp.push(pair(key.as_bytes(), value.as_bytes())?);
-    }
+    let inherited = inherited()
+        .iter()
+        .filter(|(k, _)| !overrides.iter().any(|(o, _)| k.as_bytes() == o.as_bytes()))
+        .map(|(_, pair)| Cow::Borrowed(pair.as_c_str()));
+    let mut envp: Vec<Cow<'static, CStr>> = inherited.collect();
     for (i, (key, value)) in overrides.iter().enumerate() {
         // A later duplicate wins, as it would in a shell.
         if overrides[i + 1..].iter().all(|(k, _)| k != key) {
-            envp.push(pair(key.as_bytes(), value.as_bytes())?);
+            envp.push(Cow::Owned(pair(key.as_bytes(), value.as_bytes())?));
         }
     }
     Ok(envp)
+}
+
+/// Ward's own environment as its children inherit it (name, `NAME=value`),
+/// read at the first spawn: ward changes it only before it starts spawning,
+/// except for the `up -d` handshake's variable, which no child gets.
+fn inherited() -> &'static [(OsString, CString)] {
+    static INHERITED: OnceLock<Vec<(OsString, CString)>> = OnceLock::new();
+    INHERITED.get_or_init(|| {
+        std::env::vars_os()
+            .filter(|(k, _)| k != crate::handshake::READY_FD)
+            .filter_map(|(k, v)| Some((k.clone(), pair(k.as_bytes(), v.as_bytes()).ok()?)))
+            .collect()
+    })
 }
 
 /// `key=value` as a C string.

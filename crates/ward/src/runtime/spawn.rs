@@ -15,6 +15,7 @@
 //! exits with 127 and is reaped by the reaper like any other; it is never
 //! waited for here.
 
+use std::borrow::Cow;
 use std::ffi::{CStr, CString};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -42,8 +43,8 @@ pub(super) struct Plan {
     /// The program to exec, already resolved through `PATH`.
     pub program: CString,
     pub argv: Vec<CString>,
-    /// `NAME=value` strings.
-    pub envp: Vec<CString>,
+    /// `NAME=value` strings: ward's own (read once, see `process`) and the launch's.
+    pub envp: Vec<Cow<'static, CStr>>,
     pub workdir: Option<CString>,
     pub creds: Option<Creds>,
     /// Becomes the child's stdin (`/dev/null`, see [`dev_null`]).
@@ -472,9 +473,9 @@ fn above_stdio(fd: OwnedFd) -> io::Result<OwnedFd> {
 }
 
 /// The `char *const[]` form of `strings`, ending with a null pointer.
-fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+fn null_terminated<S: AsRef<CStr>>(strings: &[S]) -> Vec<*const libc::c_char> {
     let mut ptrs = Vec::with_capacity(strings.len() + 1);
-    ptrs.extend(strings.iter().map(|s| s.as_ptr()));
+    ptrs.extend(strings.iter().map(|s| s.as_ref().as_ptr()));
     ptrs.push(ptr::null());
     ptrs
 }
