@@ -130,15 +130,27 @@ impl Handle {
         Ok(self.ask(|reply| Request::Signal { target, signal, reply }).await??)
     }
 
-    /// Every instance: state, pid, restarts, last exit, gate.
+    /// Every instance: state, pid, restarts, last exit, gate (no usage).
     pub async fn status(&self) -> Result<StatusReply, HandleError> {
-        Ok(self.ask(|reply| Request::Status { service: None, reply }).await??)
+        Ok(self.ask(|reply| Request::Status { service: None, usage: false, reply }).await??)
     }
 
-    /// The instances of one service.
+    /// The instances of one service (no usage).
     pub async fn status_of(&self, service: &str) -> Result<StatusReply, HandleError> {
         let service = Some(service.to_string());
-        Ok(self.ask(|reply| Request::Status { service, reply }).await??)
+        Ok(self.ask(|reply| Request::Status { service, usage: false, reply }).await??)
+    }
+
+    /// The instances of `service` (every service when `None`) with what
+    /// each one's cgroup counts (CPU time, memory, OOM kills), as the
+    /// runtime's [`usage`](crate::Runtime::usage) reads it. The supervisor
+    /// reads it **on its own thread**, one read per instance, and every
+    /// exit waits meanwhile: fine for tens of instances; at thousands, take
+    /// [`status`](Self::status) and read the usage of the rows marked
+    /// `cgroup` elsewhere (ward's API does so on a blocking thread).
+    pub async fn status_with_usage(&self, service: Option<&str>) -> Result<StatusReply, HandleError> {
+        let service = service.map(str::to_string);
+        Ok(self.ask(|reply| Request::Status { service, usage: true, reply }).await??)
     }
 
     /// Why each instance of `target` is in its state: the rule (the last

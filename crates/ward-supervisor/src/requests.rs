@@ -6,6 +6,7 @@ use crate::ports::runtime::Runtime;
 use crate::view::{EventJson, GateJson, InstanceStatus, StatusReply};
 use std::sync::Arc;
 use tokio::sync::{broadcast, oneshot};
+use ward_core::MonoTime;
 use ward_core::Target;
 use ward_core::deployment::{CommandError, Phase};
 use ward_core::instance::{Command, Instance};
@@ -46,6 +47,13 @@ pub enum Request {
     Status {
         /// Only this service.
         service: Option<String>,
+        /// Also each instance's use of resources, read through
+        /// [`Runtime::usage`] **on the supervisor's thread**, where every
+        /// other input waits meanwhile: one read per instance in a cgroup
+        /// (fine for tens; at thousands, ask without and read usage
+        /// elsewhere for the rows whose [`InstanceStatus`]`::cgroup` is true,
+        /// as ward's API does).
+        usage: bool,
         /// Answer.
         reply: Reply<Result<StatusReply, RequestError>>,
     },
@@ -132,8 +140,8 @@ impl<R: Runtime> Supervisor<R> {
             Request::Endpoints { service, reply } => {
                 let _ = reply.send(self.endpoints(&service));
             }
-            Request::Status { service, reply } => {
-                let _ = reply.send(self.status(service));
+            Request::Status { service, usage, reply } => {
+                let _ = reply.send(self.status(service, usage));
             }
             Request::Command { command, target, reply } => {
                 let _ = reply.send(self.command(command, &target));
@@ -168,24 +176,25 @@ impl<R: Runtime> Supervisor<R> {
         }
     }
 
-    fn status(&self, service: Option<String>) -> Result<StatusReply, RequestError> {
+    fn status(&self, service: Option<String>, usage: bool) -> Result<StatusReply, RequestError> {
         if let Some(s) = &service {
             if !self.deployment.spec().services.keys().any(|k| k.as_str() == s) {
                 return Err(RequestError::NotFound(format!("no service named {s}")));
             }
         }
+        let now = self.clock.now();
         let instances = self
             .deployment
             .instances()
             .filter(|i| service.as_deref().is_none_or(|s| i.id().service.as_str() == s))
-            .map(|i| self.instance_status(i))
+            .map(|i| self.instance_status(i, now, usage))
             .collect();
         Ok(StatusReply { instances, isolation: self.runtime.isolation() })
     }
 
-    fn instance_status(&self, i: &Instance) -> InstanceStatus {
-        let now = self.clock.now();
+    fn instance_status(&self, i: &Instance, now: MonoTime, usage: bool) -> InstanceStatus {
         let gate = i.gate();
+        let cgroup = i.pid().is_some() && self.in_cgroup(i);
         InstanceStatus {
             service: i.id().service.to_string(),
             replica: i.id().replica,
@@ -195,7 +204,8 @@ impl<R: Runtime> Supervisor<R> {
             uptime_ms: i.pid().and(i.started_at()).map(|t| now.saturating_since(t).as_millis() as u64),
             last_exit: i.last_exit().map(Into::into),
             status_text: self.health.status_text(i.id()),
-            usage: i.pid().filter(|_| self.in_cgroup(i)).and_then(|_| self.runtime.usage(i.id())),
+            usage: (usage && cgroup).then(|| self.runtime.usage(i.id())).flatten(),
+            cgroup,
             gate: GateJson {
                 state: gate.state().word().to_string(),
                 until_ms: gate.state().until().map(|t| self.clock.wall_of(t)),
@@ -270,3 +280,6 @@ impl<R: Runtime> Supervisor<R> {
         Ok(format!("reloaded {path}: {n} services"))
     }
 }
+
+#[cfg(test)]
+mod tests;

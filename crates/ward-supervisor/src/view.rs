@@ -39,8 +39,14 @@ pub struct InstanceStatus {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub status_text: Option<String>,
     /// What its cgroup counts: CPU time, memory now and at peak, OOM kills.
+    /// Only when asked for (see [`Request::Status`](crate::Request::Status)).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub usage: Option<crate::ports::usage::CgroupStats>,
+    /// Whether it runs in a cgroup of its own, where `usage` can be read
+    /// (its service is placed in cgroups and it has a process). Not sent:
+    /// for a caller that reads usage itself, off the supervisor's thread.
+    #[serde(skip)]
+    pub cgroup: bool,
 }
 
 /// An exit status: `{"code": 3}` or `{"signal": 9}`, or `{"unknown": true}`.

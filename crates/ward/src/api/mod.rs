@@ -4,7 +4,7 @@
 //! | method | path | what |
 //! |---|---|---|
 //! | GET  | `/v1/info` | version, pid, spec file, state folder |
-//! | GET  | `/v1/status[?service=S]` | `{"instances":[…]}` |
+//! | GET  | `/v1/status[?service=S][&usage=true]` | `{"instances":[…]}`; with `usage`, each one's cgroup counters |
 //! | GET  | `/v1/endpoints?service=S` | the in-rotation instances and their addresses |
 //! | POST | `/v1/start`, `/v1/stop`, `/v1/restart`, `/v1/unblock`, `/v1/isolate` | body `{"target":"api/0"}` |
 //! | POST | `/v1/signal` | body `{"target":"api/0","signal":1}`: signal the live processes |
@@ -18,7 +18,8 @@
 //!
 //! - `types`: the JSON shapes.
 //! - `listener`: the socket, its mode, and the peer uid check.
-//! - `server`: the routes.
+//! - `server`: the routes; `server_status`: status and metrics, whose
+//!   per-instance work runs off the supervisor's thread.
 //! - `stream`: response bodies fed by channels.
 //! - `client`: the CLI's side.
 //! - `tcp`, `auth`: the opt-in TCP listener (tokens, TLS, limits); `openapi`: its
@@ -34,6 +35,7 @@ pub mod scrape;
 pub mod server;
 mod server_lines;
 mod server_logs;
+mod server_status;
 mod server_wait;
 pub mod stream;
 pub mod tcp;

@@ -28,13 +28,16 @@ pub struct AppState {
     pub info: Arc<InfoReply>,
     /// Counters and histograms for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// The deployment's cgroups, to read instances' usage from (off the
+    /// supervisor's thread) for `status?usage=true` and `/metrics`.
+    pub cgroups: Option<Arc<crate::cgroup::Cgroups>>,
 }
 
 /// The router of the API.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/info", get(|State(s): State<AppState>| async move { axum::Json((*s.info).clone()) }))
-        .route("/v1/status", get(status))
+        .route("/v1/status", get(super::server_status::status))
         .route("/v1/endpoints", get(endpoints))
         .route("/v1/start", post(|s, b| command(s, b, Command::Start)))
         .route("/v1/stop", post(|s, b| command(s, b, Command::Stop)))
@@ -49,7 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/logs/lines", get(super::server_lines::lines))
         .route("/v1/why", get(why))
         .route("/v1/wait", get(super::server_wait::wait))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(super::server_status::metrics))
         .with_state(state)
 }
 
@@ -87,21 +90,6 @@ pub(super) async fn ask<T>(
     rx.await.map_err(|_| gone())
 }
 
-/// Prometheus text; the instance gauges are counted from the status now.
-async fn metrics(State(s): State<AppState>) -> Response {
-    match ask(&s, |reply| Request::Status { service: None, reply }).await {
-        Ok(Ok(st)) => {
-            let mut text = s.metrics.render(st.instances.iter().map(|i| i.state.as_str()));
-            text.push_str(&super::scrape::instances(&st.instances));
-            text.push_str(&super::scrape::process());
-            text.push_str(&crate::metrics::usage_text(&st.instances));
-            ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
-        }
-        Ok(Err(e)) => request_error(e),
-        Err(r) => r,
-    }
-}
-
 #[derive(Deserialize)]
 struct EndpointsQuery {
     service: String,
@@ -110,19 +98,6 @@ struct EndpointsQuery {
 async fn endpoints(State(s): State<AppState>, Query(q): Query<EndpointsQuery>) -> Response {
     match ask(&s, |reply| Request::Endpoints { service: q.service, reply }).await {
         Ok(Ok(e)) => axum::Json(e).into_response(),
-        Ok(Err(e)) => request_error(e),
-        Err(r) => r,
-    }
-}
-
-#[derive(Deserialize)]
-struct StatusQuery {
-    service: Option<String>,
-}
-
-async fn status(State(s): State<AppState>, Query(q): Query<StatusQuery>) -> Response {
-    match ask(&s, |reply| Request::Status { service: q.service, reply }).await {
-        Ok(Ok(st)) => axum::Json(st).into_response(),
         Ok(Err(e)) => request_error(e),
         Err(r) => r,
     }
@@ -262,7 +237,7 @@ async fn logs(State(s): State<AppState>, Query(q): Query<LogsQuery>) -> Response
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     };
     let service = Some(target.service.to_string());
-    let st = match ask(&s, |reply| Request::Status { service, reply }).await {
+    let st = match ask(&s, |reply| Request::Status { service, usage: false, reply }).await {
         Ok(Ok(st)) => st,
         Ok(Err(e)) => return request_error(e),
         Err(r) => return r,

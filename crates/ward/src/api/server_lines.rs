@@ -63,7 +63,7 @@ pub async fn lines(State(s): State<AppState>, Query(q): Query<LinesQuery>) -> Re
         Ok(g) => g,
         Err(e) => return error(StatusCode::UNPROCESSABLE_ENTITY, format!("--grep: {e}")),
     };
-    let st = match ask(&s, |reply| Request::Status { service: None, reply }).await {
+    let st = match ask(&s, |reply| Request::Status { service: None, usage: false, reply }).await {
         Ok(Ok(st)) => st,
         Ok(Err(e)) => return request_error(e),
         Err(r) => return r,

@@ -48,7 +48,8 @@ pub async fn serve(paths: &Paths, spec: Spec, store: Store, systemd: Option<Syst
     });
     let requests_for_systemd = requests.clone();
     let requests_for_signals = requests.clone();
-    let state = AppState { requests, logs: logs.clone(), info, metrics: metrics.clone() };
+    let cgroups = crate::cgroup::Cgroups::find(&paths.state).map(Arc::new);
+    let state = AppState { requests, logs: logs.clone(), info, metrics: metrics.clone(), cgroups };
     let app = unix_router(state.clone());
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(async move {

@@ -98,7 +98,7 @@ pub enum Verb {
         timeout: Option<std::time::Duration>,
     },
     /// One row per instance.
-    #[command(after_help = "Examples:\n  ward status\n  ward status api --json")]
+    #[command(after_help = "Examples:\n  ward status\n  ward status api --json\n  ward status --usage")]
     Status {
         /// The spec file.
         #[command(flatten)]
@@ -108,6 +108,9 @@ pub enum Verb {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also what each instance's cgroup counts: CPU time, memory, OOM kills.
+        #[arg(long)]
+        usage: bool,
     },
     /// The instances of a service in rotation, and their addresses.
     #[command(after_help = "Example:\n  ward endpoints api --json")]

@@ -46,7 +46,7 @@ pub fn client(paths: &Paths, place: &super::args::Place) -> Result<Client, i32> 
 
 async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
     match verb {
-        Verb::Status { service, json, .. } => status(client, service, json).await,
+        Verb::Status { service, json, usage, .. } => status(client, service, json, usage).await,
         Verb::Endpoints { service, json, .. } => endpoints(client, &service, json).await,
         Verb::Start { target, .. } => command(client, "start", &target).await,
         Verb::Stop { target, .. } => command(client, "stop", &target).await,
@@ -77,10 +77,22 @@ async fn dispatch(client: &Client, verb: Verb) -> Result<(), ClientError> {
     }
 }
 
-async fn status(client: &Client, service: Option<String>, json: bool) -> Result<(), ClientError> {
-    let path = match &service {
-        Some(s) => format!("/v1/status?service={}", encode(s)),
-        None => "/v1/status".to_string(),
+async fn status(
+    client: &Client,
+    service: Option<String>,
+    json: bool,
+    usage: bool,
+) -> Result<(), ClientError> {
+    let mut query = Vec::new();
+    if let Some(s) = &service {
+        query.push(format!("service={}", encode(s)));
+    }
+    if usage {
+        query.push("usage=true".to_string());
+    }
+    let path = match query.is_empty() {
+        true => "/v1/status".to_string(),
+        false => format!("/v1/status?{}", query.join("&")),
     };
     let reply: StatusReply = client.json(Method::GET, &path, None).await?;
     if json {
@@ -91,7 +103,7 @@ async fn status(client: &Client, service: Option<String>, json: bool) -> Result<
             .and_then(|()| writeln!(out))
             .and_then(|()| out.flush());
     } else {
-        print!("{}", render::status_table(&reply, now_ms()));
+        print!("{}", render::status_table(&reply, now_ms(), usage));
     }
     Ok(())
 }

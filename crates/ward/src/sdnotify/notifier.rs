@@ -94,7 +94,7 @@ impl Notifier {
     /// The summary of the status table, or `None` when the supervisor is gone.
     async fn summary(&self) -> Option<Summary> {
         let (reply, answer) = oneshot::channel();
-        self.requests.send(Request::Status { service: None, reply }).await.ok()?;
+        self.requests.send(Request::Status { service: None, usage: false, reply }).await.ok()?;
         let status = answer.await.ok()?.ok()?;
         let rows = status.instances.iter().map(|i| (i.service.as_str(), i.state.as_str()));
         Some(summarize(rows, &self.declares_ready))

@@ -23,6 +23,7 @@ fn inst(service: &str, replica: u32, state: &str, pid: Option<u32>) -> InstanceS
         gate: GateJson { state: "idle".into(), until_ms: None, crashes: 0, threshold: 5 },
         status_text: None,
         usage: None,
+        cgroup: false,
     }
 }
 

@@ -73,7 +73,7 @@ fn escapees_go_with_a_restart_and_with_down_and_no_cgroup_is_left() {
     let escapee = pid_in(&w, "esc.pid");
     w.track(escapee);
     let base = base_name(&w);
-    let inst = w.instance("daemon", 0);
+    let inst = w.usage("daemon", 0);
     assert!(inst["usage"]["cpu_usec"].is_u64(), "usage from the cgroup: {inst}");
     let dirs = folders_named(&base);
     assert!(!dirs.is_empty(), "the deployment's cgroup exists");
@@ -210,9 +210,9 @@ services:
         text.unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect()
     };
     assert!(procs("plain@0").contains(&first), "plain/0 runs in its cgroup: {:?}", procs("plain@0"));
-    assert!(w.instance("plain", 0)["usage"]["cpu_usec"].is_u64(), "usage from the cgroup");
+    assert!(w.usage("plain", 0)["usage"]["cpu_usec"].is_u64(), "usage from the cgroup");
     assert!(procs("bare@0").is_empty(), "cgroup: false has no cgroup");
-    assert!(w.instance("bare", 0)["usage"].is_null(), "{}", w.instance("bare", 0));
+    assert!(w.usage("bare", 0)["usage"].is_null(), "{}", w.usage("bare", 0));
 
     // Its background sleep is left in the cgroup when it dies: killed, then
     // the replacement is born in the same instance's folder and lives.

@@ -142,7 +142,7 @@ services:
     let status: Value = serde_json::from_slice(&w.cli(&["status", "--json"]).stdout).expect("status");
     let iso = status["isolation"].as_str().expect("isolation").to_string();
     let base = PathBuf::from(iso.rsplit(" at ").next().expect("a folder"));
-    let db = w.instance("db", 0);
+    let db = w.usage("db", 0);
     assert_eq!(db["state"], "ready");
     assert!(db["usage"]["memory_bytes"].as_u64().is_some_and(|b| b > 0), "{db}");
     let postmaster = db["pid"].as_u64().unwrap() as u32;

@@ -177,7 +177,12 @@ impl Ward {
 
     /// `ward status --json`, parsed.
     pub fn status(&mut self) -> Vec<Value> {
-        let out = self.cli(&["status", "--json"]);
+        self.status_with(&[])
+    }
+
+    /// `ward status --json` with more arguments (`--usage`, a service), parsed.
+    pub fn status_with(&mut self, more: &[&str]) -> Vec<Value> {
+        let out = self.cli(&[&["status", "--json"], more].concat());
         assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         let list = v["instances"].as_array().unwrap().clone();
@@ -192,6 +197,14 @@ impl Ward {
     /// One instance of `status`.
     pub fn instance(&mut self, service: &str, replica: u64) -> Value {
         self.status()
+            .into_iter()
+            .find(|i| i["service"] == service && i["replica"] == replica)
+            .unwrap_or_else(|| panic!("no instance {service}/{replica}"))
+    }
+
+    /// One instance of `status --usage`: with what its cgroup counts.
+    pub fn usage(&mut self, service: &str, replica: u64) -> Value {
+        self.status_with(&["--usage"])
             .into_iter()
             .find(|i| i["service"] == service && i["replica"] == replica)
             .unwrap_or_else(|| panic!("no instance {service}/{replica}"))

@@ -28,6 +28,7 @@ mod policies;
 mod prometheus;
 mod restart;
 mod spec_env;
+mod status;
 mod stop;
 mod systemd;
 mod tcp;

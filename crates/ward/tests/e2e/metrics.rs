@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// One HTTP/1.1 GET over the control socket; returns (status line, body).
-fn get(socket: &Path, path: &str) -> (String, String) {
+pub fn get(socket: &Path, path: &str) -> (String, String) {
     let mut s = UnixStream::connect(socket).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nHost: ward\r\nConnection: close\r\n\r\n").unwrap();
     let mut raw = String::new();

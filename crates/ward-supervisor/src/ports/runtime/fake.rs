@@ -2,13 +2,15 @@
 //!
 //! [`FakeRuntime`] gives each spawn a made-up pid at once and keeps the
 //! "process" in a table; a [`FakeControl`] (the test's or example's side)
-//! ends one with a status, makes spawns fail, or lists what runs. An ended
+//! ends one with a status, makes spawns fail, sets what an instance's
+//! cgroup counts, or lists what runs. An ended
 //! process's exit arrives at the supervisor as a [`Report::Exit`] on the
 //! channel given to [`FakeRuntime::new`], exactly as a real runtime's would.
 //! A signal ends a process by a simple rule ([`OnSignal`]): by default any
 //! signal but 0 ends it, killed by that signal.
 
 use super::{Exit, Launch, Report, Runtime};
+use crate::ports::usage::CgroupStats;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc::UnboundedSender;
@@ -55,6 +57,8 @@ struct World {
     rules: HashMap<String, OnSignal>,
     /// Every launch so far, oldest first.
     launches: Vec<Launch>,
+    /// What the "cgroups" of these instances (`web/0`) count.
+    usage: HashMap<String, CgroupStats>,
     reports: UnboundedSender<Report>,
 }
 
@@ -102,6 +106,7 @@ impl FakeRuntime {
             failing: HashMap::new(),
             rules: HashMap::new(),
             launches: Vec::new(),
+            usage: HashMap::new(),
             reports,
         }));
         (FakeRuntime { world: world.clone() }, FakeControl { world })
@@ -150,6 +155,16 @@ impl FakeControl {
     /// Sets what a signal does to the processes of `service`.
     pub fn on_signal(&self, service: &str, rule: OnSignal) {
         lock(&self.world).rules.insert(service.to_string(), rule);
+    }
+
+    /// Sets what the runtime's [`usage`](Runtime::usage) answers for
+    /// `instance` (`"web/0"`); `None`: nothing (the default).
+    pub fn set_usage(&self, instance: &str, usage: Option<CgroupStats>) {
+        let mut w = lock(&self.world);
+        match usage {
+            Some(u) => w.usage.insert(instance.to_string(), u),
+            None => w.usage.remove(instance),
+        };
     }
 }
 
@@ -204,6 +219,10 @@ impl Runtime for FakeRuntime {
 
     fn alive(&self, pid: u32) -> bool {
         lock(&self.world).live.contains_key(&pid)
+    }
+
+    fn usage(&self, id: &InstanceId) -> Option<CgroupStats> {
+        lock(&self.world).usage.get(&id.to_string()).copied()
     }
 }
 
