@@ -69,6 +69,9 @@ pub struct Health {
     watched: HashMap<InstanceId, Watch>,
     /// The last pid each instance had (for hooks after it is gone).
     last_pids: HashMap<InstanceId, u32>,
+    /// Some process sent a `STATUS=` text (until then, `status_text` of
+    /// 10,000 instances looks nothing up).
+    texts: bool,
 }
 
 impl Health {
@@ -82,6 +85,7 @@ impl Health {
             pending: HashMap::new(),
             watched: HashMap::new(),
             last_pids: HashMap::new(),
+            texts: false,
         }
     }
 
@@ -232,7 +236,9 @@ impl Health {
             Seen::Failed(reason) => vec![Verdict::Observe(Observation::HealthFailed { reason })],
             Seen::Mail => {
                 let notices = watch.mailbox.as_ref().map(|m| m.take()).unwrap_or_default();
-                watch.read(notices)
+                let verdicts = watch.read(notices);
+                self.texts |= watch.status.is_some();
+                verdicts
             }
             // `Seen` is non-exhaustive: a newer kind is only for display.
             _ => Vec::new(),
@@ -244,7 +250,9 @@ impl Health {
     pub fn drain(&mut self, id: &InstanceId, pid: u32) -> Vec<Verdict> {
         let Some(watch) = self.watched.get_mut(id).filter(|w| w.main == pid) else { return Vec::new() };
         let notices = watch.mailbox.as_ref().map(|m| m.drain()).unwrap_or_default();
-        watch.read(notices)
+        let verdicts = watch.read(notices);
+        self.texts |= watch.status.is_some();
+        verdicts
     }
 
     /// True while the process of `id` has a notify socket that is read.
@@ -262,6 +270,9 @@ impl Health {
 
     /// The last `STATUS=` text of the instance's live process.
     pub fn status_text(&self, id: &InstanceId) -> Option<String> {
+        if !self.texts {
+            return None;
+        }
         self.watched.get(id).and_then(|w| w.status.clone())
     }
 
