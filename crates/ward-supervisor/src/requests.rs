@@ -196,9 +196,9 @@ impl<R: Runtime> Supervisor<R> {
         let gate = i.gate();
         let cgroup = i.pid().is_some() && self.in_cgroup(i);
         InstanceStatus {
-            service: i.id().service.to_string(),
+            service: i.id().service.as_str().to_owned(),
             replica: i.id().replica,
-            state: i.state().word().to_string(),
+            state: i.state().word().to_owned(),
             pid: i.pid(),
             restarts: i.restarts(),
             uptime_ms: i.pid().and(i.started_at()).map(|t| now.saturating_since(t).as_millis() as u64),
@@ -207,7 +207,7 @@ impl<R: Runtime> Supervisor<R> {
             usage: (usage && cgroup).then(|| self.runtime.usage(i.id())).flatten(),
             cgroup,
             gate: GateJson {
-                state: gate.state().word().to_string(),
+                state: gate.state().word().to_owned(),
                 until_ms: gate.state().until().map(|t| self.clock.wall_of(t)),
                 crashes: gate.crashes_in_window(now),
                 threshold: gate.threshold(),
