@@ -21,6 +21,10 @@ impl<R: Runtime> Supervisor<R> {
                     self.budget_wake = Some(self.budget_wake.map_or(at, |w| w.min(at)));
                     continue;
                 }
+                DeployAction::Changed(id) => {
+                    self.dirty.insert(id);
+                    continue;
+                }
                 DeployAction::Exit(code) => {
                     self.exit_code = Some(code);
                     continue;
@@ -97,8 +101,9 @@ impl<R: Runtime> Supervisor<R> {
                 Action::IgnoreMainPid { pid, why } => tracing::warn!("{id}: MAINPID={pid} ignored: {why}"),
             }
         }
-        self.flush();
-        self.arm_orders();
+        if !self.batch.open {
+            self.settle(); // else at the end of the batch
+        }
     }
 
     /// Records, stores and publishes an event.

@@ -66,6 +66,7 @@
 #![deny(missing_docs)]
 
 mod apply;
+mod batch;
 pub mod clock;
 pub mod dossier;
 mod endpoints;
@@ -177,6 +178,8 @@ pub struct Supervisor<R: Runtime> {
     down_notice: Option<tokio::sync::oneshot::Sender<()>>,
     /// Why an instance's last process counts as lost (its exit never came).
     lost: HashMap<InstanceId, String>,
+    /// The batch of reports being decided (see `batch`).
+    batch: batch::Batch,
 }
 
 impl<R: Runtime> Supervisor<R> {
@@ -219,6 +222,8 @@ impl<R: Runtime> Supervisor<R> {
         let clock = ActorClock::new();
         let Ports { store, health, output, adopter, observer } = ports;
         let last_seq = store.last_seq().unwrap_or(0);
+        let last_exit_seq =
+            store.meta("last_exit_seq").ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
         let mut events = EventLog::new(HISTORY, last_seq + 1);
         match store.recent_events(HISTORY as u64) {
             Ok(history) => events.preload(history),
@@ -237,12 +242,7 @@ impl<R: Runtime> Supervisor<R> {
             observer,
             dirty: BTreeSet::new(),
             start_times: HashMap::new(),
-            last_exit_seq: store
-                .meta("last_exit_seq")
-                .ok()
-                .flatten()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
+            last_exit_seq,
             store,
             adopter,
             health,
@@ -260,6 +260,7 @@ impl<R: Runtime> Supervisor<R> {
             spawns: spawning::Spawns::default(),
             down_notice: None,
             lost: HashMap::new(),
+            batch: batch::Batch::new(last_exit_seq),
         }
     }
 
@@ -306,37 +307,15 @@ impl<R: Runtime> Supervisor<R> {
         self.dirty.extend(ids);
     }
 
-    /// A report of the runtime: an exit, or the answer to a spawn.
+    /// A report of the runtime: an exit, or the answer to a spawn (a batch
+    /// of one: see [`Supervisor::on_runtime_reports`]).
     pub fn on_runtime_report(&mut self, report: Report) {
-        match report {
-            Report::Exit(exit) => self.on_exit(exit),
-            Report::Answer { req, result } => self.on_answer(req, result),
-        }
+        self.on_runtime_reports([report]);
     }
 
     /// The exit of an adopted process (see [`ports::adopt`]).
     pub fn on_adopted_exit(&mut self, exit: Exit) {
-        self.on_exit(exit);
-    }
-
-    fn on_exit(&mut self, exit: Exit) {
-        if exit.seq != 0 && exit.seq <= self.last_exit_seq {
-            self.runtime.ack(exit.seq); // recorded by an earlier brain
-            return;
-        }
-        if exit.seq != 0 {
-            // Recorded in the same transaction as what the exit leads to.
-            self.last_exit_seq = exit.seq;
-            if let Err(e) = self.store.set_meta("last_exit_seq", &exit.seq.to_string()) {
-                tracing::error!("store: {e}");
-            }
-        }
-        self.on_exit_once(exit);
-        self.discard_respawned();
-        if exit.seq != 0 {
-            let _committed = self.flush(); // the exit and what it led to
-            self.runtime.ack(exit.seq);
-        }
+        self.on_runtime_reports([Report::Exit(exit)]);
     }
 
     fn on_exit_once(&mut self, exit: Exit) {

@@ -38,8 +38,9 @@ impl Committed {
 }
 
 impl<R: Runtime> Supervisor<R> {
-    /// Writes the rows of changed instances and commits: called before each
-    /// effect and at the end of each input. Effects take the [`Committed`]
+    /// Writes the rows of changed instances (and the last exit number
+    /// decided) and commits: called before each effect and at the end of
+    /// each input (or batch of reports). Effects take the [`Committed`]
     /// it returns, so none can run before what justifies it is on disk.
     pub(super) fn flush(&mut self) -> Committed {
         let now_ms = self.clock.wall_ms();
@@ -55,6 +56,7 @@ impl<R: Runtime> Supervisor<R> {
                 tracing::error!("store: cannot record {id}: {e}");
             }
         }
+        self.record_exit_seq();
         let watch = crate::clock::Stopwatch::start();
         if let Err(e) = self.store.commit() {
             tracing::error!("store: commit failed: {e}");

@@ -9,6 +9,10 @@
 use super::{Inputs, Supervisor};
 use crate::ports::runtime::Runtime;
 
+/// At most this many reports of the runtime are decided as one batch (a
+/// bigger storm takes several, with requests and timers between them).
+const BATCH: usize = 1024;
+
 impl<R: Runtime> Supervisor<R> {
     /// Runs until everything is down; returns the exit code `ward up` should
     /// end with (1 when the runtime's report stream ended: the services live
@@ -55,10 +59,13 @@ impl<R: Runtime> Supervisor<R> {
             tokio::select! {
                 report = inputs.exits.recv() => match report {
                     Some(report) => {
-                        self.on_runtime_report(report);
-                        while let Ok(report) = inputs.exits.try_recv() {
-                            self.on_runtime_report(report);
+                        // What came together is decided as one batch.
+                        let mut batch = vec![report];
+                        while batch.len() < BATCH {
+                            let Ok(report) = inputs.exits.try_recv() else { break };
+                            batch.push(report);
                         }
+                        self.on_runtime_reports(batch);
                     }
                     None => {
                         // The keeper is gone (killed with its tree's top): the

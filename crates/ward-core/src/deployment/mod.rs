@@ -35,6 +35,9 @@ pub enum DeployAction {
     Exit(i32),
     /// Call [`Deployment::tick`] at this time (restarts wait for the budget).
     WakeAt(MonoTime),
+    /// The state of this instance changed with nothing to run (a stop of an
+    /// instance whose spawn is not answered yet, as `down` goes on): record it.
+    Changed(InstanceId),
 }
 
 /// Why a command was refused.
@@ -257,7 +260,11 @@ impl Deployment {
             if inst.state() == crate::instance::InstanceState::Shutdown {
                 continue;
             }
+            let before = inst.state();
             if let Ok(actions) = inst.command(Command::Shutdown, now) {
+                if actions.is_empty() && inst.state() != before {
+                    out.push(DeployAction::Changed(id.clone()));
+                }
                 self.absorb(&id, actions, now, out);
             }
         }

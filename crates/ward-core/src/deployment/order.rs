@@ -100,7 +100,11 @@ impl Deployment {
             .collect();
         for id in candidates {
             if let Some(inst) = self.instances.get_mut(&id) {
+                let before = inst.state();
                 if let Ok(actions) = inst.command(cmd, now) {
+                    if actions.is_empty() && inst.state() != before {
+                        out.push(DeployAction::Changed(id.clone()));
+                    }
                     self.absorb(&id, actions, now, out);
                 }
             }

@@ -185,6 +185,19 @@ fn down_does_not_wait_for_instances_that_hold_no_process() {
 }
 
 #[test]
+fn down_says_which_instance_it_stopped_with_nothing_to_run() {
+    // a restarts at once; its spawn is not answered when down reaches it.
+    let mut d = started(vec![svc("a", zero_backoff), needs("b", "a")]);
+    let out = d.observe(&id("a/0"), Observation::Exited { status: ExitStatus::Code(1) }, t(10), 1.0);
+    assert_eq!(spawned(&out), ["a/0"]);
+    let out = d.down(0, t(20));
+    assert_eq!(signalled(&out), ["b/0"], "dependents first");
+    let out = d.observe(&id("b/0"), Observation::Exited { status: ExitStatus::Signal(15) }, t(30), 1.0);
+    assert_eq!(state(&d, "a/0"), "stopping");
+    assert!(out.contains(&DeployAction::Changed(id("a/0"))), "the shell records it: {out:?}");
+}
+
+#[test]
 fn a_service_scoped_shutdown_stops_the_other_replicas_only() {
     let api = svc("api", |s| {
         s.replicas = 3;

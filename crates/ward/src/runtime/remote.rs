@@ -4,12 +4,14 @@
 //! Nothing here waits for the keeper: a request is written at once when the
 //! socket takes it without waiting (`MSG_DONTWAIT`), else queued for a writer
 //! thread (and so is everything after it, until the queue is empty, to keep
-//! the order); and a reader thread turns what comes back (exits, and the
-//! answers to spawns, in the order the keeper sent them: a spawn's answer
-//! before any exit of its process) into [`Report`]s on the supervisor's
-//! channel. When the keeper goes away, that channel closes.
+//! the order); and a task on the brain's event loop (`reports`) turns what
+//! comes back (exits, and the answers to spawns, in the order the keeper sent
+//! them: a spawn's answer before any exit of its process) into [`Report`]s on
+//! the supervisor's channel. When the keeper goes away, that channel closes.
 
-use super::{Exit, KnownChild, Launch, Report, Runtime, SpawnError};
+mod reports;
+
+use super::{KnownChild, Launch, Report, Runtime, SpawnError};
 use crate::protocol::{ToBrain, ToKeeper, WireLaunch, encode};
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -40,7 +42,8 @@ pub struct KeeperRuntime {
 
 impl KeeperRuntime {
     /// Attaches to the keeper at `path`; returns the runtime and the channel
-    /// of its reports (exits, spawn answers).
+    /// of its reports (exits, spawn answers). Runs inside a tokio runtime
+    /// (the reports are read on its loop).
     pub fn connect(path: &Path) -> io::Result<(KeeperRuntime, mpsc::UnboundedReceiver<Report>)> {
         let stream = UnixStream::connect(path)?;
         let mut out = stream.try_clone()?;
@@ -53,41 +56,27 @@ impl KeeperRuntime {
             _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "the keeper did not say hello")),
         };
         let (reports_tx, reports) = mpsc::unbounded_channel();
-        std::thread::Builder::new().name("ward-brain-keeper".into()).spawn(move || {
-            for line in reader.lines() {
-                let Ok(line) = line else { break };
-                let report = match serde_json::from_str::<ToBrain>(&line) {
-                    Ok(ToBrain::Exit { seq, pid, status, rusage, respawned, cgroup }) => {
-                        Report::Exit(Exit { seq, pid, status, rusage, respawned, cgroup })
-                    }
-                    Ok(ToBrain::Spawned { req, pid }) => Report::Answer { req, result: Ok(pid) },
-                    Ok(ToBrain::SpawnFailed { req, error }) => Report::Answer { req, result: Err(error) },
-                    Ok(ToBrain::Hello { .. }) => continue,
-                    Err(e) => {
-                        tracing::warn!("bad message from the keeper: {e}");
-                        continue;
-                    }
-                };
-                if reports_tx.send(report).is_err() {
-                    break;
-                }
-            }
-            // Dropping the sender tells the supervisor that the keeper is gone.
-        })?;
+        // What the reader took beyond the hello is the start of what follows.
+        let pending = reader.buffer().to_vec();
+        reports::spawn(reader.into_inner().into(), pending, reports_tx)?;
         let (writer, queue) = std_mpsc::channel::<Vec<u8>>();
         let queued = Arc::new(AtomicUsize::new(0));
         let left = queued.clone();
         let written = std::thread::Builder::new().name("ward-brain-writer".into()).spawn(move || {
             while let Ok(mut msg) = queue.recv() {
                 // What queued up meanwhile goes in the same write.
+                let mut messages = 1;
                 while let Ok(more) = queue.try_recv() {
                     msg.extend_from_slice(&more);
+                    messages += 1;
                 }
                 if let Err(e) = out.write_all(&msg) {
                     tracing::warn!("cannot write to the keeper: {e}");
                     break; // the reader sees the keeper go
                 }
-                left.fetch_sub(1, Ordering::AcqRel);
+                // Every message written counts off (one left counted would
+                // send every later message through this thread).
+                left.fetch_sub(messages, Ordering::AcqRel);
             }
         })?;
         let runtime = KeeperRuntime {

@@ -95,6 +95,16 @@ fn take_epoch(paths: &Paths, memory: Option<&MemoryStore>) -> Result<u64, String
     result.map_err(|e| e.to_string())
 }
 
+/// A report of the keeper, in the trace's words.
+fn describe(report: &Report) -> String {
+    match report {
+        Report::Exit(e) => format!("exit of {} ({})", e.pid, e.status),
+        Report::Answer { req, result } => format!("answer to {req}: {result:?}"),
+        // `Report` is non-exhaustive: a newer kind shows as it is.
+        other => format!("{other:?}"),
+    }
+}
+
 /// How one run of the simulation went.
 pub(super) struct Outcome {
     /// Steps taken.
@@ -334,16 +344,29 @@ impl World {
         self.sup = Some(sup);
     }
 
-    /// The keeper says up to `n` things it has to say, in order.
+    /// The keeper says up to `n` things it has to say, in order: one at a
+    /// time, or (half of the time) as one batch, as the brain reads what
+    /// came together.
     fn deliver(&mut self, n: usize) {
+        if n > 1 && self.rng.chance(0.5) {
+            let batch: Vec<Report> = {
+                let mut os = lock(&self.os);
+                std::iter::from_fn(|| os.keeper.outbox.pop_front()).take(n).collect()
+            };
+            if batch.is_empty() {
+                return;
+            }
+            for report in &batch {
+                let what = describe(report);
+                self.note(format!("deliver {what} (in a batch of {})", batch.len()));
+            }
+            self.sup().on_runtime_reports(batch);
+            self.settle_adoptions();
+            return;
+        }
         for _ in 0..n {
             let Some(report) = lock(&self.os).keeper.outbox.pop_front() else { return };
-            let what = match &report {
-                Report::Exit(e) => format!("exit of {} ({})", e.pid, e.status),
-                Report::Answer { req, result } => format!("answer to {req}: {result:?}"),
-                // `Report` is non-exhaustive: a newer kind shows as it is.
-                other => format!("{other:?}"),
-            };
+            let what = describe(&report);
             self.note(format!("deliver {what}"));
             self.sup().on_runtime_report(report);
             self.settle_adoptions();
