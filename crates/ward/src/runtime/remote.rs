@@ -1,43 +1,38 @@
 //! The brain's side of the keeper: a [`Runtime`] whose spawns, signals and
 //! exits go through the keeper's socket (see `protocol`).
 //!
-//! Nothing here waits for the keeper: a request is written at once when the
-//! socket takes it without waiting (`MSG_DONTWAIT`), else queued for a writer
-//! thread (and so is everything after it, until the queue is empty, to keep
-//! the order); and a task on the brain's event loop (`reports`) turns what
-//! comes back (exits, and the answers to spawns, in the order the keeper sent
-//! them: a spawn's answer before any exit of its process) into [`Report`]s on
-//! the supervisor's channel. When the keeper goes away, that channel closes.
+//! Nothing here waits for the keeper, and no thread of its own does the
+//! talking: what the brain says goes out from its event loop (`outbox`:
+//! spawn requests at once, the rest together at the end of each input), and
+//! a task on the same loop (`reports`) turns what comes back (exits, and the
+//! answers to spawns, in the order the keeper sent them: a spawn's answer
+//! before any exit of its process) into [`Report`]s on the supervisor's
+//! channel. When the keeper goes away, that channel closes.
 
+mod oom;
+mod outbox;
 mod reports;
 
 use super::{KnownChild, Launch, Report, Runtime, SpawnError};
-use crate::protocol::{ToBrain, ToKeeper, WireLaunch, encode};
-use std::io::{self, BufRead, BufReader, Write};
+use crate::protocol::{ToBrain, ToKeeper, WireLaunch};
+use std::io::{self, BufRead, BufReader};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc as std_mpsc;
 use tokio::sync::mpsc;
 use ward_core::InstanceId;
 use ward_core::deployment::StandingOrder;
 
 /// Spawns and signals through the keeper.
 pub struct KeeperRuntime {
-    /// To the writer thread: one encoded message each.
-    writer: std_mpsc::Sender<Vec<u8>>,
-    /// The socket, for writes that need not wait.
-    out: UnixStream,
-    /// Messages queued for the writer thread and not yet written.
-    queued: Arc<AtomicUsize>,
-    /// The writer thread, joined once everything is said (`finish`).
-    written: Option<std::thread::JoinHandle<()>>,
+    /// What goes to the keeper.
+    out: outbox::Outbox,
     children: Vec<KnownChild>,
     strays: Vec<KnownChild>,
     isolation: Option<String>,
     /// The deployment's cgroups (made by the keeper), to read each instance's use.
     cgroups: Option<crate::cgroup::Cgroups>,
+    /// The OOM kills of instances that have no count of their own.
+    oom: oom::OomCount,
 }
 
 impl KeeperRuntime {
@@ -46,8 +41,7 @@ impl KeeperRuntime {
     /// (the reports are read on its loop).
     pub fn connect(path: &Path) -> io::Result<(KeeperRuntime, mpsc::UnboundedReceiver<Report>)> {
         let stream = UnixStream::connect(path)?;
-        let mut out = stream.try_clone()?;
-        let direct = stream.try_clone()?;
+        let out = stream.try_clone()?;
         let mut reader = BufReader::new(stream);
         let mut first = String::new();
         reader.read_line(&mut first)?;
@@ -59,35 +53,13 @@ impl KeeperRuntime {
         // What the reader took beyond the hello is the start of what follows.
         let pending = reader.buffer().to_vec();
         reports::spawn(reader.into_inner().into(), pending, reports_tx)?;
-        let (writer, queue) = std_mpsc::channel::<Vec<u8>>();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let left = queued.clone();
-        let written = std::thread::Builder::new().name("ward-brain-writer".into()).spawn(move || {
-            while let Ok(mut msg) = queue.recv() {
-                // What queued up meanwhile goes in the same write.
-                let mut messages = 1;
-                while let Ok(more) = queue.try_recv() {
-                    msg.extend_from_slice(&more);
-                    messages += 1;
-                }
-                if let Err(e) = out.write_all(&msg) {
-                    tracing::warn!("cannot write to the keeper: {e}");
-                    break; // the reader sees the keeper go
-                }
-                // Every message written counts off (one left counted would
-                // send every later message through this thread).
-                left.fetch_sub(messages, Ordering::AcqRel);
-            }
-        })?;
         let runtime = KeeperRuntime {
-            writer,
-            out: direct,
-            queued,
-            written: Some(written),
+            out: outbox::Outbox::start(out.into()),
             children,
             strays,
             isolation,
             cgroups: None,
+            oom: oom::OomCount::find(),
         };
         Ok((runtime, reports))
     }
@@ -98,20 +70,9 @@ impl KeeperRuntime {
         self
     }
 
-    /// Sends `msg` to the keeper; never blocks.
+    /// Sends `msg` to the keeper at the end of the current input; never blocks.
     fn send(&mut self, msg: &ToKeeper) {
-        let bytes = encode(msg);
-        let mut from = 0;
-        if self.queued.load(Ordering::Acquire) == 0 {
-            match rustix::net::send(&self.out, &bytes, rustix::net::SendFlags::DONTWAIT) {
-                Ok(n) if n == bytes.len() => return,
-                Ok(n) => from = n,
-                Err(rustix::io::Errno::AGAIN) => {}
-                Err(_) => return, // the keeper is gone: the reader sees it
-            }
-        }
-        self.queued.fetch_add(1, Ordering::AcqRel);
-        let _ = self.writer.send(bytes[from..].to_vec());
+        self.out.push(msg);
     }
 }
 
@@ -127,15 +88,16 @@ impl Runtime for KeeperRuntime {
     }
 
     fn oom_kills(&self) -> Option<u64> {
-        Some(crate::cgroup::oom::oom_kills())
+        Some(self.oom.read().unwrap_or_else(crate::cgroup::oom::oom_kills))
     }
 
     fn usage(&self, id: &InstanceId) -> Option<crate::cgroup::Stats> {
         self.cgroups.as_ref()?.usage(&id.to_string())
     }
     fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
+        // The keeper forks while the supervisor goes on: these go at once.
         for (req, launch) in &batch {
-            self.send(&ToKeeper::Spawn { req: *req, launch: WireLaunch::of(launch) });
+            self.out.push_now(&ToKeeper::Spawn { req: *req, launch: WireLaunch::of(launch) });
         }
         Vec::new() // every answer comes as a report
     }
@@ -159,12 +121,8 @@ impl Runtime for KeeperRuntime {
 
     fn finish(&mut self, code: i32) {
         self.send(&ToKeeper::Done { code });
-        // The brain exits next: let the writer say everything first (it ends
-        // once the queue is empty and its sender is gone).
-        self.writer = std_mpsc::channel().0;
-        if let Some(written) = self.written.take() {
-            let _ = written.join();
-        }
+        // The brain exits next: everything is said first.
+        self.out.finish(std::time::Duration::from_secs(10));
     }
 
     fn arm(&mut self, order: &StandingOrder, launch: &Launch) {

@@ -381,7 +381,11 @@ impl<R: Runtime<Error = SpawnError>> Runtime for OciRuntime<R> {
     }
 
     fn exited(&mut self, id: &InstanceId, pid: u32) {
-        self.remove_container(id, pid);
+        // Its process is gone (reaped): only a container known already is
+        // one; its /proc entry is gone, or another process's by now.
+        if self.containers.get(id).is_some_and(|c| c.pid == pid) {
+            self.remove_container(id, pid);
+        }
         self.inner.exited(id, pid);
     }
 
