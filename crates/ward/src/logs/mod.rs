@@ -173,7 +173,7 @@ impl Logs {
         let shared = &self.inner.shared;
         let name = file_name(id);
         let base = shared.base_of(&name);
-        shared.queue.push_run(name, base + offset);
+        shared.queue.push_run(name, base + offset, (shared.wall)());
     }
 
     /// The names of the live files stamped from now on, as the log thread

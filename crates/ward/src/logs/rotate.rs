@@ -38,6 +38,9 @@ use rustix::fs::{FallocateFlags, fallocate};
 use super::index::{self, Stamps};
 use super::{Segment, Shared, is_live, lock};
 
+/// How many new runs wake the rotator thread by themselves.
+const RUNS_PER_WAKE: usize = 256;
+
 /// Names waiting for the rotator thread; repeated names coalesce.
 #[derive(Default)]
 pub(super) struct Queue {
@@ -48,15 +51,16 @@ pub(super) struct Queue {
 #[derive(Default)]
 struct Pending {
     names: HashSet<String>,
-    /// New runs: the live file and the absolute position where the run's output starts.
-    runs: Vec<(String, u64)>,
+    /// New runs: the live file, the absolute position where the run's
+    /// output starts, and when it started.
+    runs: Vec<(String, u64, u64)>,
     scan: bool,
     closed: bool,
 }
 
 /// One wake-up's worth of work: new runs first, then files to look at.
 struct Work {
-    runs: Vec<(String, u64)>,
+    runs: Vec<(String, u64, u64)>,
     files: Files,
 }
 
@@ -72,11 +76,19 @@ impl Queue {
         self.ready.notify_one();
     }
 
-    /// A new run writes to `name` from the absolute position `at`.
-    pub(super) fn push_run(&self, name: String, at: u64) {
+    /// A new run writes to `name` from the absolute position `at`, from
+    /// `now` (Unix ms) on.
+    ///
+    /// The mark waits for the thread's next wake-up (a file that grew, at
+    /// the latest its first output: marks go before stamps), or for enough
+    /// of them: waking the thread for each restart would cost more than the
+    /// mark, which, for a run that has written nothing yet, changes no record.
+    pub(super) fn push_run(&self, name: String, at: u64, now: u64) {
         let mut pending = lock(&self.pending);
-        pending.runs.push((name, at));
-        self.ready.notify_one();
+        pending.runs.push((name, at, now));
+        if pending.runs.len() >= RUNS_PER_WAKE {
+            self.ready.notify_one();
+        }
     }
 
     /// Check every file in the directory (start, reload, lost events).
@@ -95,10 +107,11 @@ impl Queue {
     fn next(&self) -> Option<Work> {
         let mut pending = lock(&self.pending);
         loop {
-            if pending.closed {
-                return None;
-            }
             let runs = std::mem::take(&mut pending.runs);
+            if pending.closed {
+                // The marks still waiting go in first.
+                return (!runs.is_empty()).then(|| Work { runs, files: Files::Names(Vec::new()) });
+            }
             if pending.scan {
                 pending.scan = false;
                 pending.names.clear();
@@ -117,8 +130,8 @@ pub(super) fn spawn_thread(shared: Arc<Shared>) -> io::Result<()> {
     std::thread::Builder::new().name("ward-logs-rotate".into()).spawn(move || {
         let mut stamps = Stamps::default();
         while let Some(work) = shared.queue.next() {
-            for (name, at) in work.runs {
-                mark_run(&shared, &mut stamps, &name, at);
+            for (name, at, now) in work.runs {
+                mark_run(&shared, &mut stamps, &name, at, now);
             }
             let names = match work.files {
                 Files::Names(names) => names,
@@ -146,12 +159,12 @@ fn stamp(shared: &Shared, stamps: &mut Stamps, name: &str) {
     }
 }
 
-/// Marks that a new run of `name` writes from the absolute position `at`.
-fn mark_run(shared: &Shared, stamps: &mut Stamps, name: &str, at: u64) {
+/// Marks that a new run of `name` writes from the absolute position `at`
+/// since `now`.
+fn mark_run(shared: &Shared, stamps: &mut Stamps, name: &str, at: u64, now: u64) {
     let path = shared.dir.join(name);
     // Only this thread moves `base`: it cannot change until this returns.
     let base = shared.base_of(name);
-    let now = (shared.wall)();
     if let Err(e) = stamps.new_run(&path, name, at.checked_sub(base), now) {
         tracing::warn!(file = %name, error = %e, "marking a new run in the log index failed");
     }

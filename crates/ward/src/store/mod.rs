@@ -175,9 +175,17 @@ impl Store {
         let crashes = serde_json::to_string(&row.crashes_ms).unwrap_or_else(|_| "[]".into());
         self.conn
             .prepare_cached(
-                "INSERT OR REPLACE INTO instances (service, replica, state, pid, start_time, started_ms, restarts,
+                // An update in place (not OR REPLACE, a delete and an insert
+                // under a new rowid): one page written, the key's index untouched.
+                "INSERT INTO instances (service, replica, state, pid, start_time, started_ms, restarts,
                     last_exit, gate_state, gate_until_ms, next_delay_ms, crashes_ms, updated_ms, decision)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT (service, replica) DO UPDATE SET state = excluded.state, pid = excluded.pid,
+                    start_time = excluded.start_time, started_ms = excluded.started_ms,
+                    restarts = excluded.restarts, last_exit = excluded.last_exit,
+                    gate_state = excluded.gate_state, gate_until_ms = excluded.gate_until_ms,
+                    next_delay_ms = excluded.next_delay_ms, crashes_ms = excluded.crashes_ms,
+                    updated_ms = excluded.updated_ms, decision = excluded.decision",
             )?
             .execute(params![
                 row.service,
@@ -258,7 +266,10 @@ impl Store {
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         self.begin()?;
         self.conn
-            .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+            // In place, as an instance's row.
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
             .execute([key, value])?;
         Ok(())
     }
