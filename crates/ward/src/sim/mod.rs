@@ -6,7 +6,7 @@
 //! folder), a clock that moves only when the world says ([`Clock::manual`]),
 //! and a seeded generator for every choice. Each step the world picks one
 //! thing to happen: the keeper delivers what it has to say (spawn answers,
-//! exits, in order), a process dies with some status, time moves to the next
+//! exits, in order; one at a time or as a batch), a process dies with some status, time moves to the next
 //! timer, an operator starts/stops/restarts/unblocks something or reloads a
 //! changed spec, the brain crashes (a new one resumes from what the store
 //! committed while the keeper keeps its processes and unacknowledged exits),
