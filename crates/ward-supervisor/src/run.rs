@@ -48,12 +48,22 @@ impl<R: Runtime> Supervisor<R> {
     /// ```
     pub async fn run(mut self, mut inputs: Inputs) -> i32 {
         self.start();
-        let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+        // With no deadline, the timer is moved a day away rather than left
+        // at its last deadline: tokio's wheel wakes the task for a timer
+        // still registered (and on the way to it, every ~4 s), even when the
+        // branch is disabled; an idle ward wakes for nothing.
+        let idle = || tokio::time::Instant::now() + std::time::Duration::from_secs(86_400);
+        let sleep = tokio::time::sleep_until(idle());
         tokio::pin!(sleep);
+        let mut armed: Option<ward_core::MonoTime> = None;
         while self.exit_code.is_none() {
             let deadline = self.next_deadline();
-            if let Some(at) = deadline {
-                sleep.as_mut().reset(self.clock.instant(at));
+            if deadline != armed {
+                match deadline {
+                    Some(at) => sleep.as_mut().reset(self.clock.instant(at)),
+                    None => sleep.as_mut().reset(idle()),
+                }
+                armed = deadline;
             }
             self.observer.idle();
             tokio::select! {
@@ -78,7 +88,10 @@ impl<R: Runtime> Supervisor<R> {
                 Some(exit) = inputs.adopted.recv() => self.on_adopted_exit(exit),
                 Some(req) = inputs.requests.recv() => self.on_request(req),
                 Some(report) = inputs.health.recv() => self.on_health(report),
-                () = &mut sleep, if deadline.is_some() => self.fire_timers(),
+                () = &mut sleep, if deadline.is_some() => {
+                    armed = None; // fired: set again whatever the next deadline is
+                    self.fire_timers();
+                }
             }
         }
         self.finish()
