@@ -27,7 +27,8 @@ pub(super) struct ChildCgroup {
     inst: Instance,
     oom_base: u64,
     cpu_base: u64,
-    resources: ResourcesSpec,
+    /// `None` for no limits (most children: 8 bytes, not 56, at 10,000 it counts).
+    limits: Option<Box<ResourcesSpec>>,
 }
 
 /// The cgroup of an instance's last process, empty, for its replacement
@@ -67,7 +68,8 @@ impl Keeper {
             None if inst.is_new() => 0,
             None => inst.stats().cpu_usec.unwrap_or(0),
         };
-        Some(Box::new(ChildCgroup { inst, oom_base, cpu_base, resources }))
+        let limits = (resources != ResourcesSpec::default()).then(|| Box::new(resources));
+        Some(Box::new(ChildCgroup { inst, oom_base, cpu_base, limits }))
     }
 
     /// `child` (pid `pid`) exited: what its cgroup counted over the run. Its
@@ -81,7 +83,8 @@ impl Keeper {
         replaced: bool,
     ) -> (Option<Stats>, Option<Reusable>) {
         let Some(cgroup) = child.cgroup.take() else { return (None, None) };
-        let ChildCgroup { inst, oom_base, cpu_base, resources } = *cgroup;
+        let ChildCgroup { inst, oom_base, cpu_base, limits } = *cgroup;
+        let resources = limits.map(|l| *l).unwrap_or_default();
         let mut stats = inst.stats();
         let cpu_usec = stats.cpu_usec;
         stats.oom_kills = stats.oom_kills.map(|n| n.saturating_sub(oom_base));
