@@ -32,7 +32,7 @@ pub mod detect;
 mod kill;
 mod limits;
 pub mod oom;
-mod stats;
+pub(crate) mod stats;
 
 pub use create::Instance;
 pub use detect::{Controller, Layout};

@@ -5,6 +5,6 @@
 pub fn oom_kills() -> u64 {
     std::fs::read_to_string("/proc/vmstat")
         .ok()
-        .and_then(|v| v.lines().find_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse().ok())))
+        .and_then(|v| super::stats::parse_keyed(&v, "oom_kill"))
         .unwrap_or(0)
 }

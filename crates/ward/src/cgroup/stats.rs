@@ -54,7 +54,8 @@ fn keyed(path: &Path, key: &str) -> Option<u64> {
     crate::kfile::read(path, |text| parse_keyed(text, key))
 }
 
-fn parse_keyed(text: &str, key: &str) -> Option<u64> {
+/// The value of `key` in `key value` lines (cgroup files, `/proc/vmstat`).
+pub(crate) fn parse_keyed(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
 }
 

@@ -11,6 +11,7 @@
 //!   upwards, that has the memory controller (v2 counts the kills below it);
 //! - else the host's count, `oom_kill` in `/proc/vmstat`.
 
+use crate::cgroup::stats::parse_keyed;
 use crate::cgroup::{Controller, Layout};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -55,7 +56,7 @@ impl OomCount {
                 }
             }
         }
-        count(&String::from_utf8_lossy(&text), self.key)
+        parse_keyed(&String::from_utf8_lossy(&text), self.key)
     }
 }
 
@@ -81,11 +82,6 @@ fn source(layout: &Layout, exists: impl Fn(&Path) -> bool) -> (PathBuf, &'static
         dir = d.parent();
     }
     (PathBuf::from(VMSTAT), VMSTAT_KEY)
-}
-
-/// The value of `key` in `key value` lines.
-fn count(text: &str, key: &str) -> Option<u64> {
-    text.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 #[cfg(test)]
@@ -125,9 +121,9 @@ mod tests {
 
     #[test]
     fn counts_are_read() {
-        assert_eq!(count("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n", "oom_kill"), Some(2));
-        assert_eq!(count("low 0\noom 1\noom_kill 4\noom_group_kill 0\n", "oom_kill"), Some(4));
-        assert_eq!(count("pgfault 9\n", "oom_kill"), None);
+        assert_eq!(parse_keyed("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n", "oom_kill"), Some(2));
+        assert_eq!(parse_keyed("low 0\noom 1\noom_kill 4\noom_group_kill 0\n", "oom_kill"), Some(4));
+        assert_eq!(parse_keyed("pgfault 9\n", "oom_kill"), None);
     }
 
     #[test]
