@@ -428,9 +428,11 @@ impl Keeper {
     /// Writes encoded messages (whole lines) to the brain, in one write.
     fn send_all(&mut self, bytes: &[u8]) {
         if let Some((_, stream)) = &mut self.conn {
-            if stream.write_all(bytes).is_err() {
-                self.conn = None; // the brain is gone; it gets everything again on attach
-            }
+            // A failed write (the brain is gone) keeps the connection: what
+            // the brain said last (its `Done`) may still be unread, and its
+            // reader says `Disconnected` once everything was read. A next
+            // brain gets everything again on attach.
+            let _ = stream.write_all(bytes);
         }
     }
 }
