@@ -48,20 +48,21 @@ impl<R: Runtime> Supervisor<R> {
     /// ```
     pub async fn run(mut self, mut inputs: Inputs) -> i32 {
         self.start();
-        // With no deadline, the timer is moved a day away rather than left
-        // at its last deadline: tokio's wheel wakes the task for a timer
-        // still registered (and on the way to it, every ~4 s), even when the
-        // branch is disabled; an idle ward wakes for nothing.
-        let idle = || tokio::time::Instant::now() + std::time::Duration::from_secs(86_400);
-        let sleep = tokio::time::sleep_until(idle());
-        tokio::pin!(sleep);
+        // The timer exists only while there is a deadline, and one that moves
+        // later is made anew: tokio keeps a timer whose deadline was pushed
+        // back in its wheel at the old one (it wakes then and finds it early),
+        // so resetting it would wake an idle ward for nothing.
+        let mut sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
         let mut armed: Option<ward_core::MonoTime> = None;
         while self.exit_code.is_none() {
             let deadline = self.next_deadline();
             if deadline != armed {
-                match deadline {
-                    Some(at) => sleep.as_mut().reset(self.clock.instant(at)),
-                    None => sleep.as_mut().reset(idle()),
+                match (deadline, sleep.as_mut()) {
+                    (Some(at), Some(s)) if armed.is_some_and(|old| at < old) => {
+                        s.as_mut().reset(self.clock.instant(at));
+                    }
+                    (Some(at), _) => sleep = Some(Box::pin(tokio::time::sleep_until(self.clock.instant(at)))),
+                    (None, _) => sleep = None,
                 }
                 armed = deadline;
             }
@@ -88,8 +89,9 @@ impl<R: Runtime> Supervisor<R> {
                 Some(exit) = inputs.adopted.recv() => self.on_adopted_exit(exit),
                 Some(req) = inputs.requests.recv() => self.on_request(req),
                 Some(report) = inputs.health.recv() => self.on_health(report),
-                () = &mut sleep, if deadline.is_some() => {
+                () = until(&mut sleep), if sleep.is_some() => {
                     armed = None; // fired: set again whatever the next deadline is
+                    sleep = None;
                     self.fire_timers();
                 }
             }
@@ -130,5 +132,13 @@ impl<R: Runtime> Supervisor<R> {
         let code = self.exit_code.unwrap_or(0);
         self.runtime.finish(code);
         code
+    }
+}
+
+/// Waits for `sleep`, or forever when there is none.
+async fn until(sleep: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
+    match sleep {
+        Some(s) => s.as_mut().await,
+        None => std::future::pending().await,
     }
 }

@@ -17,6 +17,7 @@ mod dashboard;
 mod durable;
 mod explain;
 mod health;
+mod idle;
 mod import;
 mod init;
 mod logs_stream;
