@@ -78,6 +78,7 @@ async fn off_actor(work: impl FnOnce() -> Response + Send + 'static) -> Response
 /// Reads the cgroup counters of every row the supervisor marked as in a
 /// cgroup (the others have no folder: a miss is a path walk for nothing).
 pub fn fill_usage(rows: &mut [InstanceStatus], cgroups: &Cgroups) {
+    cgroups.flush_counters();
     for row in rows.iter_mut().filter(|r| r.cgroup) {
         row.usage = cgroups.usage(&format!("{}/{}", row.service, row.replica));
     }

@@ -70,7 +70,7 @@ pub(super) fn deployment(layout: &Layout, name: &str) -> Result<Cgroups, Unavail
         (Some(_), false) => "hybrid",
         (None, _) => "v1",
     };
-    Ok(Cgroups { v2, v1, kind })
+    Ok(Cgroups { v2, v1, kind, flusher: Default::default() })
 }
 
 /// The deployment's folders that exist already (made by the keeper).
@@ -88,7 +88,7 @@ pub(super) fn existing(layout: &Layout, name: &str) -> Option<Cgroups> {
         (None, false) if v1.iter().any(|(c, _)| *c == Controller::Freezer) => "v1",
         _ => return None,
     };
-    Some(Cgroups { v2, v1, kind })
+    Some(Cgroups { v2, v1, kind, flusher: Default::default() })
 }
 
 impl Cgroups {

@@ -49,6 +49,8 @@ pub struct Cgroups {
     v1: Vec<(Controller, PathBuf)>,
     /// `v2`, `hybrid` or `v1`.
     kind: &'static str,
+    /// The deployment's v2 `cpu.stat`, opened at its first read (see [`Cgroups::flush_counters`]).
+    flusher: std::sync::Arc<std::sync::OnceLock<Option<std::os::fd::OwnedFd>>>,
 }
 
 /// Why ward runs without cgroups.

@@ -4,6 +4,7 @@
 //! and the kernel's OOM kills in it (v2 `memory.events`, v1
 //! `memory.oom_control`).
 
+use super::Cgroups;
 use super::create::Instance;
 use super::detect::Controller;
 use std::path::Path;
@@ -41,6 +42,32 @@ impl Instance {
         v2.or_else(|| {
             self.v1_dir(Controller::Memory).and_then(|d| keyed(&d.join("memory.oom_control"), "oom_kill"))
         })
+    }
+}
+
+impl Cgroups {
+    /// Brings every instance's v2 CPU counters up to date at once, so that
+    /// reading one instance's `cpu.stat` afterwards is cheap.
+    ///
+    /// The kernel keeps per-CPU CPU times and folds them into a cgroup's
+    /// `cpu.stat` when it is read ("rstat flush"). A cgroup with pending
+    /// times sits in a per-CPU list of its parent's, singly linked, newest
+    /// first; reading one child's file first unlinks it from that list,
+    /// walking past every sibling updated after it. With thousands of
+    /// instances that ran since the last read (all of them after `up`, every
+    /// process that died in a storm), each read walked thousands: the reads
+    /// of a storm cost its size squared. Reading the deployment's own
+    /// `cpu.stat` folds the whole subtree in one pass and empties the lists.
+    pub fn flush_counters(&self) {
+        let fd = self.flusher.get_or_init(|| {
+            use rustix::fs::{Mode, OFlags};
+            let (base, _) = self.v2.as_ref()?;
+            rustix::fs::open(base.join("cpu.stat"), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()
+        });
+        if let Some(fd) = fd {
+            let mut buf = [0u8; 1024];
+            let _ = rustix::io::pread(fd, &mut buf, 0);
+        }
     }
 }
 

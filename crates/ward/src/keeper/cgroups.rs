@@ -85,6 +85,9 @@ impl Keeper {
         let Some(cgroup) = child.cgroup.take() else { return (None, None) };
         let ChildCgroup { inst, oom_base, cpu_base, limits } = *cgroup;
         let resources = limits.map(|l| *l).unwrap_or_default();
+        if let Ok(all) = self.runtime.cgroups() {
+            all.flush_counters();
+        }
         let mut stats = inst.stats();
         let cpu_usec = stats.cpu_usec;
         stats.oom_kills = stats.oom_kills.map(|n| n.saturating_sub(oom_base));

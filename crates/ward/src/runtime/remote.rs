@@ -92,7 +92,9 @@ impl Runtime for KeeperRuntime {
     }
 
     fn usage(&self, id: &InstanceId) -> Option<crate::cgroup::Stats> {
-        self.cgroups.as_ref()?.usage(&id.to_string())
+        let cgroups = self.cgroups.as_ref()?;
+        cgroups.flush_counters();
+        cgroups.usage(&id.to_string())
     }
     fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
         // The keeper forks while the supervisor goes on: these go at once.

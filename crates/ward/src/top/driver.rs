@@ -176,6 +176,9 @@ async fn feed_logs(c: Arc<Client>, tx: mpsc::Sender<Msg>, feed: u64, target: Str
 
 fn sample(app: &App, cgroups: Option<&crate::cgroup::Cgroups>) -> Vec<procstat::ProcSample> {
     let now = now_ms();
+    if let Some(c) = cgroups {
+        c.flush_counters();
+    }
     app.visible()
         .iter()
         .filter_map(|i| Some((i, i.pid?)))
