@@ -38,11 +38,14 @@ fn forwarded_set() -> libc::sigset_t {
 }
 
 /// Blocks the forwarded signals in this thread and every thread started
-/// after it, so that only the `sigwait` thread receives them.
+/// after it, so that only the `sigwait` thread receives them; and `SIGCHLD`,
+/// which only the reaper's sweep takes (see `runtime::reaper::Sweeper`).
 pub fn block_signals() {
-    let set = forwarded_set();
-    // SAFETY: changes this thread's mask only; children reset theirs before exec.
+    let mut set = forwarded_set();
+    // SAFETY: adds to the set we own, then changes this thread's mask only;
+    // children reset theirs before exec.
     unsafe {
+        libc::sigaddset(&mut set, libc::SIGCHLD);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }

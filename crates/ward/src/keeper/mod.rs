@@ -42,6 +42,8 @@ use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use ward_core::deployment::StandingOrder;
 use ward_core::{ExitStatus, InstanceId};
@@ -123,9 +125,10 @@ struct Child {
 /// Every brain gets `brain_env` in its environment.
 pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Result<i32> {
     io::block_signals();
+    crate::memory::one_arena();
     let (tx, rx) = std::sync::mpsc::channel();
     let sink = tx.clone();
-    let reaper = reaper::Reaper::start_with(move |exit| {
+    let (reaper, sweeper) = reaper::Reaper::start_split(move |exit| {
         let _ = sink.send(Input::Exit(exit));
     })
     .context("cannot start the reaper")?;
@@ -152,7 +155,7 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
     });
     io::listen(&paths.keeper_socket(), tx.clone()).context("cannot listen for the brain")?;
     io::wait_signals(tx);
-    let mut keeper = Keeper {
+    let keeper = Keeper {
         paths: paths.clone(),
         runtime,
         brain: None,
@@ -169,49 +172,84 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
         brain_env,
         cgroups: cgroups::Book::default(),
     };
-    let mut trimmer = crate::memory::Trimmer::default();
-    loop {
-        // A burst's tail is trimmed once the keeper is quiet (one wake-up).
-        let trim_at = trimmer.tail().then(|| now() + crate::memory::Trimmer::QUIET);
-        let deadline = keeper.restart_at.into_iter().chain(trim_at).min();
-        let input = match deadline {
-            Some(at) => match rx.recv_timeout(at.saturating_duration_since(now())) {
-                Ok(input) => Some(input),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            },
-            None => match rx.recv() {
-                Ok(input) => Some(input),
-                Err(_) => break,
-            },
-        };
-        match input {
-            None if keeper.restart_at.is_some_and(|at| at <= now()) => keeper.start_brain(),
-            None => {
-                trimmer.quiet();
-                continue;
-            }
-            Some(input) => keeper.handle(input),
-        }
-        // Take whatever else is there before waiting for the replacements'
-        // execs, so that a storm of exits forks its replacements back to back.
-        let mut handled = 1;
-        while let Ok(input) = rx.try_recv() {
-            keeper.handle(input);
-            handled += 1;
-        }
-        keeper.settle();
-        keeper.journal.flush();
-        trimmer.note(handled);
-        trimmer.settled();
-        if let (Some(code), None) = (keeper.done, &keeper.brain) {
-            keeper.cgroups_end();
-            let _ = std::fs::remove_dir_all(crate::sockets::user_sockets(&paths.state));
-            let _ = std::fs::remove_file(paths.keeper_socket());
-            return Ok(code);
-        }
+    // The keeper forks on a thread of its own: the main thread, to which the
+    // kernel re-parents orphans, sweeps for them alone (see `reaper`).
+    let finished = Arc::new(AtomicBool::new(false));
+    let worker = {
+        let finished = Finished(finished.clone());
+        std::thread::Builder::new()
+            .name("ward-keeper".into())
+            .spawn(move || {
+                let _finished = finished;
+                keeper.serve(&rx)
+            })
+            .context("cannot start the keeper's thread")?
+    };
+    sweeper.run(|| finished.load(Ordering::Acquire));
+    worker.join().map_err(|_| anyhow::anyhow!("the keeper's thread panicked"))
+}
+
+/// Set when the keeper's thread ends (returning or unwinding); a `SIGCHLD`
+/// then wakes the main thread's sweep to see it.
+struct Finished(Arc<AtomicBool>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+        // SAFETY: kill takes plain integers; it signals this process.
+        unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
     }
-    Ok(1)
+}
+
+impl Keeper {
+    /// The keeper's loop, on its own thread: handles each input until
+    /// everything is down; returns `ward up`'s exit code.
+    fn serve(mut self, rx: &std::sync::mpsc::Receiver<Input>) -> i32 {
+        let keeper = &mut self;
+        let mut trimmer = crate::memory::Trimmer::default();
+        loop {
+            // A burst's tail is trimmed once the keeper is quiet (one wake-up).
+            let trim_at = trimmer.tail().then(|| now() + crate::memory::Trimmer::QUIET);
+            let deadline = keeper.restart_at.into_iter().chain(trim_at).min();
+            let input = match deadline {
+                Some(at) => match rx.recv_timeout(at.saturating_duration_since(now())) {
+                    Ok(input) => Some(input),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(input) => Some(input),
+                    Err(_) => break,
+                },
+            };
+            match input {
+                None if keeper.restart_at.is_some_and(|at| at <= now()) => keeper.start_brain(),
+                None => {
+                    trimmer.quiet();
+                    continue;
+                }
+                Some(input) => keeper.handle(input),
+            }
+            // Take whatever else is there before waiting for the replacements'
+            // execs, so that a storm of exits forks its replacements back to back.
+            let mut handled = 1;
+            while let Ok(input) = rx.try_recv() {
+                keeper.handle(input);
+                handled += 1;
+            }
+            keeper.settle();
+            keeper.journal.flush();
+            trimmer.note(handled);
+            trimmer.settled();
+            if let (Some(code), None) = (keeper.done, &keeper.brain) {
+                keeper.cgroups_end();
+                let _ = std::fs::remove_dir_all(crate::sockets::user_sockets(&keeper.paths.state));
+                let _ = std::fs::remove_file(keeper.paths.keeper_socket());
+                return code;
+            }
+        }
+        1
+    }
 }
 
 impl Keeper {

@@ -147,8 +147,7 @@ impl Ward {
     /// The pid of the brain, the keeper's child that runs `ward __brain`.
     pub fn brain_pid(&self) -> Option<u32> {
         let keeper = self.up_pid();
-        let children = std::fs::read_to_string(format!("/proc/{keeper}/task/{keeper}/children")).ok()?;
-        children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()).find(|pid| {
+        children(keeper).into_iter().find(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.windows(7).any(|w| w == b"__brain"))
         })
     }

@@ -23,11 +23,8 @@ impl Drop for Thaw {
 /// The keeper's children that run `sleep`, other than `except`.
 fn sleepers(w: &Ward, except: u32) -> Vec<u32> {
     let keeper = w.up_pid();
-    let children =
-        std::fs::read_to_string(format!("/proc/{keeper}/task/{keeper}/children")).unwrap_or_default();
-    children
-        .split_whitespace()
-        .filter_map(|p| p.parse::<u32>().ok())
+    crate::harness::children(keeper)
+        .into_iter()
         .filter(|&pid| pid != except && alive(pid))
         .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep")))
         .collect()

@@ -128,6 +128,5 @@ fn top_shows_the_instances_restarts_on_a_confirmed_key_and_quits_cleanly() {
 }
 
 fn children(pid: u32) -> Vec<u32> {
-    let list = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-    list.split_whitespace().filter_map(|p| p.parse().ok()).collect()
+    crate::harness::children(pid)
 }
