@@ -28,12 +28,16 @@ pub use sweep::Sweeper;
 
 use std::collections::HashSet;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::Thread;
 
 use ward_core::ExitStatus;
 
 use super::{Exit, Rusage};
+
+/// Descriptors kept free for everything but pidfds.
+const RESERVED: usize = 64;
 
 /// Makes this process the child subreaper of its descendants: orphans are
 /// re-parented to it (and so reaped by the [`Reaper`]) instead of to init.
@@ -77,6 +81,12 @@ struct Shared {
     changed: Condvar,
     /// The hand-over of new leaders to the watching thread.
     watch: watch::Watch,
+    /// How many leaders have no pidfd (`State::unwatched`): read by a sweep
+    /// without the lock, which it must not wait for while a reap holds it.
+    unwatched_n: AtomicUsize,
+    /// How many leaders may be watched at once: the pidfds must fit under
+    /// the descriptor limit; beyond it, leaders are swept for.
+    budget: usize,
 }
 
 #[derive(Debug, Default)]
@@ -89,34 +99,54 @@ struct State {
     /// Leaders whose group is not killed when they are reaped (see [`Forking::forked_sparing_group`]).
     spared: HashSet<u32>,
     forking: usize,
+    /// Leaders watched or to be watched (forks under way included).
+    watched: usize,
 }
 
 impl Shared {
     fn new() -> io::Result<Shared> {
-        Ok(Shared { state: Mutex::default(), changed: Condvar::new(), watch: watch::Watch::new()? })
+        let watch = watch::Watch::new()?;
+        let budget = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+            .current
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))
+            .saturating_sub(RESERVED);
+        let unwatched_n = AtomicUsize::new(0);
+        Ok(Shared { state: Mutex::default(), changed: Condvar::new(), watch, unwatched_n, budget })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records leader `pid`, and has the watching thread watch it.
-    fn record(&self, pid: u32, spared: bool) {
+    /// Records leader `pid`, and has the watching thread watch it when
+    /// `watched` (else sweeps look for its exit).
+    fn record(&self, pid: u32, spared: bool, watched: bool) {
         let mut state = self.lock();
         state.leaders.insert(pid);
         if spared {
             state.spared.insert(pid);
         }
+        if !watched {
+            state.unwatched.insert(pid);
+            self.unwatched_n.store(state.unwatched.len(), Ordering::Release);
+        }
         drop(state);
-        self.watch.watch(pid);
+        if watched {
+            self.watch.watch(pid);
+        } else {
+            // Its SIGCHLD may have come before it was known: sweep again.
+            // SAFETY: kill takes plain integers; it signals this process.
+            unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
+        }
     }
 
-    /// Leader `pid` has no pidfd: sweeps now walk every thread's children,
-    /// and one starts at once (it may have exited already).
+    /// Leader `pid` could not be watched after all: sweeps now walk every
+    /// thread's children, and one starts at once (it may have exited already).
     fn unwatched(&self, pid: u32) {
         let mut state = self.lock();
-        if state.leaders.contains(&pid) {
-            state.unwatched.insert(pid);
+        if state.leaders.contains(&pid) && state.unwatched.insert(pid) {
+            state.watched -= 1;
+            self.unwatched_n.store(state.unwatched.len(), Ordering::Release);
             drop(state);
             // SAFETY: kill takes plain integers; it signals this process.
             unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
@@ -146,7 +176,11 @@ impl Shared {
             state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
         let ours = state.leaders.remove(&key);
-        state.unwatched.remove(&key);
+        if state.unwatched.remove(&key) {
+            self.unwatched_n.store(state.unwatched.len(), Ordering::Release);
+        } else if ours {
+            state.watched -= 1;
+        }
         let spared = state.spared.remove(&key);
         if ours && !spared {
             // SAFETY: kill takes plain integers; pid > 1 is a zombie child of ours.
@@ -183,12 +217,15 @@ impl Shared {
 /// [`Forking::forked`]. Dropped without a child, it just ends.
 pub struct Forking<'a> {
     shared: &'a Shared,
+    /// Its child will be watched through a pidfd (there is room for one).
+    watched: bool,
 }
 
 impl Forking<'_> {
     /// Records `pid`, just forked, as the leader of a group of ours.
-    pub fn forked(self, pid: u32) {
-        self.shared.record(pid, false);
+    pub fn forked(mut self, pid: u32) {
+        self.shared.record(pid, false, self.watched);
+        self.watched = false; // now the leader's
         // `drop` ends the fork and wakes a sweep waiting for it.
     }
 
@@ -197,8 +234,9 @@ impl Forking<'_> {
     /// of the group (sd_notify `MAINPID=`), and what is left is killed with
     /// its cgroup once the brain has decided (`Cleanup`). Only for instances
     /// in a cgroup.
-    pub fn forked_sparing_group(self, pid: u32) {
-        self.shared.record(pid, true);
+    pub fn forked_sparing_group(mut self, pid: u32) {
+        self.shared.record(pid, true, self.watched);
+        self.watched = false;
     }
 }
 
@@ -206,6 +244,9 @@ impl Drop for Forking<'_> {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.forking -= 1;
+        if self.watched {
+            state.watched -= 1; // no child after all
+        }
         drop(state);
         self.shared.changed.notify_all();
     }
@@ -255,8 +296,13 @@ impl ReaperHandle {
     /// Starts a fork: call it before forking, then [`Forking::forked`] the
     /// child, so the reaper cannot reap it unseen.
     pub fn forking(&self) -> Forking<'_> {
-        self.shared.lock().forking += 1;
-        Forking { shared: &self.shared }
+        let mut state = self.shared.lock();
+        state.forking += 1;
+        let watched = state.watched < self.shared.budget;
+        if watched {
+            state.watched += 1;
+        }
+        Forking { shared: &self.shared, watched }
     }
 
     /// Sends `signal` to the process group led by `pid` if that leader is a

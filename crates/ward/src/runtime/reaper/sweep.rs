@@ -68,7 +68,7 @@ impl Sweeper {
     fn sweep(&mut self) {
         let mut last = 0;
         loop {
-            let every_thread = !self.shared.lock().unwatched.is_empty();
+            let every_thread = self.shared.unwatched_n.load(std::sync::atomic::Ordering::Acquire) > 0;
             let flags = if every_thread { 0 } else { libc::__WNOTHREAD };
             let Some(pid) = peek(libc::WNOHANG | flags) else { return };
             match self.shared.reap(pid, true) {

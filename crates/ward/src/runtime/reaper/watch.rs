@@ -54,7 +54,10 @@ impl Watch {
 }
 
 /// Starts the watching thread, which hands each exit to `sink`.
-pub(super) fn start(shared: Arc<Shared>, mut sink: impl FnMut(Exit) + Send + 'static) -> io::Result<()> {
+pub(super) fn start(
+    shared: Arc<Shared>,
+    mut sink: impl FnMut(Exit) + Send + Clone + 'static,
+) -> io::Result<()> {
     std::thread::Builder::new().name("ward-reaper".into()).spawn(move || {
         own_table(&shared.watch);
         let mut pidfds: HashMap<u32, OwnedFd> = HashMap::new();
@@ -120,8 +123,8 @@ fn own_table(watch: &Watch) {
 }
 
 /// Opens and watches the pidfd of every pid handed over; one that cannot
-/// be had (no pidfd before Linux 5.3, no descriptor left) is left to a
-/// sweep of every thread's children.
+/// be had (no pidfd before Linux 5.3, no memory) is left to sweeps of
+/// every thread's children.
 fn take_new(shared: &Shared, pidfds: &mut HashMap<u32, OwnedFd>) {
     let mut buf = [0u8; 8];
     let _ = rustix::io::read(&shared.watch.wake, &mut buf);
@@ -144,7 +147,7 @@ fn take_new(shared: &Shared, pidfds: &mut HashMap<u32, OwnedFd>) {
                 pidfds.insert(pid, fd);
             }
             Err(e) => {
-                tracing::debug!("reaper: no pidfd for {pid} ({e}); a sweep will find its exit");
+                tracing::warn!("reaper: no pidfd for {pid} ({e}); sweeps will look for its exit");
                 shared.unwatched(pid);
             }
         }
