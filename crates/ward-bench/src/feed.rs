@@ -87,14 +87,16 @@ impl Feed {
     /// Waits until every replica in `0..n` started (again, when `since` is
     /// given: after that time); returns the latest start time, or `None` on timeout.
     pub fn all_started(&mut self, n: usize, since: u64, timeout: Duration) -> Option<u64> {
-        let mut seen = vec![false; n];
-        let mut left = n;
+        self.all_started_among(&(0..n).collect::<Vec<_>>(), since, timeout)
+    }
+
+    /// [`Feed::all_started`] for the replicas `among`.
+    pub fn all_started_among(&mut self, among: &[usize], since: u64, timeout: Duration) -> Option<u64> {
+        let mut waited: std::collections::HashSet<usize> = among.iter().copied().collect();
         let mut last = since;
-        while left > 0 {
+        while !waited.is_empty() {
             let s = self.next(timeout)?;
-            if s.replica < n && s.ns >= since && !seen[s.replica] {
-                seen[s.replica] = true;
-                left -= 1;
+            if s.ns >= since && waited.remove(&s.replica) {
                 last = last.max(s.ns);
             }
         }

@@ -150,6 +150,22 @@ impl Results {
             "≤ 1.15× baseline",
             Some(wst <= 1.15 * bst),
         );
+        let (wsp, bsp) = (ws.storm_spread.as_secs_f64(), bs.storm_spread.as_secs_f64());
+        if wsp > 0.0 {
+            let name = format!(
+                "storm: {} spread over {n} (every {}th) killed at once, all back",
+                sizes.storm.min(n),
+                n / sizes.storm.min(n).max(1)
+            );
+            row(
+                &name,
+                fmt_dur(ws.storm_spread),
+                fmt_dur(bs.storm_spread),
+                ratio(wsp, bsp),
+                "≤ 1.15× baseline",
+                Some(wsp <= 1.15 * bsp),
+            );
+        }
         if let Some((d, size)) = ws.status {
             let name = format!("`ward status --json` at {n} (median of 5; {:.1} MB)", size as f64 / 1e6);
             row(

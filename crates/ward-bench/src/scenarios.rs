@@ -56,6 +56,9 @@ pub struct Scale {
     pub wakeups_per_s: f64,
     /// From the first kill until every killed instance started again.
     pub storm: Duration,
+    /// The same for a storm of as many spread over the deployment (every
+    /// `scale / storm`-th instance), after the first.
+    pub storm_spread: Duration,
     /// `ward status --json`: median time (of 5) and output size.
     pub status: Option<(Duration, usize)>,
     /// CPU time of the supervisor's own processes from its start until every
@@ -148,6 +151,12 @@ pub fn scale(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Result
         }
         let storm = sizes.storm.min(sizes.scale);
         s.storm = fire_storm(&mut sup, storm, |_| Ok(()))?;
+        if storm > 0 {
+            std::thread::sleep(SETTLE);
+            let stride = sizes.scale / storm;
+            let spread: Vec<usize> = (0..storm).map(|i| i * stride + stride / 2).collect();
+            s.storm_spread = fire_storm_among(&mut sup, &spread)?;
+        }
         if kind == Kind::Ward && storm > 0 {
             std::thread::sleep(SETTLE);
             let mut answer = None;
@@ -180,6 +189,20 @@ fn fire_storm(sup: &mut Sup, n: usize, during: impl FnOnce(&Sup) -> io::Result<(
     }
     during(sup)?;
     let last = sup.feed.all_started(n, t, Duration::from_secs(120)).ok_or_else(|| timeout("the storm"))?;
+    Ok(ns(last.saturating_sub(t)))
+}
+
+/// Kills the instances of replicas `among` at once; how long until all started again.
+fn fire_storm_among(sup: &mut Sup, among: &[usize]) -> io::Result<Duration> {
+    let pids: Vec<u32> = among.iter().filter_map(|&i| sup.feed.pids.get(i).copied().flatten()).collect();
+    let t = mono_ns();
+    for pid in pids {
+        kill(pid, libc::SIGKILL);
+    }
+    let last = sup
+        .feed
+        .all_started_among(among, t, Duration::from_secs(120))
+        .ok_or_else(|| timeout("the spread storm"))?;
     Ok(ns(last.saturating_sub(t)))
 }
 
