@@ -151,9 +151,8 @@ pub fn scale(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Result
         }
         let storm = sizes.storm.min(sizes.scale);
         s.storm = fire_storm(&mut sup, storm, |_| Ok(()))?;
-        if storm > 0 {
+        if let Some(stride) = sizes.scale.checked_div(storm) {
             std::thread::sleep(SETTLE);
-            let stride = sizes.scale / storm;
             let spread: Vec<usize> = (0..storm).map(|i| i * stride + stride / 2).collect();
             s.storm_spread = fire_storm_among(&mut sup, &spread)?;
         }
