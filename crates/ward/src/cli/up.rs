@@ -109,7 +109,9 @@ fn foreground(paths: &Paths, spec: Spec) -> Result<i32> {
     // Before any thread starts: no service may inherit systemd's socket.
     let systemd = crate::sdnotify::take_from_environment();
     state_dir(paths)?;
-    let _lock = lock(paths)?;
+    // Held until ward exits: the main thread, whose descriptor table the
+    // reaper makes its own, must own no descriptor (see `runtime::reaper`).
+    let _ = std::os::fd::IntoRawFd::into_raw_fd(lock(paths)?);
     crate::init_tracing();
     // Open (and migrate) the store once here, so that a store that cannot be
     // used stops `ward up` with its message instead of failing every brain.

@@ -48,8 +48,9 @@ pub fn become_subreaper() -> io::Result<()> {
     if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
-/// The reaper's threads, started by [`Reaper::start_with`] or
-/// [`Reaper::start_split`]; they run for the life of the process.
+/// The reaper, started by [`Reaper::start_with`] (threads of its own) or
+/// [`Reaper::start_split`] (on the caller's main thread); it runs for the
+/// life of the process.
 #[derive(Debug)]
 pub struct Reaper {
     handle: ReaperHandle,
@@ -104,8 +105,8 @@ struct State {
 }
 
 impl Shared {
-    fn new() -> io::Result<Shared> {
-        let watch = watch::Watch::new()?;
+    fn new(lazy: bool) -> io::Result<Shared> {
+        let watch = watch::Watch::new(lazy)?;
         let budget = rustix::process::getrlimit(rustix::process::Resource::Nofile)
             .current
             .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))
@@ -261,19 +262,18 @@ impl Reaper {
     /// since nothing is reaped meanwhile.
     #[cfg(test)]
     pub fn start_with(sink: impl FnMut(Exit) + Send + Clone + 'static) -> io::Result<Reaper> {
-        let shared = Arc::new(Shared::new()?);
+        let shared = Arc::new(Shared::new(false)?);
         watch::start(shared.clone(), sink.clone())?;
         let sweeper = sweep::start(shared.clone(), sink)?;
         Ok(Reaper { handle: ReaperHandle { sweeper: Some(sweeper), shared } })
     }
 
-    /// Starts the watching thread only, and returns the [`Sweeper`] for the
-    /// caller's main thread to run, once it forks no more itself (the keeper:
-    /// it forks on another thread). Every thread of the process must block
-    /// `SIGCHLD`, which wakes the sweep.
-    pub fn start_split(sink: impl FnMut(Exit) + Send + Clone + 'static) -> io::Result<(Reaper, Sweeper)> {
-        let shared = Arc::new(Shared::new()?);
-        watch::start(shared.clone(), sink.clone())?;
+    /// Starts no thread: returns the [`Sweeper`], which watches the pidfds
+    /// and sweeps for orphans, for the caller's main thread to run once it
+    /// forks no more itself (the keeper: it forks on another thread). Every
+    /// thread of the process must block `SIGCHLD`, which wakes it.
+    pub fn start_split(sink: impl FnMut(Exit) + Send + 'static) -> io::Result<(Reaper, Sweeper)> {
+        let shared = Arc::new(Shared::new(true)?);
         let sweeper = Sweeper::new(shared.clone(), Box::new(sink));
         Ok((Reaper { handle: ReaperHandle { sweeper: None, shared } }, sweeper))
     }

@@ -13,13 +13,14 @@
 //! children ([`start`]).
 
 use super::{Exit, Shared};
+#[cfg(test)]
 use std::io;
 use std::sync::Arc;
-use std::thread;
 #[cfg(test)]
-use std::thread::Thread;
+use std::thread::{self, Thread};
 
-/// The sweep to run on the main thread (see [`super::Reaper::start_split`]).
+/// The reaper's loop for the main thread (see [`super::Reaper::start_split`]):
+/// it watches the leaders' pidfds and sweeps for orphans.
 pub struct Sweeper {
     shared: Arc<Shared>,
     sink: Box<dyn FnMut(Exit) + Send>,
@@ -36,50 +37,37 @@ impl Sweeper {
         Sweeper { shared, sink }
     }
 
-    /// Sweeps at each `SIGCHLD` (blocked in every thread, taken here with
-    /// `sigwaitinfo`; signals that come together make one sweep, which takes
-    /// every exit there is) until `done` says so after one. Call it on the
-    /// main thread, which must fork nothing itself: what it forks is walked
-    /// by every sweep.
-    pub fn run(mut self, done: impl Fn() -> bool) {
-        // SAFETY: sigemptyset/sigaddset fill a sigset_t owned here.
-        let set = unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGCHLD);
-            set
-        };
-        loop {
-            self.sweep();
-            if done() {
-                return;
-            }
-            // SAFETY: `set` is a valid signal set; no siginfo is asked for.
-            let rc = unsafe { libc::sigwaitinfo(&set, std::ptr::null_mut()) };
-            if rc < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                tracing::error!("reaper: sigwaitinfo failed: {}", io::Error::last_os_error());
-                thread::park();
-            }
-        }
+    /// Watches the leaders' pidfds and sweeps for orphans at each `SIGCHLD`
+    /// (blocked in every thread, taken through a signalfd; signals that
+    /// come together make one sweep, which takes every exit there is) until
+    /// `done` says so after one. Call it on the main thread, which must fork
+    /// nothing itself (what it forks is walked by every sweep) and own no
+    /// descriptor (the thread's table becomes its own, see `watch`).
+    pub fn run(self, done: impl Fn() -> bool) {
+        let Sweeper { shared, mut sink } = self;
+        super::watch::serve(&shared, &mut sink, |sink| {
+            sweep(&shared, sink);
+            done()
+        });
     }
+}
 
-    /// Reaps every exited child the main thread can see (every thread's
-    /// while some leader has no pidfd), without blocking.
-    fn sweep(&mut self) {
-        let mut last = 0;
-        loop {
-            let every_thread = self.shared.unwatched_n.load(std::sync::atomic::Ordering::Acquire) > 0;
-            let flags = if every_thread { 0 } else { libc::__WNOTHREAD };
-            let Some(pid) = peek(libc::WNOHANG | flags) else { return };
-            match self.shared.reap(pid, true) {
-                Some(exit) => (self.sink)(exit),
-                // Reaped by the watching thread meanwhile; the same one
-                // twice would be a wait that cannot succeed: stop there.
-                None if pid == last => return,
-                None => {}
-            }
-            last = pid;
+/// Reaps every exited child the main thread can see (every thread's while
+/// some leader has no pidfd), without blocking.
+fn sweep(shared: &Shared, sink: &mut dyn FnMut(Exit)) {
+    let mut last = 0;
+    loop {
+        let every_thread = shared.unwatched_n.load(std::sync::atomic::Ordering::Acquire) > 0;
+        let flags = if every_thread { 0 } else { libc::__WNOTHREAD };
+        let Some(pid) = peek(libc::WNOHANG | flags) else { return };
+        match shared.reap(pid, true) {
+            Some(exit) => sink(exit),
+            // Reaped by the watching loop meanwhile; the same one twice
+            // would be a wait that cannot succeed: stop there.
+            None if pid == last => return,
+            None => {}
         }
+        last = pid;
     }
 }
 
