@@ -29,8 +29,11 @@ use std::sync::{Mutex, PoisonError};
 /// How many events one wake-up takes at most (a storm takes several).
 const BATCH: usize = 256;
 
-/// The event data of the eventfd (pids are below 2^22).
+/// The event data of the wake-up descriptor (pids are below 2^22).
 const WAKE: u64 = u64::MAX;
+
+/// How many new pids wait at most before the loop is woken to watch them.
+const LAZY_BATCH: usize = 64;
 
 /// The hand-over of new leaders to the watching loop.
 #[derive(Debug)]
@@ -71,15 +74,17 @@ impl Watch {
     /// Asks the loop to watch `pid` (a child just forked).
     pub(super) fn watch(&self, pid: u32) {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        let first = queue.is_empty();
         queue.push(pid);
+        let queued = queue.len();
         drop(queue);
         if !self.lazy {
-            if first {
+            if queued == 1 {
                 let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
             }
-        } else if i32::try_from(pid).is_ok_and(super::exited) {
-            // Its SIGCHLD may have woken the loop before it was queued.
+        } else if queued % LAZY_BATCH == 0 || i32::try_from(pid).is_ok_and(super::exited) {
+            // A start of thousands is registered as it goes, not all at the
+            // first exit; and a child's SIGCHLD may have woken the loop
+            // before it was queued.
             // SAFETY: kill takes plain integers; it signals this process.
             unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
         }
