@@ -196,8 +196,7 @@ struct Finished(Arc<AtomicBool>);
 impl Drop for Finished {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Release);
-        // SAFETY: kill takes plain integers; it signals this process.
-        unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
+        reaper::wake();
     }
 }
 
@@ -205,12 +204,11 @@ impl Keeper {
     /// The keeper's loop, on its own thread: handles each input until
     /// everything is down; returns `ward up`'s exit code.
     fn serve(mut self, rx: &std::sync::mpsc::Receiver<Input>) -> i32 {
-        let keeper = &mut self;
         let mut trimmer = crate::memory::Trimmer::default();
         loop {
             // A burst's tail is trimmed once the keeper is quiet (one wake-up).
             let trim_at = trimmer.tail().then(|| now() + crate::memory::Trimmer::QUIET);
-            let deadline = keeper.restart_at.into_iter().chain(trim_at).min();
+            let deadline = self.restart_at.into_iter().chain(trim_at).min();
             let input = match deadline {
                 Some(at) => match rx.recv_timeout(at.saturating_duration_since(now())) {
                     Ok(input) => Some(input),
@@ -223,28 +221,28 @@ impl Keeper {
                 },
             };
             match input {
-                None if keeper.restart_at.is_some_and(|at| at <= now()) => keeper.start_brain(),
+                None if self.restart_at.is_some_and(|at| at <= now()) => self.start_brain(),
                 None => {
                     trimmer.quiet();
                     continue;
                 }
-                Some(input) => keeper.handle(input),
+                Some(input) => self.handle(input),
             }
             // Take whatever else is there before waiting for the replacements'
             // execs, so that a storm of exits forks its replacements back to back.
             let mut handled = 1;
             while let Ok(input) = rx.try_recv() {
-                keeper.handle(input);
+                self.handle(input);
                 handled += 1;
             }
-            keeper.settle();
-            keeper.journal.flush();
+            self.settle();
+            self.journal.flush();
             trimmer.note(handled);
             trimmer.settled();
-            if let (Some(code), None) = (keeper.done, &keeper.brain) {
-                keeper.cgroups_end();
-                let _ = std::fs::remove_dir_all(crate::sockets::user_sockets(&keeper.paths.state));
-                let _ = std::fs::remove_file(keeper.paths.keeper_socket());
+            if let (Some(code), None) = (self.done, &self.brain) {
+                self.cgroups_end();
+                let _ = std::fs::remove_dir_all(crate::sockets::user_sockets(&self.paths.state));
+                let _ = std::fs::remove_file(self.paths.keeper_socket());
                 return code;
             }
         }

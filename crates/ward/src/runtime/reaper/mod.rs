@@ -1,9 +1,9 @@
 //! The reaper: the one place in ward that waits for children.
 //!
 //! Every child a runtime forks is recorded with [`ReaperHandle::forking`]
-//! and watched through a pidfd: a thread of its own (`watch`) sleeps in
-//! `epoll_wait` on them and reaps each child the moment its pidfd says it
-//! exited, by its pid. What was not forked that way (an orphan re-parented
+//! and watched through a pidfd: a loop (`watch`; in the keeper, on its main
+//! thread) sleeps in `epoll_wait` on them and reaps each child the moment its
+//! pidfd says it exited, by its pid. What was not forked that way (an orphan re-parented
 //! to ward once [`become_subreaper`] was called, a child whose pidfd could
 //! not be opened) is found by a sweep of `waitid(P_ALL)` (`sweep`). Each exit
 //! is handed once, as an [`Exit`], to the sink given at start (the keeper's
@@ -119,7 +119,7 @@ impl Shared {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records leader `pid`, and has the watching thread watch it when
+    /// Records leader `pid`, and has the watching loop watch it when
     /// `watched` (else sweeps look for its exit).
     fn record(&self, pid: u32, spared: bool, watched: bool) {
         let mut state = self.lock();
@@ -127,30 +127,33 @@ impl Shared {
         if spared {
             state.spared.insert(pid);
         }
-        if !watched {
-            state.unwatched.insert(pid);
-            self.unwatched_n.store(state.unwatched.len(), Ordering::Release);
-        }
-        drop(state);
         if watched {
+            drop(state);
             self.watch.watch(pid);
         } else {
-            // Its SIGCHLD may have come before it was known: sweep again.
-            // SAFETY: kill takes plain integers; it signals this process.
-            unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
+            self.mark_unwatched(state, pid, false);
         }
     }
 
-    /// Leader `pid` could not be watched after all: sweeps now walk every
-    /// thread's children, and one starts at once (it may have exited already).
+    /// Leader `pid` could not be watched after all (see [`Shared::mark_unwatched`]).
     fn unwatched(&self, pid: u32) {
-        let mut state = self.lock();
-        if state.leaders.contains(&pid) && state.unwatched.insert(pid) {
-            state.watched -= 1;
+        let state = self.lock();
+        if state.leaders.contains(&pid) {
+            self.mark_unwatched(state, pid, true);
+        }
+    }
+
+    /// Marks leader `pid` as without a pidfd (`counted`: it had a place among
+    /// the watched, given back now): sweeps now walk every thread's children,
+    /// and one starts at once (its `SIGCHLD` may have come before).
+    fn mark_unwatched(&self, mut state: MutexGuard<'_, State>, pid: u32, counted: bool) {
+        if state.unwatched.insert(pid) {
+            if counted {
+                state.watched -= 1;
+            }
             self.unwatched_n.store(state.unwatched.len(), Ordering::Release);
             drop(state);
-            // SAFETY: kill takes plain integers; it signals this process.
-            unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
+            wake();
         }
     }
 
@@ -335,6 +338,13 @@ impl From<&Reaper> for ReaperHandle {
     fn from(reaper: &Reaper) -> Self {
         reaper.handle()
     }
+}
+
+/// Raises `SIGCHLD` in this process: wakes the keeper's reaper loop (see
+/// [`Reaper::start_split`]) as a child's exit does.
+pub fn wake() {
+    // SAFETY: kill takes plain integers; it signals this process.
+    unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
 }
 
 /// Whether `pid` is a child of ours that exited and waits to be reaped.

@@ -85,8 +85,7 @@ impl Watch {
             // A start of thousands is registered as it goes, not all at the
             // first exit; and a child's SIGCHLD may have woken the loop
             // before it was queued.
-            // SAFETY: kill takes plain integers; it signals this process.
-            unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
+            super::wake();
         }
     }
 
