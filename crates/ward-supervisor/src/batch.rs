@@ -46,7 +46,7 @@ impl<R: Runtime> Supervisor<R> {
         for report in reports {
             match report {
                 Report::Exit(exit) => self.on_exit(exit),
-                Report::Answer { req, result } => self.on_answer(req, result),
+                Report::Answer { req, result, start_time } => self.on_answer(req, result, start_time),
             }
         }
         self.batch.open = false;

@@ -67,7 +67,7 @@ impl<R: Runtime> Supervisor<R> {
                 // Started by the keeper the moment the last process exited.
                 self.observer.spawn_took(Duration::from_micros(r.spawn_us));
                 self.output.run_started(&id, r.log_len);
-                self.started(&id, r.pid, r.log_len);
+                self.started(&id, r.pid, r.log_len, r.start_time);
                 out.push((id, Observation::Spawned { pid: r.pid }));
                 continue;
             }
@@ -94,7 +94,7 @@ impl<R: Runtime> Supervisor<R> {
         }
         for (req, result) in self.runtime.request(batch) {
             let result = result.map_err(|e| e.to_string());
-            if let Some(obs) = self.answer(req, result) {
+            if let Some(obs) = self.answer(req, result, None) {
                 out.push(obs);
             }
         }
@@ -102,14 +102,19 @@ impl<R: Runtime> Supervisor<R> {
     }
 
     /// The runtime answered spawn `req`: the instance's observation.
-    pub(super) fn on_answer(&mut self, req: u64, result: Result<u32, String>) {
+    pub(super) fn on_answer(&mut self, req: u64, result: Result<u32, String>, start_time: Option<u64>) {
         self.runtime.answered(req, result.as_ref().ok().copied());
-        if let Some((id, obs)) = self.answer(req, result) {
+        if let Some((id, obs)) = self.answer(req, result, start_time) {
             self.observe(&id, obs);
         }
     }
 
-    fn answer(&mut self, req: u64, result: Result<u32, String>) -> Option<(InstanceId, Observation)> {
+    fn answer(
+        &mut self,
+        req: u64,
+        result: Result<u32, String>,
+        start_time: Option<u64>,
+    ) -> Option<(InstanceId, Observation)> {
         let Some((id, log_len, since)) = self.spawns.awaiting.remove(&req) else {
             if let (true, Ok(pid)) = (self.spawns.abandoned.remove(&req), &result) {
                 tracing::warn!("pid {pid} came after its spawn was given up on; stopping it");
@@ -128,7 +133,7 @@ impl<R: Runtime> Supervisor<R> {
         }
         Some(match result {
             Ok(pid) => {
-                self.started(&id, pid, log_len);
+                self.started(&id, pid, log_len, start_time);
                 (id, Observation::Spawned { pid })
             }
             Err(error) => (id, Observation::SpawnFailed { error }),
@@ -184,12 +189,13 @@ impl<R: Runtime> Supervisor<R> {
         alive
     }
 
-    /// Process `pid` of `id` runs; its output starts at `log_len` in its log.
-    fn started(&mut self, id: &InstanceId, pid: u32, log_len: u64) {
+    /// Process `pid` of `id` runs; its output starts at `log_len` in its
+    /// log; `start_time` when the runtime told it (else it is asked).
+    fn started(&mut self, id: &InstanceId, pid: u32, log_len: u64, start_time: Option<u64>) {
         // One instance per pid, nearly always: room for one, not the default four.
         self.pids.entry(pid).or_insert_with(|| VecDeque::with_capacity(1)).push_back(id.clone());
         self.run_starts.insert(id.clone(), log_len);
-        if let Some(st) = self.runtime.start_time(pid) {
+        if let Some(st) = start_time.or_else(|| self.runtime.start_time(pid)) {
             self.start_times.insert(id.clone(), st);
         }
     }

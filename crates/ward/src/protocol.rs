@@ -147,6 +147,9 @@ pub enum ToBrain {
         req: u64,
         /// The new process.
         pid: u32,
+        /// Its start time, when the keeper's clock told it (see `runtime::birth`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start_time: Option<u64>,
     },
     /// A spawn failed.
     SpawnFailed {

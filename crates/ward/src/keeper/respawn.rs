@@ -77,8 +77,10 @@ impl Keeper {
         Ok(Starting { launch, instance: w.instance, token, forked, cgroup })
     }
 
-    /// Waits for the exec of `s`; once it runs, it is one of the keeper's children.
-    fn finish(&mut self, s: Starting) -> Result<u32, String> {
+    /// Waits for the exec of `s`; once it runs, it is one of the keeper's
+    /// children: its pid, and its start time when the clock told it.
+    fn finish(&mut self, s: Starting) -> Result<(u32, Option<u64>), String> {
+        let start_time = s.forked.start_time();
         let pid = match ProcessRuntime::finish_fork(&s.launch, s.forked) {
             Ok(pid) => pid,
             Err(e) => {
@@ -93,7 +95,7 @@ impl Keeper {
         let cgroup = s.cgroup.and_then(|(inst, cpu)| Keeper::child_cgroup(inst, resources, cpu));
         let instance = Box::from(s.instance.as_str());
         self.children.insert(pid, Child { instance, token, order: None, cgroup });
-        Ok(pid)
+        Ok((pid, start_time))
     }
 
     /// Forks the replacement of an instance process under its standing order
@@ -134,7 +136,7 @@ impl Keeper {
                 InFlight::Spawn { req, forked } => {
                     let answer = forked.and_then(|s| self.finish(s));
                     out.extend(encode(&match answer {
-                        Ok(pid) => ToBrain::Spawned { req, pid },
+                        Ok((pid, start_time)) => ToBrain::Spawned { req, pid, start_time },
                         Err(error) => ToBrain::SpawnFailed { req, error },
                     }));
                 }
@@ -142,9 +144,9 @@ impl Keeper {
                     if let Some(Replacement { start, log_len, since }) = replacement {
                         let instance = start.instance.clone();
                         match self.finish(start) {
-                            Ok(pid) => {
+                            Ok((pid, start_time)) => {
                                 let spawn_us = since.elapsed().as_micros() as u64;
-                                exit.respawned = Some(Respawned { pid, log_len, spawn_us });
+                                exit.respawned = Some(Respawned { pid, log_len, spawn_us, start_time });
                             }
                             Err(e) => tracing::warn!(
                                 "keeper: cannot restart {instance} at once: {e}; the brain will"

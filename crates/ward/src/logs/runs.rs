@@ -34,8 +34,12 @@ impl Output for Logs {
 
     fn run_ended(&mut self, id: &InstanceId, start: u64, end: Option<u64>) {
         let log = Logs::path(self, id);
-        let len = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-        let len = end.map_or(len, |end| end.min(len));
+        // Where a replacement's output begins is where this run's ended: a
+        // run that wrote nothing needs no look at the file.
+        let len = match end {
+            Some(end) if end == start => start,
+            _ => std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0).min(end.unwrap_or(u64::MAX)),
+        };
         if len == start {
             // The run wrote nothing: its previous output is empty.
             let _ = std::fs::remove_file(previous_path(&log));

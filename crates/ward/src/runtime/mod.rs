@@ -5,12 +5,14 @@
 //! behind that port.
 //!
 //! - `process`: native processes: fork/exec of an argv, one process group each.
+//! - `birth`: a child's start time, from the clock read around its fork.
 //! - `lineage`: whose is a process (`MAINPID=`): its cgroup, its parents.
 //! - `oci`: OCI containers through runc (crun, youki), wrapping the process runtime.
-//! - `reaper`: the one place that waits for children: a blocking `waitpid(-1)`
-//!   thread that reaps every child and orphan and reports each exit once.
+//! - `reaper`: the one place that waits for children: each child's pidfd and
+//!   a sweep for orphans, on one thread; every exit reported once.
 
 pub mod adopt;
+mod birth;
 #[cfg(test)]
 mod born_tests;
 mod clone3;

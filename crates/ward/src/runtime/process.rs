@@ -36,9 +36,18 @@ pub struct ProcessRuntime {
     cgroups: Result<Cgroups, String>,
 }
 
-/// A child forked by [`ProcessRuntime::fork`], whose exec is under way.
+/// A child forked by [`ProcessRuntime::fork`], whose exec is under way, and
+/// its start time when the clock told it (see `birth`).
 #[derive(Debug)]
-pub struct Forked(spawn::Forked);
+pub struct Forked(spawn::Forked, Option<u64>);
+
+impl Forked {
+    /// The child's start time (clock ticks after boot, as `/proc/PID/stat`
+    /// shows it), when known without reading it there.
+    pub fn start_time(&self) -> Option<u64> {
+        self.1
+    }
+}
 
 /// A failed spawn, with the pid of the child when one was forked (it exits
 /// with 127 and is reaped like any other).
@@ -115,7 +124,9 @@ impl ProcessRuntime {
         // A process that may hand over keeps its group at its exit, when a cgroup holds it.
         plan.spare_group =
             launch.process.handover && (plan.cgroup_v2.is_some() || !plan.cgroup_procs.is_empty());
-        Ok((Forked(spawn::fork_child(plan, &self.reaper)?), placed))
+        let birth = super::birth::Birth::begin();
+        let forked = spawn::fork_child(plan, &self.reaper)?;
+        Ok((Forked(forked, birth.start_time()), placed))
     }
 
     /// Waits for the exec of a child from [`ProcessRuntime::fork`]: its pid once it runs the
@@ -124,7 +135,7 @@ impl ProcessRuntime {
         Self::finish(launch, forked).map_err(|failed| failed.error)
     }
 
-    fn finish(launch: &Launch, Forked(forked): Forked) -> Result<u32, Failed> {
+    fn finish(launch: &Launch, Forked(forked, _): Forked) -> Result<u32, Failed> {
         match forked.outcome().map_err(SpawnError::Os)? {
             Outcome::Started(pid) => {
                 tracing::debug!(instance = %launch.id, pid, "spawned");

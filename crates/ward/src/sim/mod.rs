@@ -99,7 +99,7 @@ fn take_epoch(paths: &Paths, memory: Option<&MemoryStore>) -> Result<u64, String
 fn describe(report: &Report) -> String {
     match report {
         Report::Exit(e) => format!("exit of {} ({})", e.pid, e.status),
-        Report::Answer { req, result } => format!("answer to {req}: {result:?}"),
+        Report::Answer { req, result, .. } => format!("answer to {req}: {result:?}"),
         // `Report` is non-exhaustive: a newer kind shows as it is.
         other => format!("{other:?}"),
     }

@@ -82,6 +82,12 @@ impl Os {
     }
 
     /// The keeper forks a process of `instance`.
+    /// The start time the keeper tells with a start, as the real one does
+    /// when the fork fell within one clock tick: here, every other start.
+    fn told_start(&self, pid: u32) -> Option<u64> {
+        self.procs.get(&pid).map(|p| p.start).filter(|start| start % 2 == 0)
+    }
+
     fn fork(&mut self, instance: &str) -> u32 {
         let pid = self.next_pid;
         self.next_pid += 1;
@@ -113,7 +119,8 @@ impl Os {
         let seq = exit_number(self.keeper.epoch, self.keeper.counter);
         let respawned = match self.keeper.orders.remove(&pid) {
             Some((order, instance)) if order.covers(status) => {
-                Some(Respawned { pid: self.fork(&instance), log_len: 0, spawn_us: 0 })
+                let pid = self.fork(&instance);
+                Some(Respawned { pid, log_len: 0, spawn_us: 0, start_time: self.told_start(pid) })
             }
             _ => None,
         };
@@ -198,7 +205,8 @@ impl Runtime for FakeRuntime {
             } else {
                 Ok(os.fork(&launch.id.to_string()))
             };
-            os.keeper.outbox.push_back(Report::Answer { req, result });
+            let start_time = result.as_ref().ok().and_then(|&pid| os.told_start(pid));
+            os.keeper.outbox.push_back(Report::Answer { req, result, start_time });
         }
         Vec::new()
     }

@@ -146,6 +146,9 @@ pub enum Report {
         req: u64,
         /// The pid, or why it failed.
         result: Result<u32, String>,
+        /// The process's start time (see [`Runtime::start_time`]), when the
+        /// runtime knew it as it started it; else it is asked.
+        start_time: Option<u64>,
     },
 }
 
@@ -161,6 +164,10 @@ pub struct Respawned {
     /// From the reaping of the exit to the replacement's exec, in µs.
     #[serde(default)]
     pub spawn_us: u64,
+    /// Its start time (see [`Runtime::start_time`]), when the runtime knew
+    /// it as it started it; else it is asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
 }
 
 /// Resources a process used, from wait4(2).

@@ -87,8 +87,12 @@ fn report(line: &[u8]) -> Option<Report> {
         Ok(ToBrain::Exit { seq, pid, status, rusage, respawned, cgroup }) => {
             Some(Report::Exit(Exit { seq, pid, status, rusage, respawned, cgroup }))
         }
-        Ok(ToBrain::Spawned { req, pid }) => Some(Report::Answer { req, result: Ok(pid) }),
-        Ok(ToBrain::SpawnFailed { req, error }) => Some(Report::Answer { req, result: Err(error) }),
+        Ok(ToBrain::Spawned { req, pid, start_time }) => {
+            Some(Report::Answer { req, result: Ok(pid), start_time })
+        }
+        Ok(ToBrain::SpawnFailed { req, error }) => {
+            Some(Report::Answer { req, result: Err(error), start_time: None })
+        }
         Ok(ToBrain::Hello { .. }) => None,
         Err(e) => {
             tracing::warn!("bad message from the keeper: {e}");
@@ -140,13 +144,13 @@ mod tests {
     #[test]
     fn spawn_answers_become_reports() {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut buf = encode(&ToBrain::Spawned { req: 7, pid: 42 });
+        let mut buf = encode(&ToBrain::Spawned { req: 7, pid: 42, start_time: Some(5) });
         buf.extend(encode(&ToBrain::SpawnFailed { req: 8, error: "no".into() }));
         assert!(deliver(&mut buf, &tx));
-        assert!(matches!(rx.try_recv(), Ok(Report::Answer { req: 7, result: Ok(42) })));
-        assert!(matches!(rx.try_recv(), Ok(Report::Answer { req: 8, result: Err(e) }) if e == "no"));
+        assert!(matches!(rx.try_recv(), Ok(Report::Answer { req: 7, result: Ok(42), start_time: Some(5) })));
+        assert!(matches!(rx.try_recv(), Ok(Report::Answer { req: 8, result: Err(e), .. }) if e == "no"));
         drop(rx);
-        let mut buf = encode(&ToBrain::Spawned { req: 9, pid: 43 });
+        let mut buf = encode(&ToBrain::Spawned { req: 9, pid: 43, start_time: None });
         assert!(!deliver(&mut buf, &tx), "nobody listens");
     }
 }
