@@ -333,7 +333,10 @@ impl<R: Runtime> Supervisor<R> {
         }
         self.order_used(&id, exit.pid);
         self.respawned = exit.respawned.map(|r| (id.clone(), r));
-        self.runtime.exited(&id, exit.pid);
+        if exit.respawned.is_none() {
+            // A runtime that started a replacement cleaned up before it.
+            self.runtime.exited(&id, exit.pid);
+        }
         if let Some(r) = exit.rusage {
             self.exit_rusage.insert(id.clone(), r);
         }

@@ -91,7 +91,7 @@ pub fn listen(path: &Path, tx: Sender<Input>) -> std::io::Result<()> {
             }
             let tx = tx.clone();
             let _ = std::thread::Builder::new().name("ward-keeper-conn".into()).spawn(move || {
-                for line in BufReader::new(reader).lines() {
+                for line in BufReader::new(WhenReadable(reader)).lines() {
                     let Ok(line) = line else { break };
                     match serde_json::from_str::<ToKeeper>(&line) {
                         Ok(msg) => {
@@ -107,4 +107,24 @@ pub fn listen(path: &Path, tx: Sender<Input>) -> std::io::Result<()> {
         }
     })?;
     Ok(())
+}
+
+/// A socket read only once `poll` says it is readable. A read that blocks
+/// sleeps on the socket's one wait queue and wakes at everything that
+/// happens to it, room to write included: each time the brain read what the
+/// keeper wrote, the reader thread woke for nothing. `poll` wakes for input only.
+struct WhenReadable(UnixStream);
+
+impl std::io::Read for WhenReadable {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use rustix::event::{PollFd, PollFlags, poll};
+        loop {
+            let mut fds = [PollFd::new(&self.0, PollFlags::IN)];
+            match poll(&mut fds, None) {
+                Ok(_) => return (&self.0).read(buf),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
 }

@@ -26,10 +26,12 @@
 //! - `io`: the threads that turn sockets, exits and signals into inputs.
 //! - `respawn`: restarts under the brain's standing orders, the moment of the exit.
 //! - `journal`: which processes it started, so that a crash of the keeper loses none.
+//! - `mailbox`: what the brain says that can wait until the keeper next acts.
 
 mod cgroups;
 mod io;
 pub mod journal;
+pub mod mailbox;
 mod respawn;
 
 use crate::paths::Paths;
@@ -96,6 +98,9 @@ struct Keeper {
     brain_env: Vec<(String, String)>,
     /// Cgroups of exited instances, and those still to remove.
     cgroups: cgroups::Book,
+    /// What the brain says that can wait (see `mailbox`); `None` when it
+    /// could not be bound (the brain then says everything on its connection).
+    mailbox: Option<mailbox::Mailbox>,
 }
 
 struct Brain {
@@ -153,6 +158,12 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
             Err(e.to_string())
         }
     });
+    // Bound before the brain can attach: a brain that finds none says everything on its connection.
+    let mailbox = mailbox::Mailbox::bind(&mailbox::path_of(&paths.keeper_socket()))
+        .map_err(|e| {
+            tracing::warn!("keeper: no mailbox for the brain ({e}); it will say everything on its connection")
+        })
+        .ok();
     io::listen(&paths.keeper_socket(), tx.clone()).context("cannot listen for the brain")?;
     io::wait_signals(tx);
     let keeper = Keeper {
@@ -171,6 +182,7 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
         strays,
         brain_env,
         cgroups: cgroups::Book::default(),
+        mailbox,
     };
     // The keeper forks on a thread of its own: the main thread, to which the
     // kernel re-parents orphans, sweeps for them alone (see `reaper`).
@@ -243,6 +255,7 @@ impl Keeper {
                 self.cgroups_end();
                 let _ = std::fs::remove_dir_all(crate::sockets::user_sockets(&self.paths.state));
                 let _ = std::fs::remove_file(self.paths.keeper_socket());
+                let _ = std::fs::remove_file(mailbox::path_of(&self.paths.keeper_socket()));
                 return code;
             }
         }
@@ -252,6 +265,8 @@ impl Keeper {
 
 impl Keeper {
     fn handle(&mut self, input: Input) {
+        // What the brain left in its mailbox was said before this input came.
+        self.read_mailbox();
         if matches!(input, Input::Connected(..)) {
             // A new brain learns of every process and exit in its hello. The
             // brain's messages need no settling: they can only be about
@@ -415,6 +430,15 @@ impl Keeper {
             }
             ToKeeper::Ready => crate::handshake::signal_ready(),
             ToKeeper::Done { code } => self.done = Some(code),
+        }
+    }
+
+    /// Handles what the brain left in its mailbox.
+    fn read_mailbox(&mut self) {
+        let brain = self.brain.as_ref().map(|b| b.pid);
+        let Some(mailbox) = &mut self.mailbox else { return };
+        for msg in mailbox.take(brain) {
+            self.on_message(msg);
         }
     }
 

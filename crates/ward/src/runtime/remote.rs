@@ -53,8 +53,12 @@ impl KeeperRuntime {
         // What the reader took beyond the hello is the start of what follows.
         let pending = reader.buffer().to_vec();
         reports::spawn(reader.into_inner().into(), pending, reports_tx)?;
+        // No mailbox (a keeper without one): everything goes on the connection.
+        let mailbox = std::os::unix::net::UnixDatagram::unbound()
+            .and_then(|m| m.connect(crate::keeper::mailbox::path_of(path)).map(|()| m))
+            .ok();
         let runtime = KeeperRuntime {
-            out: outbox::Outbox::start(out.into()),
+            out: outbox::Outbox::start(out.into(), mailbox.map(Into::into)),
             children,
             strays,
             isolation,
@@ -114,7 +118,7 @@ impl Runtime for KeeperRuntime {
     }
 
     fn ack(&mut self, seq: u64) {
-        self.send(&ToKeeper::Ack { seq });
+        self.out.push_later(&ToKeeper::Ack { seq });
     }
 
     fn ready(&mut self) {
@@ -128,11 +132,11 @@ impl Runtime for KeeperRuntime {
     }
 
     fn arm(&mut self, order: &StandingOrder, launch: &Launch) {
-        self.send(&ToKeeper::Arm { order: order.clone(), launch: WireLaunch::of(launch) });
+        self.out.push_later(&ToKeeper::Arm { order: order.clone(), launch: WireLaunch::of(launch) });
     }
 
     fn disarm(&mut self, pid: u32) {
-        self.send(&ToKeeper::Disarm { pid });
+        self.out.push_later(&ToKeeper::Disarm { pid });
     }
 
     fn kinship(

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// Context switches (voluntary and not) of every thread of `pid`, by thread.
-fn switches(pid: u32) -> HashMap<String, u64> {
+pub fn switches(pid: u32) -> HashMap<String, u64> {
     let mut out = HashMap::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
         let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };

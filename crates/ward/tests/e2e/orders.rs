@@ -1,6 +1,7 @@
 //! Standing orders: the keeper restarts at once what the policy restarts at
 //! once, even while the brain is frozen; the brain then records it all, and a
-//! stop never races a restart.
+//! stop never races a restart; and what the brain says back after such a
+//! restart wakes none of the keeper's threads.
 
 use crate::harness::{Ward, alive, eventually, kill};
 
@@ -116,4 +117,38 @@ fn a_stop_never_races_a_restart() {
         assert!(w.cli(&["start", "quick"]).status.success());
         pid = w.wait_event("quick", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
     }
+}
+
+#[test]
+fn the_brain_answers_a_restart_under_a_standing_order_without_waking_the_keeper() {
+    let mut w = Ward::start("orders-mailbox", QUICK);
+    let mut pid = w.wait_event("quick", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    w.status(); // answered once the input that armed the order ended
+    let keeper = w.up_pid();
+    // The thread that reads the brain's connection: the orders and acks that
+    // follow a restart go to the keeper's mailbox instead.
+    let reader = || -> u64 {
+        crate::idle::switches(keeper)
+            .into_iter()
+            .filter(|(t, _)| t.contains("ward-keeper-con"))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let before = reader();
+    for n in 1..=3 {
+        assert!(kill(pid as i32, libc::SIGKILL));
+        w.wait_event("quick", 0, "restarted", 10);
+        let started = w.wait_event("quick", 0, "started", 10);
+        let new = started["pid"].as_u64().unwrap() as u32;
+        assert_ne!(new, pid);
+        w.track(new);
+        pid = new;
+        w.status();
+        assert_eq!(w.instance("quick", 0)["restarts"], n);
+    }
+    assert_eq!(reader(), before, "the keeper's reader was woken");
+    // Each replacement got its order through the mailbox: with the brain
+    // frozen, the keeper restarts the last one alone.
+    let (fourth, _) = restart_with_the_brain_frozen(&mut w, pid);
+    assert_eq!(sleepers(&w, 0), vec![fourth], "nothing else runs");
 }

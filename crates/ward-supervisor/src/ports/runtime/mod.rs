@@ -153,7 +153,9 @@ pub enum Report {
 }
 
 /// A replacement started by the keeper the moment its predecessor exited,
-/// under the instance's [`StandingOrder`].
+/// under the instance's [`StandingOrder`]. What the predecessor left behind
+/// was removed before (the replacement takes its place): the supervisor asks
+/// no [`Runtime::exited`] for that exit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Respawned {
     /// The new process.

@@ -11,8 +11,15 @@
 //! said. Writes never wait (`MSG_DONTWAIT`); when the keeper does not read
 //! and the socket is full, the task waits for room (epoll, only for as long
 //! as there is a backlog) and goes on where it stopped.
+//!
+//! What the keeper needs only before it next acts (standing orders, their
+//! withdrawal, acknowledgements: [`Outbox::push_later`]) goes first, in one
+//! datagram, to the keeper's mailbox (see `keeper::mailbox`), which wakes
+//! nobody; what the mailbox does not take at once goes on the connection,
+//! after it.
 
 use crate::protocol::{ToKeeper, encode};
+use rustix::net::SendFlags;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -28,12 +35,29 @@ pub(super) struct Outbox {
 
 struct Shared {
     socket: OwnedFd,
+    /// The keeper's mailbox (a connected datagram socket), when it has one.
+    mailbox: Option<OwnedFd>,
     /// Said and not yet written, in order.
-    bytes: Mutex<Vec<u8>>,
+    said: Mutex<Said>,
     /// Wakes the writing task.
     wake: Notify,
     /// The keeper is gone: nothing more is written.
     gone: AtomicBool,
+}
+
+/// What was said and not yet written.
+#[derive(Default)]
+struct Said {
+    /// For the connection.
+    bytes: Vec<u8>,
+    /// For the mailbox.
+    later: Vec<u8>,
+}
+
+impl Said {
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty() && self.later.is_empty()
+    }
 }
 
 /// What a write of the buffer came to.
@@ -45,11 +69,13 @@ enum Wrote {
 }
 
 impl Outbox {
-    /// Writes to `socket`; the task starts on the current tokio runtime.
-    pub(super) fn start(socket: OwnedFd) -> Outbox {
+    /// Writes to `socket`, and to `mailbox` what can wait; the task starts
+    /// on the current tokio runtime.
+    pub(super) fn start(socket: OwnedFd, mailbox: Option<OwnedFd>) -> Outbox {
         let shared = Arc::new(Shared {
             socket,
-            bytes: Mutex::new(Vec::with_capacity(4096)),
+            mailbox,
+            said: Mutex::new(Said { bytes: Vec::with_capacity(4096), later: Vec::new() }),
             wake: Notify::new(),
             gone: AtomicBool::new(false),
         });
@@ -59,9 +85,26 @@ impl Outbox {
 
     /// Says `msg` at the end of the current input.
     pub(super) fn push(&self, msg: &ToKeeper) {
-        let mut bytes = self.shared.lock();
-        let first = bytes.is_empty();
-        bytes.extend_from_slice(&encode(msg));
+        let mut said = self.shared.lock();
+        let first = said.is_empty();
+        said.bytes.extend_from_slice(&encode(msg));
+        if first {
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// Says `msg`, which the keeper needs only before it next acts, at the
+    /// end of the current input, through its mailbox when it has one. It
+    /// may reach the keeper ahead of messages said before it on the
+    /// connection: only for messages whose order against those does not
+    /// matter (standing orders and acknowledgements).
+    pub(super) fn push_later(&self, msg: &ToKeeper) {
+        let mut said = self.shared.lock();
+        let first = said.is_empty();
+        match self.shared.mailbox {
+            Some(_) => said.later.extend_from_slice(&encode(msg)),
+            None => said.bytes.extend_from_slice(&encode(msg)),
+        }
         if first {
             self.shared.wake.notify_one();
         }
@@ -70,9 +113,9 @@ impl Outbox {
     /// Says `msg` now (with what was said before it): what the socket does
     /// not take at once is left to the task.
     pub(super) fn push_now(&self, msg: &ToKeeper) {
-        let mut bytes = self.shared.lock();
-        bytes.extend_from_slice(&encode(msg));
-        if let Wrote::Full = self.shared.write(&mut bytes) {
+        let mut said = self.shared.lock();
+        said.bytes.extend_from_slice(&encode(msg));
+        if let Wrote::Full = self.shared.write(&mut said) {
             self.shared.wake.notify_one();
         }
     }
@@ -101,14 +144,34 @@ impl Outbox {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
-        // A buffer of whole messages stays usable whatever panicked.
-        self.bytes.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Said> {
+        // Buffers of whole messages stay usable whatever panicked.
+        self.said.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Posts what waits for the mailbox, in one datagram; what it does not
+    /// take goes on the connection (the keeper reads its mailbox before each
+    /// input, so what was posted stays ahead). Then writes what the socket
+    /// takes now from the start of the connection's buffer.
+    fn write(&self, said: &mut Said) -> Wrote {
+        if !said.later.is_empty() {
+            let posted = self.mailbox.as_ref().is_some_and(|mailbox| {
+                said.later.len() <= crate::keeper::mailbox::MAX_DATAGRAM
+                    && rustix::net::send(mailbox, &said.later, SendFlags::DONTWAIT | SendFlags::NOSIGNAL)
+                        .is_ok_and(|n| n == said.later.len())
+            });
+            if posted {
+                said.later.clear();
+            } else {
+                let later = std::mem::take(&mut said.later);
+                said.bytes.extend_from_slice(&later);
+            }
+        }
+        self.write_bytes(&mut said.bytes)
     }
 
     /// Writes what the socket takes now from the start of `bytes`.
-    fn write(&self, bytes: &mut Vec<u8>) -> Wrote {
-        use rustix::net::SendFlags;
+    fn write_bytes(&self, bytes: &mut Vec<u8>) -> Wrote {
         while !bytes.is_empty() {
             if self.gone.load(Ordering::Relaxed) {
                 bytes.clear();
@@ -193,7 +256,7 @@ mod tests {
     async fn messages_go_at_the_end_of_the_input_in_order_and_spawns_at_once() {
         let (brain, mut keeper) = UnixStream::pair().expect("a pair");
         keeper.set_read_timeout(Some(Duration::from_secs(10))).expect("a timeout");
-        let outbox = Outbox::start(brain.into());
+        let outbox = Outbox::start(brain.into(), None);
         outbox.push(&ToKeeper::Ack { seq: 1 });
         outbox.push(&ToKeeper::Disarm { pid: 7 });
         keeper.set_nonblocking(true).expect("non-blocking");
@@ -214,7 +277,7 @@ mod tests {
     async fn a_full_socket_waits_for_room_and_loses_nothing() {
         let (brain, mut keeper) = UnixStream::pair().expect("a pair");
         keeper.set_read_timeout(Some(Duration::from_secs(10))).expect("a timeout");
-        let outbox = Outbox::start(brain.into());
+        let outbox = Outbox::start(brain.into(), None);
         let n = 20_000; // far more than a socket buffer holds
         for seq in 0..n as u64 {
             outbox.push(&ToKeeper::Ack { seq });
@@ -233,7 +296,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
         let (brain, mut keeper) = UnixStream::pair().expect("a pair");
         keeper.set_read_timeout(Some(Duration::from_secs(10))).expect("a timeout");
-        let outbox = rt.block_on(async { Outbox::start(brain.into()) });
+        let outbox = rt.block_on(async { Outbox::start(brain.into(), None) });
         let n = 20_000;
         for seq in 0..n as u64 {
             outbox.push(&ToKeeper::Ack { seq });
