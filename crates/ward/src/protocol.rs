@@ -70,7 +70,7 @@ pub enum ToKeeper {
         /// Request number.
         req: u64,
         /// What to run.
-        launch: WireLaunch,
+        launch: Box<WireLaunch>,
     },
     /// Send a signal to the process group led by `pid`.
     Signal {
@@ -94,8 +94,9 @@ pub enum ToKeeper {
     Arm {
         /// Which process, and which of its exits.
         order: StandingOrder,
-        /// What to start instead.
-        launch: WireLaunch,
+        /// What to start instead: a [`WireLaunch`]'s JSON, kept by the
+        /// keeper as it came (it is parsed only when the order is used).
+        launch: Box<serde_json::value::RawValue>,
     },
     /// Withdraws the standing order of process `pid`.
     Disarm {

@@ -80,21 +80,37 @@ impl Journal {
     pub fn starting(&mut self, instance: &str) -> String {
         self.counter += 1;
         let token = format!("{}{}", self.prefix, self.counter);
-        self.append(&format!("+ {token} {instance}\n"));
+        // The ends recorded since go with it, in the same write.
+        let mut lines = std::mem::take(&mut self.ended);
+        lines.push_str(&format!("+ {token} {instance}\n"));
+        self.append(&lines);
+        lines.clear();
+        self.ended = lines;
         token
     }
 
-    /// Records that the process with `token` ended (was reaped), at the
-    /// next [`Journal::flush`]: a crash before it leaves the token open, and
-    /// the next keeper finds no process carrying it.
+    /// Records that the process with `token` ended (was reaped), with the
+    /// next start's line or at a [`Journal::flush`] that finds many: a crash
+    /// before it leaves the token open, and the next keeper finds no process
+    /// carrying it.
     pub fn ended(&mut self, token: &str) {
         self.ended.push_str("- ");
         self.ended.push_str(token);
         self.ended.push('\n');
     }
 
-    /// Writes the ends recorded since the last flush, in one write.
+    /// Writes the ends recorded since the last write, in one write, once
+    /// they are many (a storm that restarts nothing); fewer wait for the next
+    /// start's line, so that a restart costs one write.
     pub fn flush(&mut self) {
+        if self.ended.len() >= 4096 {
+            self.flush_all();
+        }
+    }
+
+    /// Writes every end recorded since the last write (the keeper ends: the
+    /// next one then finds no open token to look for).
+    pub fn flush_all(&mut self) {
         if !self.ended.is_empty() {
             let lines = std::mem::take(&mut self.ended);
             self.append(&lines);
@@ -240,11 +256,25 @@ mod tests {
         let t = j.starting("api/0");
         assert_eq!(t, format!("{}.2.1", deployment_id(&dir)));
         j.ended(&t);
-        assert_eq!(fs::read_to_string(&path).unwrap(), format!("+ {t} api/0\n"), "ends wait for a flush");
+        assert_eq!(fs::read_to_string(&path).unwrap(), format!("+ {t} api/0\n"), "ends wait");
         let u = j.starting("api/1");
         j.ended(&u);
         j.flush();
-        assert_eq!(fs::read_to_string(&path).unwrap(), format!("+ {t} api/0\n+ {u} api/1\n- {t}\n- {u}\n"));
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!("+ {t} api/0\n- {t}\n+ {u} api/1\n"),
+            "an end goes with the next start's line; a few wait for it"
+        );
+        let many: Vec<String> = (0..400).map(|_| j.starting("api/2")).collect();
+        for token in &many {
+            j.ended(token);
+        }
+        j.flush();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.ends_with(&many.iter().map(|t| format!("- {t}\n")).collect::<String>()),
+            "many ends are flushed"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -252,6 +252,7 @@ impl Keeper {
             trimmer.note(handled);
             trimmer.settled();
             if let (Some(code), None) = (self.done, &self.brain) {
+                self.journal.flush_all();
                 self.cgroups_end();
                 let _ = std::fs::remove_dir_all(crate::sockets::user_sockets(&self.paths.state));
                 let _ = std::fs::remove_file(self.paths.keeper_socket());
@@ -398,7 +399,7 @@ impl Keeper {
 
     fn on_message(&mut self, msg: ToKeeper) {
         match msg {
-            ToKeeper::Spawn { req, launch } => self.fork_requested(req, launch),
+            ToKeeper::Spawn { req, launch } => self.fork_requested(req, *launch),
             ToKeeper::Signal { pid, sig } => {
                 // Also for groups it did not start (adopted by the brain after a crash).
                 let _ = self.runtime.signal_group(pid, sig);
@@ -411,10 +412,8 @@ impl Keeper {
                 self.cgroup_cleanup(pid, instance.as_deref());
             }
             ToKeeper::Arm { order, launch } => {
-                if let (Some(child), Ok(launch)) =
-                    (self.children.get_mut(&order.pid), serde_json::to_string(&launch))
-                {
-                    child.order = Some((order, launch.into_boxed_str()));
+                if let Some(child) = self.children.get_mut(&order.pid) {
+                    child.order = Some((order, launch.into()));
                 }
             }
             ToKeeper::Disarm { pid } => {

@@ -43,8 +43,6 @@ pub(super) struct Starting {
 /// A replacement under a standing order, whose exec is under way.
 pub(super) struct Replacement {
     start: Starting,
-    /// Where its output starts in the shared log file.
-    log_len: u64,
     /// When the keeper took the exit up.
     since: std::time::Instant,
 }
@@ -103,10 +101,9 @@ impl Keeper {
     /// `last` is the cgroup of the process that exited, when it may be reused.
     pub(super) fn fork_replacement(&mut self, w: WireLaunch, last: Option<Reusable>) -> Option<Replacement> {
         let since = super::now();
-        let log_len = std::fs::metadata(&w.log).map(|m| m.len()).unwrap_or(0);
         let instance = w.instance.clone();
         match self.fork_launch(w, last) {
-            Ok(start) => Some(Replacement { start, log_len, since }),
+            Ok(start) => Some(Replacement { start, since }),
             Err(e) => {
                 tracing::warn!("keeper: cannot restart {instance} at once: {e}; the brain will");
                 None
@@ -141,8 +138,10 @@ impl Keeper {
                     }));
                 }
                 InFlight::Exit { mut exit, replacement } => {
-                    if let Some(Replacement { start, log_len, since }) = replacement {
+                    if let Some(Replacement { start, since }) = replacement {
                         let instance = start.instance.clone();
+                        // Where its output starts in the log file it shares with the last run.
+                        let log_len = start.forked.log_len();
                         match self.finish(start) {
                             Ok((pid, start_time)) => {
                                 let spawn_us = since.elapsed().as_micros() as u64;

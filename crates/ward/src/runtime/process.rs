@@ -36,16 +36,27 @@ pub struct ProcessRuntime {
     cgroups: Result<Cgroups, String>,
 }
 
-/// A child forked by [`ProcessRuntime::fork`], whose exec is under way, and
-/// its start time when the clock told it (see `birth`).
+/// A child forked by [`ProcessRuntime::fork`], whose exec is under way.
 #[derive(Debug)]
-pub struct Forked(spawn::Forked, Option<u64>);
+pub struct Forked {
+    child: spawn::Forked,
+    /// Its start time, when the clock told it (see `birth`).
+    start_time: Option<u64>,
+    /// The length of its log file just before it was forked.
+    log_len: u64,
+}
 
 impl Forked {
     /// The child's start time (clock ticks after boot, as `/proc/PID/stat`
     /// shows it), when known without reading it there.
     pub fn start_time(&self) -> Option<u64> {
-        self.1
+        self.start_time
+    }
+
+    /// The length of the child's log file just before it was forked: where
+    /// its output starts.
+    pub fn log_len(&self) -> u64 {
+        self.log_len
     }
 }
 
@@ -124,9 +135,10 @@ impl ProcessRuntime {
         // A process that may hand over keeps its group at its exit, when a cgroup holds it.
         plan.spare_group =
             launch.process.handover && (plan.cgroup_v2.is_some() || !plan.cgroup_procs.is_empty());
+        let log_len = rustix::fs::fstat(&plan.output).map_or(0, |st| st.st_size.max(0) as u64);
         let birth = super::birth::Birth::begin();
-        let forked = spawn::fork_child(plan, &self.reaper)?;
-        Ok((Forked(forked, birth.start_time()), placed))
+        let child = spawn::fork_child(plan, &self.reaper)?;
+        Ok((Forked { child, start_time: birth.start_time(), log_len }, placed))
     }
 
     /// Waits for the exec of a child from [`ProcessRuntime::fork`]: its pid once it runs the
@@ -135,8 +147,8 @@ impl ProcessRuntime {
         Self::finish(launch, forked).map_err(|failed| failed.error)
     }
 
-    fn finish(launch: &Launch, Forked(forked, _): Forked) -> Result<u32, Failed> {
-        match forked.outcome().map_err(SpawnError::Os)? {
+    fn finish(launch: &Launch, forked: Forked) -> Result<u32, Failed> {
+        match forked.child.outcome().map_err(SpawnError::Os)? {
             Outcome::Started(pid) => {
                 tracing::debug!(instance = %launch.id, pid, "spawned");
                 Ok(pid)

@@ -103,7 +103,7 @@ impl Runtime for KeeperRuntime {
     fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
         // The keeper forks while the supervisor goes on: these go at once.
         for (req, launch) in &batch {
-            self.out.push_now(&ToKeeper::Spawn { req: *req, launch: WireLaunch::of(launch) });
+            self.out.push_now(&ToKeeper::Spawn { req: *req, launch: Box::new(WireLaunch::of(launch)) });
         }
         Vec::new() // every answer comes as a report
     }
@@ -132,7 +132,10 @@ impl Runtime for KeeperRuntime {
     }
 
     fn arm(&mut self, order: &StandingOrder, launch: &Launch) {
-        self.out.push_later(&ToKeeper::Arm { order: order.clone(), launch: WireLaunch::of(launch) });
+        match serde_json::value::to_raw_value(&WireLaunch::of(launch)) {
+            Ok(launch) => self.out.push_later(&ToKeeper::Arm { order: order.clone(), launch }),
+            Err(e) => tracing::warn!("{}: no standing order: {e}", launch.id),
+        }
     }
 
     fn disarm(&mut self, pid: u32) {
