@@ -57,6 +57,10 @@ impl KeeperRuntime {
         let mailbox = std::os::unix::net::UnixDatagram::unbound()
             .and_then(|m| m.connect(crate::keeper::mailbox::path_of(path)).map(|()| m))
             .ok();
+        if let Some(m) = &mailbox {
+            // Room for a storm's orders in flight (the kernel caps it at `wmem_max`).
+            let _ = rustix::net::sockopt::set_socket_send_buffer_size(m, 4 << 20);
+        }
         let runtime = KeeperRuntime {
             out: outbox::Outbox::start(out.into(), mailbox.map(Into::into)),
             children,

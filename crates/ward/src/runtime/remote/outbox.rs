@@ -18,6 +18,7 @@
 //! nobody; what the mailbox does not take at once goes on the connection,
 //! after it.
 
+use crate::keeper::mailbox::MAX_DATAGRAM;
 use crate::protocol::{ToKeeper, encode};
 use rustix::net::SendFlags;
 use std::os::fd::OwnedFd;
@@ -87,6 +88,7 @@ impl Outbox {
     pub(super) fn push(&self, msg: &ToKeeper) {
         let mut said = self.shared.lock();
         let first = said.is_empty();
+        self.shared.post(&mut said);
         said.bytes.extend_from_slice(&encode(msg));
         if first {
             self.shared.wake.notify_one();
@@ -94,10 +96,10 @@ impl Outbox {
     }
 
     /// Says `msg`, which the keeper needs only before it next acts, at the
-    /// end of the current input, through its mailbox when it has one. It
-    /// may reach the keeper ahead of messages said before it on the
-    /// connection: only for messages whose order against those does not
-    /// matter (standing orders and acknowledgements).
+    /// end of the current input, through its mailbox when it has one (the
+    /// keeper reads its mailbox before each input: what goes there is still
+    /// handled before whatever is said after it on the connection, which
+    /// posts it first).
     pub(super) fn push_later(&self, msg: &ToKeeper) {
         let mut said = self.shared.lock();
         let first = said.is_empty();
@@ -114,6 +116,7 @@ impl Outbox {
     /// not take at once is left to the task.
     pub(super) fn push_now(&self, msg: &ToKeeper) {
         let mut said = self.shared.lock();
+        self.shared.post(&mut said);
         said.bytes.extend_from_slice(&encode(msg));
         if let Wrote::Full = self.shared.write(&mut said) {
             self.shared.wake.notify_one();
@@ -149,25 +152,23 @@ impl Shared {
         self.said.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Posts what waits for the mailbox, in one datagram; what it does not
-    /// take goes on the connection (the keeper reads its mailbox before each
-    /// input, so what was posted stays ahead). Then writes what the socket
-    /// takes now from the start of the connection's buffer.
+    /// Posts what waits for the mailbox (see [`Shared::post`]), then writes
+    /// what the socket takes now from the start of the connection's buffer.
     fn write(&self, said: &mut Said) -> Wrote {
-        if !said.later.is_empty() {
-            let posted = self.mailbox.as_ref().is_some_and(|mailbox| {
-                said.later.len() <= crate::keeper::mailbox::MAX_DATAGRAM
-                    && rustix::net::send(mailbox, &said.later, SendFlags::DONTWAIT | SendFlags::NOSIGNAL)
-                        .is_ok_and(|n| n == said.later.len())
-            });
-            if posted {
-                said.later.clear();
-            } else {
-                let later = std::mem::take(&mut said.later);
-                said.bytes.extend_from_slice(&later);
-            }
-        }
+        self.post(said);
         self.write_bytes(&mut said.bytes)
+    }
+
+    /// Posts what waits for the mailbox; what it does not take goes on the
+    /// connection, after what was said there before it. Called before
+    /// anything more is said on the connection, so that each message keeps
+    /// its place: the keeper reads its mailbox before each input.
+    fn post(&self, said: &mut Said) {
+        if !said.later.is_empty() {
+            let posted = self.mailbox.as_ref().map_or(0, |mailbox| post_lines(mailbox, &said.later));
+            said.bytes.extend_from_slice(&said.later[posted..]);
+            said.later.clear();
+        }
     }
 
     /// Writes what the socket takes now from the start of `bytes`.
@@ -192,6 +193,28 @@ impl Shared {
         }
         Wrote::All
     }
+}
+
+/// Sends `lines` (whole lines) to the mailbox, in datagrams of whole lines
+/// of at most [`MAX_DATAGRAM`] each, until it takes no more; returns how many
+/// bytes went.
+fn post_lines(mailbox: &OwnedFd, lines: &[u8]) -> usize {
+    let mut sent = 0;
+    while sent < lines.len() {
+        let rest = &lines[sent..];
+        let cut = match rest.len() <= MAX_DATAGRAM {
+            true => rest.len(),
+            false => match rest[..MAX_DATAGRAM].iter().rposition(|&b| b == b'\n') {
+                Some(end) => end + 1,
+                None => break, // one line longer than a datagram
+            },
+        };
+        match rustix::net::send(mailbox, &rest[..cut], SendFlags::DONTWAIT | SendFlags::NOSIGNAL) {
+            Ok(n) if n == cut => sent += cut,
+            _ => break, // full (or gone): the rest goes on the connection
+        }
+    }
+    sent
 }
 
 /// The task: writes the buffer each time it is woken (the end of an input),
@@ -306,5 +329,44 @@ mod tests {
         outbox.finish(Duration::from_secs(10));
         let lines = reader.join().expect("the reader");
         assert!(lines[n].contains("Done"), "{}", lines[n]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn what_can_wait_goes_to_the_mailbox_first_and_what_it_cannot_take_after_on_the_connection() {
+        use std::os::unix::net::UnixDatagram;
+        let (brain, mut keeper) = UnixStream::pair().expect("a pair");
+        keeper.set_read_timeout(Some(Duration::from_secs(10))).expect("a timeout");
+        let (ours, mailbox) = UnixDatagram::pair().expect("a datagram pair");
+        mailbox.set_nonblocking(true).expect("non-blocking");
+        let outbox = Outbox::start(brain.into(), Some(ours.into()));
+        outbox.push(&ToKeeper::Signal { pid: 1, sig: 15 });
+        outbox.push_later(&ToKeeper::Ack { seq: 1 });
+        outbox.push_later(&ToKeeper::Disarm { pid: 7 });
+        tokio::task::yield_now().await; // the input ends
+        let mut datagram = vec![0u8; MAX_DATAGRAM];
+        let n = mailbox.recv(&mut datagram).expect("one datagram");
+        let text = std::str::from_utf8(&datagram[..n]).expect("utf-8");
+        assert!(text.contains("Ack") && text.contains("Disarm") && text.ends_with('\n'), "{text}");
+        assert!(mailbox.recv(&mut datagram).is_err(), "both in one datagram");
+        assert!(read_lines(&mut keeper, 1)[0].contains("Signal"));
+
+        // More than the mailbox holds: it takes what it can, in whole lines,
+        // and the rest follows on the connection, in order.
+        let n = 50_000;
+        for seq in 0..n as u64 {
+            outbox.push_later(&ToKeeper::Ack { seq });
+        }
+        outbox.push_now(&ToKeeper::Ready);
+        let reader = tokio::task::spawn_blocking(move || read_lines(&mut keeper, 1));
+        let first = reader.await.expect("the reader");
+        let mut seqs = Vec::new();
+        while let Ok(got) = mailbox.recv(&mut datagram) {
+            let text = std::str::from_utf8(&datagram[..got]).expect("utf-8");
+            assert!(text.ends_with('\n'), "whole lines only");
+            seqs.extend(text.lines().map(str::to_owned));
+        }
+        assert!(!seqs.is_empty() && seqs.len() < n, "the mailbox took {} of {n}", seqs.len());
+        assert!(first[0].contains(&format!("\"seq\":{}", seqs.len())), "{} after {}", first[0], seqs.len());
+        assert!(seqs.iter().enumerate().all(|(i, l)| l.contains(&format!("\"seq\":{i}}}"))));
     }
 }
