@@ -13,6 +13,24 @@ use ward_core::spec::ResourcesSpec;
 /// The v2 controllers ward enables below its folder, when the host lets it.
 const V2_CONTROLLERS: [&str; 3] = ["memory", "cpu", "pids"];
 
+/// How a child joins an instance's v2 folder (see [`Instance::v2_files`]).
+#[derive(Debug)]
+pub enum V2Entry {
+    /// Born in the folder (open): its `cgroup.procs` is opened from it only
+    /// where the kernel cannot do that (see [`V2Entry::procs_of`]).
+    Folder(OwnedFd),
+    /// Moves itself in through this `cgroup.procs`.
+    Procs(OwnedFd),
+}
+
+impl V2Entry {
+    /// `cgroup.procs` of the open v2 folder `dir`.
+    pub fn procs_of(dir: std::os::fd::BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
+        use rustix::fs::{Mode, OFlags};
+        Ok(rustix::fs::openat(dir, "cgroup.procs", OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?)
+    }
+}
+
 /// One instance's folders: the v2 one (tracking and, where enabled, every
 /// controller) and v1 ones by controller.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -158,11 +176,12 @@ impl Cgroups {
     }
 
     /// The folders for the next process of instance `name`, given `last`,
-    /// those of its last process (empty now, see [`Instance::is_populated`]),
-    /// made for the limits `was` and as returned by [`Cgroups::create`]:
-    /// reused as they are when the limits are the same and no kill ever
-    /// reached them (no folder to make or check, no limit to write); else
-    /// as [`Cgroups::create`] makes them.
+    /// those of its last process (empty now, see [`Instance::is_populated`],
+    /// and never killed since [`Cgroups::create`] returned them: the caller
+    /// knows, having made every kill of them through [`Instance::kill`]),
+    /// made for the limits `was`: reused as they are when the limits are the
+    /// same (no folder to make or check, no limit to write); else as
+    /// [`Cgroups::create`] makes them.
     pub fn reuse(
         &self,
         name: &str,
@@ -170,8 +189,7 @@ impl Cgroups {
         was: &ResourcesSpec,
         resources: &ResourcesSpec,
     ) -> Result<Instance, CgroupError> {
-        let killed = last.v2.as_deref().is_none_or(super::kill::was_killed);
-        if was != resources || killed || !last.v2_fresh {
+        if was != resources || last.v2.is_none() || !last.v2_fresh {
             return self.create(name, resources);
         }
         Ok(Instance { made: false, ..last })
@@ -231,22 +249,20 @@ impl Instance {
         self.dirs().map(|dir| procs_file(dir)).collect()
     }
 
-    /// The v2 folder, when a child may be born in it (`clone3(CLONE_INTO_CGROUP)`;
-    /// only a fresh one, see [`Cgroups::create`]), and its `cgroup.procs` (to
-    /// write where clone3 cannot), when the instance has a v2 folder.
-    pub fn v2_files(&self) -> Result<Option<(Option<OwnedFd>, OwnedFd)>, CgroupError> {
+    /// How a child joins the v2 folder, when the instance has one: born in
+    /// it (`clone3(CLONE_INTO_CGROUP)`; only a fresh one, see
+    /// [`Cgroups::create`]), or moving itself in through its `cgroup.procs`.
+    pub fn v2_files(&self) -> Result<Option<V2Entry>, CgroupError> {
         let Some(dir) = &self.v2 else { return Ok(None) };
-        let folder = if self.v2_fresh {
-            let folder = OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-                .open(dir)
-                .map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
-            Some(OwnedFd::from(folder))
-        } else {
-            None
-        };
-        Ok(Some((folder, procs_file(dir)?)))
+        if !self.v2_fresh {
+            return Ok(Some(V2Entry::Procs(procs_file(dir)?)));
+        }
+        let folder = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(dir)
+            .map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
+        Ok(Some(V2Entry::Folder(folder.into())))
     }
 
     /// `cgroup.procs` of each v1 folder (see [`Instance::procs_files`]).

@@ -34,7 +34,7 @@ mod limits;
 pub mod oom;
 pub(crate) mod stats;
 
-pub use create::Instance;
+pub use create::{Instance, V2Entry};
 pub use detect::{Controller, Layout};
 pub use stats::Stats;
 

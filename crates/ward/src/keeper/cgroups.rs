@@ -29,6 +29,9 @@ pub(super) struct ChildCgroup {
     cpu_base: u64,
     /// `None` for no limits (most children: 8 bytes, not 56, at 10,000 it counts).
     limits: Option<Box<ResourcesSpec>>,
+    /// The keeper killed what is in it (its v2 folder is marked: no child
+    /// may be born in it again).
+    killed: bool,
 }
 
 /// The cgroup of an instance's last process, empty, for its replacement
@@ -69,7 +72,7 @@ impl Keeper {
             None => inst.stats().cpu_usec.unwrap_or(0),
         };
         let limits = (resources != ResourcesSpec::default()).then(|| Box::new(resources));
-        Some(Box::new(ChildCgroup { inst, oom_base, cpu_base, limits }))
+        Some(Box::new(ChildCgroup { inst, oom_base, cpu_base, limits, killed: false }))
     }
 
     /// `child` (pid `pid`) exited: what its cgroup counted over the run. Its
@@ -83,7 +86,7 @@ impl Keeper {
         replaced: bool,
     ) -> (Option<Stats>, Option<Reusable>) {
         let Some(cgroup) = child.cgroup.take() else { return (None, None) };
-        let ChildCgroup { inst, oom_base, cpu_base, limits } = *cgroup;
+        let ChildCgroup { inst, oom_base, cpu_base, limits, killed } = *cgroup;
         let resources = limits.map(|l| *l).unwrap_or_default();
         if let Ok(all) = self.runtime.cgroups() {
             all.flush_counters();
@@ -97,7 +100,7 @@ impl Keeper {
         if replaced && heir.is_none() {
             if inst.is_populated() {
                 inst.kill();
-            } else {
+            } else if !killed {
                 reusable = Some(Reusable { inst, resources, cpu_usec });
             }
         } else {
@@ -160,8 +163,9 @@ impl Keeper {
 
     /// SIGKILLs every process in the cgroup of the live child `pid`.
     pub(super) fn cgroup_kill(&mut self, pid: u32) {
-        if let Some(c) = self.children.get(&pid).and_then(|c| c.cgroup.as_ref()) {
+        if let Some(c) = self.children.get_mut(&pid).and_then(|c| c.cgroup.as_mut()) {
             c.inst.kill();
+            c.killed = true;
         }
     }
 

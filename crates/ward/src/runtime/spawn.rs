@@ -51,10 +51,10 @@ pub(super) struct Plan {
     pub stdin: RawFd,
     /// Becomes the child's stdout and stderr (the log file).
     pub output: OwnedFd,
-    /// The instance's v2 cgroup folder, to be born in (`clone3`; absent when
-    /// that is unsafe, see `Cgroups::create`), and its `cgroup.procs` to
-    /// write into where that cannot be done.
-    pub cgroup_v2: Option<(Option<OwnedFd>, OwnedFd)>,
+    /// How the child joins the instance's v2 cgroup folder: born in it
+    /// (`clone3`), or moving itself in where that is unsafe (see
+    /// `Cgroups::create`) or the kernel cannot.
+    pub cgroup_v2: Option<crate::cgroup::V2Entry>,
     /// `cgroup.procs` of each v1 folder of the instance's cgroup: the child
     /// writes itself into each before anything else.
     pub cgroup_procs: Vec<OwnedFd>,
@@ -194,9 +194,7 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     // runs in the child before it resets them; the child unblocks them.
     let saved = block_all_signals();
     let forking = reaper.forking();
-    let v2 =
-        plan.cgroup_v2.as_ref().map(|(dir, procs)| (dir.as_ref().map(AsRawFd::as_raw_fd), procs.as_raw_fd()));
-    let started = start_child(&mut args, v2);
+    let started = start_child(&mut args, plan.cgroup_v2.as_ref());
     match &started {
         Ok(Started::Vforked(pid) | Started::Forked(pid, _)) if plan.spare_group => {
             forking.forked_sparing_group(pid.unsigned_abs())
@@ -228,26 +226,37 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
 }
 
 /// Starts the child of `args` (signals blocked): born in its v2 cgroup
-/// (`v2`: the folder, when it may be born there, and its `cgroup.procs`)
-/// where the kernel can, sharing the keeper's memory until its exec (see
-/// `clone3`); else moving itself in, and through `fork` where clone3 cannot
-/// be used at all.
-fn start_child(args: &mut ChildArgs<'_>, v2: Option<(Option<RawFd>, RawFd)>) -> io::Result<Started> {
+/// (`v2`) where it may be and the kernel can, sharing the keeper's memory
+/// until its exec (see `clone3`); else moving itself in, and through `fork`
+/// where clone3 cannot be used at all.
+fn start_child(args: &mut ChildArgs<'_>, v2: Option<&crate::cgroup::V2Entry>) -> io::Result<Started> {
+    use crate::cgroup::V2Entry;
     // SAFETY (both calls): `vfork_entry` runs only `child_main` (raw or
     // async-signal-safe calls on memory prepared before) and never returns;
     // `args` outlives the call, which waits for the child's exec.
     let vfork = |args: &mut ChildArgs<'_>, dir| unsafe {
         super::clone3::vfork_into(dir, vfork_entry, (args as *mut ChildArgs<'_>).cast())
     };
-    let born_in = v2.and_then(|(dir, _)| dir);
+    let born_in = match v2 {
+        Some(V2Entry::Folder(dir)) => Some(dir.as_raw_fd()),
+        _ => None,
+    };
     let mut cloned = Err(libc::ENOSYS);
     if let Some(dir) = born_in {
         cloned = vfork(args, Some(dir));
     }
+    // Opened only where the child must move itself in; open until it has.
+    let mut opened = None;
     if cloned.is_err() {
         // Not born in its cgroup (none to be born in, or the kernel cannot):
         // it moves itself in.
-        args.v2_procs = v2.map(|(_, procs)| procs);
+        args.v2_procs = match v2 {
+            Some(V2Entry::Procs(procs)) => Some(procs.as_raw_fd()),
+            Some(V2Entry::Folder(dir)) => {
+                Some(opened.insert(V2Entry::procs_of(std::os::fd::AsFd::as_fd(dir))?).as_raw_fd())
+            }
+            None => None,
+        };
         if born_in.is_none() || cloned != Err(libc::ENOSYS) {
             cloned = vfork(args, None);
         }
