@@ -17,6 +17,7 @@
 //! datagrams from the keeper's own brain: each carries its sender's
 //! credentials (`SO_PASSCRED`), and one whose pid is not the brain's is dropped.
 
+use super::Keeper;
 use crate::protocol::ToKeeper;
 use std::io;
 use std::mem::MaybeUninit;
@@ -93,6 +94,17 @@ impl Mailbox {
                     return None;
                 }
             }
+        }
+    }
+}
+
+impl Keeper {
+    /// Handles what the brain left in its mailbox: called before each input.
+    pub(super) fn read_mailbox(&mut self) {
+        let brain = self.brain.as_ref().map(|b| b.pid);
+        let Some(mailbox) = &mut self.mailbox else { return };
+        for msg in mailbox.take(brain) {
+            self.on_message(msg);
         }
     }
 }

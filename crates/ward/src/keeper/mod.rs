@@ -18,16 +18,22 @@
 //! SIGINT and SIGHUP are forwarded to the brain; when the brain reports that
 //! everything is down, the keeper exits with its code.
 //!
-//! Threads: the reaper (blocking `waitpid(-1)`), a listener for the brain's
-//! connection and a reader per connection, and a `sigwait` thread; they all
-//! feed one channel that the main loop, the only owner of state, drains.
+//! Threads: the main thread reaps (each child's pidfd, and a sweep for
+//! orphans: see `runtime::reaper`); the keeper's loop, the only owner of
+//! state, runs on a thread of its own (`ward-keeper`) and forks there; a
+//! listener for the brain's connection and a reader per connection, and a
+//! `sigwait` thread. They all feed one channel that the loop drains; what
+//! the brain says that can wait comes through its mailbox, which the loop
+//! reads before each input.
 //!
 //! - the messages between keeper and brain are `crate::protocol`.
+//! - `brain`: starting a brain, and what one learns when it attaches.
 //! - `io`: the threads that turn sockets, exits and signals into inputs.
 //! - `respawn`: restarts under the brain's standing orders, the moment of the exit.
 //! - `journal`: which processes it started, so that a crash of the keeper loses none.
 //! - `mailbox`: what the brain says that can wait until the keeper next acts.
 
+mod brain;
 mod cgroups;
 mod io;
 pub mod journal;
@@ -37,18 +43,17 @@ mod respawn;
 use crate::paths::Paths;
 use crate::protocol::{ToBrain, ToKeeper, WireLaunch, encode};
 use crate::runtime::process::ProcessRuntime;
-use crate::runtime::{KnownChild, Launch, Respawned, reaper};
+use crate::runtime::{Respawned, reaper};
 use anyhow::{Context, Result};
 use io::Input;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use ward_core::deployment::StandingOrder;
-use ward_core::{ExitStatus, InstanceId};
+use ward_core::ExitStatus;
 
 /// An exit not yet acknowledged by a brain.
 #[derive(Clone, Copy, Debug)]
@@ -354,49 +359,6 @@ impl Keeper {
         }
     }
 
-    fn attach(&mut self, id: u64, stream: UnixStream) {
-        self.conn = Some((id, stream));
-        // Orders of the last brain are withdrawn: the new one gives its own
-        // once it has resumed its state.
-        for child in self.children.values_mut() {
-            child.order = None;
-        }
-        let mut children: Vec<KnownChild> = self
-            .children
-            .iter()
-            .map(|(pid, c)| KnownChild {
-                pid: *pid,
-                instance: c.instance.to_string(),
-                // Read now, not at each start: an unreaped child's pid
-                // cannot be reused, so only a brain needs it (for its store).
-                start_time: crate::runtime::process::process_start_time(*pid),
-            })
-            .collect();
-        for p in &self.pending {
-            children.push(KnownChild { pid: p.pid, instance: String::new(), start_time: None });
-        }
-        tracing::debug!("keeper: a brain attached; {} instance processes held", children.len());
-        let strays = self
-            .strays
-            .iter()
-            .filter(|s| crate::runtime::process::process_alive(s.pid))
-            .map(|s| KnownChild {
-                pid: s.pid,
-                instance: s.instance.clone(),
-                start_time: crate::runtime::process::process_start_time(s.pid),
-            })
-            .collect();
-        let isolation = Some(match self.runtime.cgroups() {
-            Ok(cgroups) => cgroups.describe(),
-            Err(why) => format!("process groups (no cgroups: {why})"),
-        });
-        self.send(&ToBrain::Hello { keeper_pid: std::process::id(), children, strays, isolation });
-        let pending: Vec<Pending> = self.pending.iter().copied().collect();
-        for p in pending {
-            self.send(&p.exit_message());
-        }
-    }
-
     fn on_message(&mut self, msg: ToKeeper) {
         match msg {
             ToKeeper::Spawn { req, launch } => self.fork_requested(req, *launch),
@@ -429,54 +391,6 @@ impl Keeper {
             }
             ToKeeper::Ready => crate::handshake::signal_ready(),
             ToKeeper::Done { code } => self.done = Some(code),
-        }
-    }
-
-    /// Handles what the brain left in its mailbox.
-    fn read_mailbox(&mut self) {
-        let brain = self.brain.as_ref().map(|b| b.pid);
-        let Some(mailbox) = &mut self.mailbox else { return };
-        for msg in mailbox.take(brain) {
-            self.on_message(msg);
-        }
-    }
-
-    fn start_brain(&mut self) {
-        self.restart_at = None;
-        let exe = match std::env::current_exe() {
-            Ok(exe) => exe,
-            Err(e) => {
-                tracing::error!("keeper: cannot find ward's own executable: {e}");
-                self.done = Some(1);
-                return;
-            }
-        };
-        let p = &self.paths;
-        let mut argv = vec![exe.display().to_string()];
-        for (flag, value) in [("--file", &p.spec), ("--state-dir", &p.state), ("--socket", &p.socket)] {
-            argv.push(flag.to_string());
-            argv.push(value.display().to_string());
-        }
-        argv.push("__brain".into());
-        let launch = Launch {
-            id: InstanceId::new(ward_core::ServiceName::new("ward").expect("a valid name"), 0),
-            argv,
-            env: [("WARD_KEEPER_SOCKET".into(), p.keeper_socket().display().to_string())]
-                .into_iter()
-                .chain(self.brain_env.iter().cloned())
-                .collect(),
-            workdir: std::env::current_dir().ok(),
-            user: None,
-            log: PathBuf::from("/dev/stderr"),
-            image: None,
-            process: Default::default(),
-        };
-        match self.runtime.spawn(&launch) {
-            Ok(pid) => self.brain = Some(Brain { pid, started: now() }),
-            Err(e) => {
-                tracing::error!("keeper: cannot start the brain: {e}");
-                self.restart_at = Some(now() + Duration::from_secs(1));
-            }
         }
     }
 

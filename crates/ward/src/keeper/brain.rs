@@ -1,0 +1,97 @@
+//! The keeper's side of its brain: starting one, and what a brain that
+//! attaches learns first (every process held, every exit not acknowledged).
+
+use super::{Brain, Keeper, Pending, now};
+use crate::protocol::ToBrain;
+use crate::runtime::{KnownChild, Launch};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+use ward_core::InstanceId;
+
+impl Keeper {
+    /// Brain connection `id` attached: its hello names every process held
+    /// and every exit not yet acknowledged, which follow it again.
+    pub(super) fn attach(&mut self, id: u64, stream: UnixStream) {
+        self.conn = Some((id, stream));
+        // Orders of the last brain are withdrawn: the new one gives its own
+        // once it has resumed its state.
+        for child in self.children.values_mut() {
+            child.order = None;
+        }
+        let mut children: Vec<KnownChild> = self
+            .children
+            .iter()
+            .map(|(pid, c)| KnownChild {
+                pid: *pid,
+                instance: c.instance.to_string(),
+                // Read now, not at each start: an unreaped child's pid
+                // cannot be reused, so only a brain needs it (for its store).
+                start_time: crate::runtime::process::process_start_time(*pid),
+            })
+            .collect();
+        for p in &self.pending {
+            children.push(KnownChild { pid: p.pid, instance: String::new(), start_time: None });
+        }
+        tracing::debug!("keeper: a brain attached; {} instance processes held", children.len());
+        let strays = self
+            .strays
+            .iter()
+            .filter(|s| crate::runtime::process::process_alive(s.pid))
+            .map(|s| KnownChild {
+                pid: s.pid,
+                instance: s.instance.clone(),
+                start_time: crate::runtime::process::process_start_time(s.pid),
+            })
+            .collect();
+        let isolation = Some(match self.runtime.cgroups() {
+            Ok(cgroups) => cgroups.describe(),
+            Err(why) => format!("process groups (no cgroups: {why})"),
+        });
+        self.send(&ToBrain::Hello { keeper_pid: std::process::id(), children, strays, isolation });
+        let pending: Vec<Pending> = self.pending.iter().copied().collect();
+        for p in pending {
+            self.send(&p.exit_message());
+        }
+    }
+
+    /// Starts a brain (`ward __brain`), or plans another try in a second.
+    pub(super) fn start_brain(&mut self) {
+        self.restart_at = None;
+        let exe = match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(e) => {
+                tracing::error!("keeper: cannot find ward's own executable: {e}");
+                self.done = Some(1);
+                return;
+            }
+        };
+        let p = &self.paths;
+        let mut argv = vec![exe.display().to_string()];
+        for (flag, value) in [("--file", &p.spec), ("--state-dir", &p.state), ("--socket", &p.socket)] {
+            argv.push(flag.to_string());
+            argv.push(value.display().to_string());
+        }
+        argv.push("__brain".into());
+        let launch = Launch {
+            id: InstanceId::new(ward_core::ServiceName::new("ward").expect("a valid name"), 0),
+            argv,
+            env: [("WARD_KEEPER_SOCKET".into(), p.keeper_socket().display().to_string())]
+                .into_iter()
+                .chain(self.brain_env.iter().cloned())
+                .collect(),
+            workdir: std::env::current_dir().ok(),
+            user: None,
+            log: PathBuf::from("/dev/stderr"),
+            image: None,
+            process: Default::default(),
+        };
+        match self.runtime.spawn(&launch) {
+            Ok(pid) => self.brain = Some(Brain { pid, started: now() }),
+            Err(e) => {
+                tracing::error!("keeper: cannot start the brain: {e}");
+                self.restart_at = Some(now() + Duration::from_secs(1));
+            }
+        }
+    }
+}
