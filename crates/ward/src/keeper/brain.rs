@@ -13,6 +13,9 @@ impl Keeper {
     /// Brain connection `id` attached: its hello names every process held
     /// and every exit not yet acknowledged, which follow it again.
     pub(super) fn attach(&mut self, id: u64, stream: UnixStream) {
+        self.conn_pid = rustix::net::sockopt::socket_peercred(&stream)
+            .ok()
+            .map(|cred| cred.pid.as_raw_nonzero().get().unsigned_abs());
         self.conn = Some((id, stream));
         // Orders of the last brain are withdrawn: the new one gives its own
         // once it has resumed its state.

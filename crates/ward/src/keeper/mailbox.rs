@@ -14,8 +14,9 @@
 //! datagram) the brain sends on its connection instead.
 //!
 //! The socket (`keeper.mailbox` beside `keeper.sock`, mode 0600) takes only
-//! datagrams from the keeper's own brain: each carries its sender's
-//! credentials (`SO_PASSCRED`), and one whose pid is not the brain's is dropped.
+//! datagrams from the attached brain: each carries its sender's credentials
+//! (`SO_PASSCRED`), and one whose pid is not that of the connection's peer
+//! is dropped.
 
 use super::Keeper;
 use crate::protocol::ToKeeper;
@@ -101,9 +102,8 @@ impl Mailbox {
 impl Keeper {
     /// Handles what the brain left in its mailbox: called before each input.
     pub(super) fn read_mailbox(&mut self) {
-        let brain = self.brain.as_ref().map(|b| b.pid);
         let Some(mailbox) = &mut self.mailbox else { return };
-        for msg in mailbox.take(brain) {
+        for msg in mailbox.take(self.conn_pid) {
             self.on_message(msg);
         }
     }

@@ -52,8 +52,8 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use ward_core::deployment::StandingOrder;
 use ward_core::ExitStatus;
+use ward_core::deployment::StandingOrder;
 
 /// An exit not yet acknowledged by a brain.
 #[derive(Clone, Copy, Debug)]
@@ -80,6 +80,9 @@ struct Keeper {
     brain: Option<Brain>,
     /// The connection of the attached brain: its id and a writer.
     conn: Option<(u64, UnixStream)>,
+    /// The pid of the attached brain (its connection's peer): its mailbox
+    /// datagrams are the only ones taken.
+    conn_pid: Option<u32>,
     /// Live instance processes, by pid.
     children: HashMap<u32, Child>,
     pending: VecDeque<Pending>,
@@ -176,6 +179,7 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
         runtime,
         brain: None,
         conn: None,
+        conn_pid: None,
         children: HashMap::new(),
         pending: VecDeque::new(),
         next_seq: exit_number(epoch, 1),
@@ -289,6 +293,7 @@ impl Keeper {
             Input::Disconnected(id) => {
                 if self.conn.as_ref().is_some_and(|(c, _)| *c == id) {
                     self.conn = None;
+                    self.conn_pid = None;
                     if let Some((status, at)) = self.brain_died.take() {
                         if self.done.is_none() {
                             tracing::error!("keeper: the brain died ({status}); starting a new one");
