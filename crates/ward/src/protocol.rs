@@ -179,6 +179,16 @@ pub enum ToBrain {
     },
 }
 
+/// Where the mailbox (see `keeper::mailbox`) of the keeper listening at
+/// `keeper_socket` is.
+pub fn mailbox_of(keeper_socket: &std::path::Path) -> std::path::PathBuf {
+    keeper_socket.with_extension("mailbox")
+}
+
+/// The largest datagram of the brain's to the keeper's mailbox (whole
+/// lines: messages as [`encode`] makes them).
+pub const MAX_DATAGRAM: usize = 64 * 1024;
+
 /// Encodes a message as one line.
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
     let mut line = serde_json::to_vec(msg).unwrap_or_default();

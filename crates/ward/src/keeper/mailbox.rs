@@ -25,15 +25,9 @@ use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Where the mailbox of the keeper listening at `keeper_socket` is.
-pub fn path_of(keeper_socket: &Path) -> PathBuf {
-    keeper_socket.with_extension("mailbox")
-}
-
-/// The largest datagram the keeper reads (the brain sends none larger).
-pub const MAX_DATAGRAM: usize = 64 * 1024;
+pub use crate::protocol::{MAX_DATAGRAM, mailbox_of as path_of};
 
 /// The keeper's end.
 pub(super) struct Mailbox {

@@ -37,7 +37,7 @@ mod brain;
 mod cgroups;
 mod io;
 pub mod journal;
-pub mod mailbox;
+mod mailbox;
 mod respawn;
 
 use crate::paths::Paths;

@@ -55,7 +55,7 @@ impl KeeperRuntime {
         reports::spawn(reader.into_inner().into(), pending, reports_tx)?;
         // No mailbox (a keeper without one): everything goes on the connection.
         let mailbox = std::os::unix::net::UnixDatagram::unbound()
-            .and_then(|m| m.connect(crate::keeper::mailbox::path_of(path)).map(|()| m))
+            .and_then(|m| m.connect(crate::protocol::mailbox_of(path)).map(|()| m))
             .ok();
         if let Some(m) = &mailbox {
             // Room for a storm's orders in flight (the kernel caps it at `wmem_max`).

@@ -18,8 +18,7 @@
 //! nobody; what the mailbox does not take at once goes on the connection,
 //! after it.
 
-use crate::keeper::mailbox::MAX_DATAGRAM;
-use crate::protocol::{ToKeeper, encode};
+use crate::protocol::{MAX_DATAGRAM, ToKeeper, encode};
 use rustix::net::SendFlags;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -162,10 +161,13 @@ impl Shared {
     /// Posts what waits for the mailbox; what it does not take goes on the
     /// connection, after what was said there before it. Called before
     /// anything more is said on the connection, so that each message keeps
-    /// its place: the keeper reads its mailbox before each input.
+    /// its place: the keeper reads its mailbox before each input. While
+    /// something said before waits to go on the connection, nothing is
+    /// posted (it would overtake it): all of it follows on the connection.
     fn post(&self, said: &mut Said) {
         if !said.later.is_empty() {
-            let posted = self.mailbox.as_ref().map_or(0, |mailbox| post_lines(mailbox, &said.later));
+            let mailbox = self.mailbox.as_ref().filter(|_| said.bytes.is_empty());
+            let posted = mailbox.map_or(0, |mailbox| post_lines(mailbox, &said.later));
             said.bytes.extend_from_slice(&said.later[posted..]);
             said.later.clear();
         }
@@ -339,9 +341,9 @@ mod tests {
         let (ours, mailbox) = UnixDatagram::pair().expect("a datagram pair");
         mailbox.set_nonblocking(true).expect("non-blocking");
         let outbox = Outbox::start(brain.into(), Some(ours.into()));
-        outbox.push(&ToKeeper::Signal { pid: 1, sig: 15 });
         outbox.push_later(&ToKeeper::Ack { seq: 1 });
         outbox.push_later(&ToKeeper::Disarm { pid: 7 });
+        outbox.push(&ToKeeper::Signal { pid: 1, sig: 15 }); // posts them first
         tokio::task::yield_now().await; // the input ends
         let mut datagram = vec![0u8; MAX_DATAGRAM];
         let n = mailbox.recv(&mut datagram).expect("one datagram");
@@ -349,6 +351,14 @@ mod tests {
         assert!(text.contains("Ack") && text.contains("Disarm") && text.ends_with('\n'), "{text}");
         assert!(mailbox.recv(&mut datagram).is_err(), "both in one datagram");
         assert!(read_lines(&mut keeper, 1)[0].contains("Signal"));
+
+        // Said after something that waits for the connection: it follows it there.
+        outbox.push(&ToKeeper::Signal { pid: 2, sig: 15 });
+        outbox.push_later(&ToKeeper::Disarm { pid: 2 });
+        tokio::task::yield_now().await;
+        let lines = read_lines(&mut keeper, 2);
+        assert!(lines[0].contains("Signal") && lines[1].contains("Disarm"), "{lines:?}");
+        assert!(mailbox.recv(&mut datagram).is_err(), "nothing overtook the signal");
 
         // More than the mailbox holds: it takes what it can, in whole lines,
         // and the rest follows on the connection, in order.
