@@ -27,7 +27,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 
-pub use crate::protocol::{MAX_DATAGRAM, mailbox_of as path_of};
+use crate::protocol::MAX_DATAGRAM;
 
 /// The keeper's end.
 pub(super) struct Mailbox {
@@ -111,7 +111,7 @@ mod tests {
     fn messages_of_the_brain_are_taken_in_order_and_others_dropped() {
         let dir = std::env::temp_dir().join(format!("ward-mailbox-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a temp dir");
-        let path = path_of(&dir.join("keeper.sock"));
+        let path = crate::protocol::mailbox_of(&dir.join("keeper.sock"));
         let mut mailbox = Mailbox::bind(&path).expect("bound");
         let mode = std::fs::metadata(&path).expect("the socket").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);

@@ -167,7 +167,7 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
         }
     });
     // Bound before the brain can attach: a brain that finds none says everything on its connection.
-    let mailbox = mailbox::Mailbox::bind(&mailbox::path_of(&paths.keeper_socket()))
+    let mailbox = mailbox::Mailbox::bind(&crate::protocol::mailbox_of(&paths.keeper_socket()))
         .map_err(|e| {
             tracing::warn!("keeper: no mailbox for the brain ({e}); it will say everything on its connection")
         })
@@ -265,7 +265,7 @@ impl Keeper {
                 self.cgroups_end();
                 let _ = std::fs::remove_dir_all(crate::sockets::user_sockets(&self.paths.state));
                 let _ = std::fs::remove_file(self.paths.keeper_socket());
-                let _ = std::fs::remove_file(mailbox::path_of(&self.paths.keeper_socket()));
+                let _ = std::fs::remove_file(crate::protocol::mailbox_of(&self.paths.keeper_socket()));
                 return code;
             }
         }

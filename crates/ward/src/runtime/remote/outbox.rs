@@ -13,10 +13,11 @@
 //! as there is a backlog) and goes on where it stopped.
 //!
 //! What the keeper needs only before it next acts (standing orders, their
-//! withdrawal, acknowledgements: [`Outbox::push_later`]) goes first, in one
-//! datagram, to the keeper's mailbox (see `keeper::mailbox`), which wakes
-//! nobody; what the mailbox does not take at once goes on the connection,
-//! after it.
+//! withdrawal, acknowledgements: [`Outbox::push_later`]) goes first, in
+//! datagrams of whole lines, to the keeper's mailbox (see `keeper::mailbox`),
+//! which wakes nobody; unless something said before still waits for the
+//! connection (it would be overtaken), or there is no mailbox. What does not
+//! go there follows on the connection, in order.
 
 use crate::protocol::{MAX_DATAGRAM, ToKeeper, encode};
 use rustix::net::SendFlags;
@@ -102,10 +103,7 @@ impl Outbox {
     pub(super) fn push_later(&self, msg: &ToKeeper) {
         let mut said = self.shared.lock();
         let first = said.is_empty();
-        match self.shared.mailbox {
-            Some(_) => said.later.extend_from_slice(&encode(msg)),
-            None => said.bytes.extend_from_slice(&encode(msg)),
-        }
+        said.later.extend_from_slice(&encode(msg));
         if first {
             self.shared.wake.notify_one();
         }
