@@ -23,11 +23,12 @@ impl Instance {
             }
         }
         if let Some(dir) = self.v1_dir(Controller::Cpuacct) {
-            s.cpu_usec = s.cpu_usec.or(number(&dir.join("cpuacct.usage")).map(|ns| ns / 1000));
+            s.cpu_usec = s.cpu_usec.or_else(|| number(&dir.join("cpuacct.usage")).map(|ns| ns / 1000));
         }
         if let Some(dir) = self.v1_dir(Controller::Memory) {
-            s.memory_bytes = s.memory_bytes.or(number(&dir.join("memory.usage_in_bytes")));
-            s.memory_peak_bytes = s.memory_peak_bytes.or(number(&dir.join("memory.max_usage_in_bytes")));
+            s.memory_bytes = s.memory_bytes.or_else(|| number(&dir.join("memory.usage_in_bytes")));
+            s.memory_peak_bytes =
+                s.memory_peak_bytes.or_else(|| number(&dir.join("memory.max_usage_in_bytes")));
         }
         s
     }

@@ -85,6 +85,8 @@ struct Shared {
     wall: WallClock,
     /// The name of each live file the log thread just stamped.
     stamped: broadcast::Sender<Arc<str>>,
+    /// Live files known to have no `.previous` beside them (see `runs`).
+    without_previous: Mutex<std::collections::HashSet<Box<str>>>,
 }
 
 /// One live file `<name>` as seen by this process.
@@ -129,6 +131,7 @@ impl Logs {
             queue: rotate::Queue::default(),
             wall,
             stamped: broadcast::Sender::new(STAMPED_BUFFER),
+            without_previous: Mutex::default(),
         });
         let (stop, stopped) = oneshot::channel();
         watch::start(shared.clone(), stopped)?;

@@ -40,11 +40,21 @@ impl Output for Logs {
             Some(end) if end == start => start,
             _ => std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0).min(end.unwrap_or(u64::MAX)),
         };
+        let name = super::file_name(id);
+        let mut without = super::lock(&self.inner.shared.without_previous);
         if len == start {
-            // The run wrote nothing: its previous output is empty.
-            let _ = std::fs::remove_file(previous_path(&log));
+            // The run wrote nothing: its previous output is empty. Once
+            // removed here, the file is not looked for again (a path walk
+            // at each exit of a service that never writes) until a run
+            // leaves output.
+            if !without.contains(name.as_str()) {
+                let _ = std::fs::remove_file(previous_path(&log));
+                without.insert(name.into_boxed_str());
+            }
             return;
         }
+        without.remove(name.as_str());
+        drop(without);
         tokio::task::spawn_blocking(move || {
             if let Err(e) = copy_run(&log, start, len) {
                 tracing::debug!("cannot keep the previous run of {}: {e}", log.display());

@@ -43,12 +43,25 @@ impl OomCount {
     /// The count now; `None` when it cannot be read.
     pub fn read(&self) -> Option<u64> {
         let file = self.file.as_ref()?;
-        let mut text = Vec::with_capacity(8192);
-        let mut chunk = [0u8; 8192];
+        // On the stack: a heap buffer this size, taken and given back at
+        // every such exit, made the allocator consolidate and fault pages in.
+        let mut stack = [0u8; 16 * 1024];
+        let mut heap = Vec::new();
+        let mut len = 0;
         loop {
-            match file.read_at(&mut chunk, text.len() as u64) {
+            if len == stack.len() && heap.is_empty() {
+                heap.extend_from_slice(&stack); // larger than ever seen (`/proc/vmstat` is ~6 KiB)
+            }
+            let buf = match heap.is_empty() {
+                true => &mut stack[len..],
+                false => {
+                    heap.resize(len + 8192, 0);
+                    &mut heap[len..]
+                }
+            };
+            match file.read_at(buf, len as u64) {
                 Ok(0) => break,
-                Ok(n) => text.extend_from_slice(&chunk[..n]),
+                Ok(n) => len += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     tracing::debug!("cannot read {}: {e}", self.path.display());
@@ -56,7 +69,8 @@ impl OomCount {
                 }
             }
         }
-        parse_keyed(&String::from_utf8_lossy(&text), self.key)
+        let text = if heap.is_empty() { &stack[..len] } else { &heap[..len] };
+        parse_keyed(&String::from_utf8_lossy(text), self.key)
     }
 }
 
@@ -138,5 +152,17 @@ mod tests {
         let pages: Vec<Vec<u8>> = (0..16).map(|_| vec![1u8; 1 << 20]).collect();
         assert!(pages.iter().all(|p| p[1 << 19] == 1));
         assert!(vmstat.read().expect("pgfault") > before, "a fresh count each read");
+    }
+
+    #[test]
+    fn a_counter_longer_than_the_stack_buffer_is_read_whole() {
+        let path = std::env::temp_dir().join(format!("ward-oom-long-{}", std::process::id()));
+        let mut text: String = (0..3000).map(|i| format!("counter_{i} {i}\n")).collect();
+        text.push_str("oom_kill 7\n");
+        assert!(text.len() > 40_000);
+        std::fs::write(&path, &text).expect("written");
+        let counter = OomCount { file: File::open(&path).ok(), path: path.clone(), key: "oom_kill" };
+        let _ = std::fs::remove_file(&path); // the open file stays readable
+        assert_eq!(counter.read(), Some(7));
     }
 }
