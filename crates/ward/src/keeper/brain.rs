@@ -16,7 +16,7 @@ impl Keeper {
         self.conn_pid = rustix::net::sockopt::socket_peercred(&stream)
             .ok()
             .map(|cred| cred.pid.as_raw_nonzero().get().unsigned_abs());
-        self.conn = Some((id, stream));
+        self.conn = Some((id, super::outgoing::Outgoing::new(stream)));
         // Orders of the last brain are withdrawn: the new one gives its own
         // once it has resumed its state.
         for child in self.children.values_mut() {

@@ -38,6 +38,7 @@ mod cgroups;
 mod io;
 pub mod journal;
 mod mailbox;
+mod outgoing;
 mod respawn;
 
 use crate::paths::Paths;
@@ -47,8 +48,6 @@ use crate::runtime::{Respawned, reaper};
 use anyhow::{Context, Result};
 use io::Input;
 use std::collections::{HashMap, VecDeque};
-use std::io::Write;
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -78,8 +77,9 @@ struct Keeper {
     paths: Paths,
     runtime: ProcessRuntime,
     brain: Option<Brain>,
-    /// The connection of the attached brain: its id and a writer.
-    conn: Option<(u64, UnixStream)>,
+    /// The connection of the attached brain: its id and a writer that
+    /// never waits for it (see `outgoing`).
+    conn: Option<(u64, outgoing::Outgoing)>,
     /// The pid of the attached brain (its connection's peer): its mailbox
     /// datagrams are the only ones taken.
     conn_pid: Option<u32>,
@@ -405,12 +405,12 @@ impl Keeper {
 
     /// Writes encoded messages (whole lines) to the brain, in one write.
     fn send_all(&mut self, bytes: &[u8]) {
-        if let Some((_, stream)) = &mut self.conn {
+        if let Some((_, out)) = &self.conn {
             // A failed write (the brain is gone) keeps the connection: what
             // the brain said last (its `Done`) may still be unread, and its
             // reader says `Disconnected` once everything was read. A next
             // brain gets everything again on attach.
-            let _ = stream.write_all(bytes);
+            out.send(bytes);
         }
     }
 }

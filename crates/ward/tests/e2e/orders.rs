@@ -152,3 +152,54 @@ fn the_brain_answers_a_restart_under_a_standing_order_without_waking_the_keeper(
     let (fourth, _) = restart_with_the_brain_frozen(&mut w, pid);
     assert_eq!(sleepers(&w, 0), vec![fourth], "nothing else runs");
 }
+
+/// Enough instances that their exit reports overflow the socket to a brain
+/// that reads nothing (a thousand did, with a blocking write).
+const MANY: usize = 1500;
+
+#[test]
+fn a_brain_that_reads_nothing_never_stops_the_keeper_restarting() {
+    let spec = format!(
+        r#"version: 1
+services:
+  many:
+    command: ["sleep", "600"]
+    replicas: {MANY}
+    backoff: {{ initial: 0s, jitter: 0 }}
+    crash_loop: {{ threshold: 100000, window: 1s, cooldown: 1s }}
+"#
+    );
+    let mut w = Ward::start("orders-stalled", &spec);
+    let running = |w: &mut Ward| w.status().iter().filter(|i| i["state"] == "running").count();
+    eventually("every instance running", 60, || running(&mut w) == MANY);
+    // Answered once every start was recorded and its order sent.
+    w.status();
+    let old = sleepers(&w, 0);
+    assert_eq!(old.len(), MANY);
+    let brain = w.brain_pid().expect("a brain");
+    assert!(kill(brain as i32, libc::SIGSTOP));
+    let thaw = Thaw(brain);
+    for &pid in &old {
+        assert!(kill(pid as i32, libc::SIGKILL));
+    }
+    // The keeper restarts every one alone, though its reports pile up unread.
+    let mut new = vec![];
+    eventually("the keeper's restart of every instance", 60, || {
+        new = sleepers(&w, 0);
+        new.len() == MANY && !new.iter().any(|p| old.contains(p))
+    });
+    for &pid in &new {
+        w.track(pid);
+    }
+    // Thawed, the brain reads every report, in order, and records it all.
+    drop(thaw);
+    eventually("every restart recorded", 60, || {
+        let st = w.status();
+        st.len() == MANY
+            && st.iter().all(|i| {
+                i["state"] == "running"
+                    && i["restarts"] == 1
+                    && i["pid"].as_u64().is_some_and(|p| new.contains(&(p as u32)))
+            })
+    });
+}
