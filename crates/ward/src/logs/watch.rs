@@ -1,6 +1,8 @@
 //! The one inotify watch on the logs directory, read through tokio's
-//! `AsyncFd`: each event names a file that grew or appeared; the task passes
-//! the name to the rotator thread and wakes that file's followers. Nothing
+//! `AsyncFd`: each event names a file that grew or appeared; the task wakes
+//! that file's followers and passes the name of one that grew (or was moved
+//! in) to the rotator thread. One that just appeared is empty: nothing to
+//! stamp or rotate (a start of 10,000 woke that thread 10,000 times). Nothing
 //! happens while no service writes.
 
 use std::io;
@@ -17,8 +19,8 @@ use super::{Shared, is_live, rotate};
 
 /// What the watcher learnt from one batch of events.
 enum Seen {
-    /// A live file grew or appeared.
-    File(String),
+    /// A live file grew or appeared (`grew`: it may hold new bytes).
+    File { name: String, grew: bool },
     /// The kernel dropped events: every file may have changed.
     Overflow,
     /// The directory itself went away (or its filesystem was unmounted).
@@ -80,9 +82,11 @@ async fn run(fd: &AsyncFd<OwnedFd>, shared: &Shared) -> io::Result<()> {
         }
         for item in seen.drain(..) {
             match item {
-                Seen::File(name) => {
-                    shared.queue.push(name.clone());
+                Seen::File { name, grew } => {
                     shared.wake(&name);
+                    if grew {
+                        shared.queue.push(name);
+                    }
                 }
                 Seen::Overflow => {
                     tracing::warn!(dir = %shared.dir.display(), "inotify queue overflowed; rescanning logs");
@@ -126,11 +130,52 @@ fn read_batch(fd: &OwnedFd, buf: &mut [MaybeUninit<u8>], seen: &mut Vec<Seen>) -
             && is_live(name)
             && !flags.contains(inotify::ReadFlags::ISDIR)
         {
+            let grew = flags.intersects(inotify::ReadFlags::MODIFY | inotify::ReadFlags::MOVED_TO);
             // Consecutive events for one file collapse into one.
-            let repeat = matches!(seen.last(), Some(Seen::File(last)) if last == name);
-            if !repeat {
-                seen.push(Seen::File(name.to_string()));
+            match seen.last_mut() {
+                Some(Seen::File { name: last, grew: before }) if last == name => *before |= grew,
+                _ => seen.push(Seen::File { name: name.to_string(), grew }),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The events on `dir` so far, as the watcher sees them.
+    fn seen(fd: &OwnedFd) -> Vec<(String, bool)> {
+        let mut buf = vec![MaybeUninit::<u8>::uninit(); 16 * 1024];
+        let mut seen = Vec::new();
+        assert!(read_batch(fd, &mut buf, &mut seen), "drained");
+        seen.into_iter()
+            .filter_map(|s| match s {
+                Seen::File { name, grew } => Some((name, grew)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_file_that_only_appeared_is_not_one_that_grew() {
+        let dir = std::env::temp_dir().join(format!("ward-watch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let fd =
+            inotify::init(inotify::CreateFlags::NONBLOCK | inotify::CreateFlags::CLOEXEC).expect("inotify");
+        let mask = inotify::WatchFlags::MODIFY | inotify::WatchFlags::CREATE | inotify::WatchFlags::MOVED_TO;
+        inotify::add_watch(&fd, &dir, mask).expect("watch");
+        // Created empty, as the keeper creates a log at each start.
+        let file = std::fs::File::create(dir.join("api.0.log")).expect("created");
+        assert_eq!(seen(&fd), vec![("api.0.log".to_string(), false)]);
+        // Written: the rotator looks at it.
+        std::io::Write::write_all(&mut &file, b"hello\n").expect("written");
+        assert_eq!(seen(&fd), vec![("api.0.log".to_string(), true)]);
+        // Both in one batch collapse into one that grew.
+        let other = std::fs::File::create(dir.join("api.1.log")).expect("created");
+        std::io::Write::write_all(&mut &other, b"hi\n").expect("written");
+        assert_eq!(seen(&fd), vec![("api.1.log".to_string(), true)]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
