@@ -22,6 +22,7 @@ mod procfs;
 mod report;
 mod scenarios;
 mod stats;
+mod stream;
 mod sup;
 
 use scenarios::Sizes;

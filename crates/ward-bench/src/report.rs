@@ -187,6 +187,17 @@ impl Results {
             let met = st.took <= Duration::from_millis(200);
             row(&name, fmt_dur(st.took), "–".into(), String::new(), "≤ 200 ms", Some(met));
         }
+        if let Some(ev) = ws.storm_events {
+            let name = format!(
+                "event stream during a storm of {}: its {} events all read by `ward events -f` (all back after {})",
+                sizes.storm.min(n),
+                ev.events,
+                fmt_dur(ev.back)
+            );
+            // Delivered as recorded: the last within 200 ms of the last instance's start.
+            let met = ev.delivered <= ev.back + Duration::from_millis(200);
+            row(&name, fmt_dur(ev.delivered), "–".into(), String::new(), "≤ all back + 200 ms", Some(met));
+        }
         t
     }
 }

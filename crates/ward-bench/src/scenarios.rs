@@ -66,6 +66,8 @@ pub struct Scale {
     pub start_cpu: Duration,
     /// One `ward status --json` called right after a second storm was fired.
     pub storm_status: Option<StormStatus>,
+    /// A follower of the event stream during one more storm.
+    pub storm_events: Option<crate::stream::StormEvents>,
 }
 
 /// `ward status --json` answered while a storm is under way.
@@ -171,6 +173,10 @@ pub fn scale(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Result
                 Ok(())
             })?;
             s.storm_status = answer.map(|(took, size)| StormStatus { took, size, storm });
+            std::thread::sleep(SETTLE);
+            let n = sizes.storm.min(sizes.scale);
+            let last = last_seq(&sup)?;
+            s.storm_events = Some(crate::stream::storm_events(&mut sup, n, last)?);
         }
         Ok(s)
     })();
@@ -203,6 +209,14 @@ fn fire_storm_among(sup: &mut Sup, among: &[usize]) -> io::Result<Duration> {
         .all_started_among(among, t, Duration::from_secs(120))
         .ok_or_else(|| timeout("the spread storm"))?;
     Ok(ns(last.saturating_sub(t)))
+}
+
+/// The newest event's number (`ward events --json`, the history).
+fn last_seq(sup: &Sup) -> io::Result<u64> {
+    let out = sup.cli(&["events", "--json"])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+    last.and_then(|v| v["seq"].as_u64()).ok_or_else(|| io::Error::other("no event history"))
 }
 
 /// Scenario 4: `ward status --json`, five times; the median time and the size.

@@ -89,12 +89,14 @@ impl Sup {
 
     /// Runs a `ward` client verb against this ward.
     pub fn cli(&self, args: &[&str]) -> io::Result<Output> {
-        Command::new(&self.ward)
-            .arg("--socket")
-            .arg(self.dir.join("state/ward.sock"))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
+        self.command(args).output()
+    }
+
+    /// `ward ARGS` on its control socket, to run as the caller likes.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.ward);
+        cmd.arg("--socket").arg(self.dir.join("state/ward.sock")).args(args).stdin(Stdio::null());
+        cmd
     }
 
     /// Stops it (`ward down`, or SIGKILL to the baseline, whose instances
