@@ -97,4 +97,60 @@ impl Keeper {
             }
         }
     }
+
+    /// SIGTERM or SIGINT while a brain runs. The first is passed on: the
+    /// brain stops every service its way (stop signals, timeouts, order). A
+    /// second one, before the brain is done, does not wait for it (it may
+    /// be stalled, or an operator has waited long enough, a second Ctrl-C):
+    /// the keeper kills the brain and every instance process it holds (its
+    /// process group and cgroup) and ends once they are reaped, with 128 +
+    /// the signal's number.
+    pub(super) fn stop_signal(&mut self, sig: i32) {
+        let Some(brain) = &self.brain else { return };
+        if self.stop == Stop::None {
+            self.stop = Stop::Asked;
+            tracing::info!("keeper: {} passed to the brain; another one kills everything at once", name(sig));
+            // SAFETY: kill takes plain integers; the brain is our child.
+            unsafe { libc::kill(brain.pid as i32, sig) };
+            return;
+        }
+        if self.stop == Stop::Forced {
+            return;
+        }
+        tracing::warn!("keeper: {} again: killing the brain and every instance now", name(sig));
+        self.stop = Stop::Forced;
+        self.done.get_or_insert(128 + sig);
+        // SAFETY: as above.
+        unsafe { libc::kill(brain.pid as i32, libc::SIGKILL) };
+        // Forks under way become children first, so that none is missed.
+        self.settle();
+        let pids: Vec<u32> = self.children.keys().copied().collect();
+        for pid in pids {
+            if let Some(child) = self.children.get_mut(&pid) {
+                child.order = None; // its exit restarts nothing
+            }
+            let _ = self.runtime.signal_group(pid, libc::SIGKILL);
+            self.cgroup_kill(pid);
+        }
+    }
+}
+
+/// How far a stop asked by signal went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// None was asked.
+    None,
+    /// One signal was passed to the brain, which stops everything its way.
+    Asked,
+    /// A second one came: the keeper killed everything itself.
+    Forced,
+}
+
+/// A stop signal's name, for the log.
+fn name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        _ => "a stop signal",
+    }
 }

@@ -92,6 +92,8 @@ struct Keeper {
     in_flight: Vec<respawn::InFlight>,
     /// The brain said everything is down, with this code.
     done: Option<i32>,
+    /// How far a stop asked by signal went (see [`brain::Stop`]).
+    stop: brain::Stop,
     /// When to start the next brain, if none runs.
     restart_at: Option<Instant>,
     /// The brain died while its connection was still open: how, and when a
@@ -185,6 +187,7 @@ pub fn run(paths: &Paths, epoch: u64, brain_env: Vec<(String, String)>) -> Resul
         next_seq: exit_number(epoch, 1),
         in_flight: Vec::new(),
         done: None,
+        stop: brain::Stop::None,
         restart_at: Some(now()),
         brain_died: None,
         journal,
@@ -260,7 +263,9 @@ impl Keeper {
             self.journal.flush();
             trimmer.note(handled);
             trimmer.settled();
-            if let (Some(code), None) = (self.done, &self.brain) {
+            // A forced stop ends once every instance process it killed is reaped.
+            let forced_left = self.stop == brain::Stop::Forced && !self.children.is_empty();
+            if let (Some(code), None, false) = (self.done, &self.brain, forced_left) {
                 self.journal.flush_all();
                 self.cgroups_end();
                 let _ = std::fs::remove_dir_all(crate::sockets::user_sockets(&self.paths.state));
@@ -289,6 +294,7 @@ impl Keeper {
             Input::Message(id, msg) if self.conn.as_ref().is_some_and(|(c, _)| *c == id) => {
                 self.on_message(msg)
             }
+            Input::Signal(sig) if self.brain.is_some() && sig != libc::SIGHUP => self.stop_signal(sig),
             Input::Message(..) => {} // from a connection that was replaced
             Input::Disconnected(id) => {
                 if self.conn.as_ref().is_some_and(|(c, _)| *c == id) {
@@ -365,6 +371,9 @@ impl Keeper {
     }
 
     fn on_message(&mut self, msg: ToKeeper) {
+        if self.stop == brain::Stop::Forced {
+            return; // from a brain killed since: nothing more starts
+        }
         match msg {
             ToKeeper::Spawn { req, launch } => self.fork_requested(req, *launch),
             ToKeeper::Signal { pid, sig } => {

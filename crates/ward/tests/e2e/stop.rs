@@ -104,3 +104,38 @@ services:
     assert_eq!(w.wait_exit(15), 0);
     assert!(!alive(pid));
 }
+
+const STUBBORN: &str = r#"version: 1
+services:
+  stubborn:
+    command: ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"]
+    stop: { signal: SIGTERM, timeout: 60s }
+"#;
+
+#[test]
+fn a_second_sigterm_kills_at_once_what_the_first_is_still_stopping() {
+    let mut w = Ward::start("sigterm-twice", STUBBORN);
+    let pid = w.wait_event("stubborn", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    let up = w.up_pid() as i32;
+    crate::harness::kill(up, libc::SIGTERM);
+    w.wait_log("the stop under way", 10, |log| log.contains("SIGTERM: stopping every service"));
+    assert!(alive(pid), "it ignores SIGTERM: the first stop waits for its timeout");
+    crate::harness::kill(up, libc::SIGTERM);
+    assert_eq!(w.wait_exit(15), 128 + libc::SIGTERM, "a forced stop says so in its code");
+    assert!(!exists(pid), "killed, and reaped");
+}
+
+#[test]
+fn a_stalled_brain_does_not_keep_ward_from_stopping() {
+    let mut w = Ward::start("sigterm-stalled", STUBBORN);
+    let pid = w.wait_event("stubborn", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    let brain = w.brain_pid().expect("a brain");
+    assert!(crate::harness::kill(brain as i32, libc::SIGSTOP));
+    let up = w.up_pid() as i32;
+    crate::harness::kill(up, libc::SIGTERM);
+    w.wait_log("the keeper passing it on", 10, |log| log.contains("SIGTERM passed to the brain"));
+    assert!(alive(pid), "the stopped brain stops nothing");
+    crate::harness::kill(up, libc::SIGTERM);
+    assert_eq!(w.wait_exit(15), 128 + libc::SIGTERM);
+    assert!(!exists(pid) && !exists(brain), "the instance and the brain are gone");
+}
