@@ -55,10 +55,13 @@ impl Output for Logs {
         }
         without.remove(name.as_str());
         drop(without);
+        let shared = self.inner.shared.clone();
         tokio::task::spawn_blocking(move || {
             if let Err(e) = copy_run(&log, start, len) {
                 tracing::debug!("cannot keep the previous run of {}: {e}", log.display());
             }
+            // An empty run that ended meanwhile marked it absent too soon.
+            super::lock(&shared.without_previous).remove(name.as_str());
         });
     }
 

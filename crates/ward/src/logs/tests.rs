@@ -283,3 +283,30 @@ async fn follower_ends_when_the_receiver_is_dropped() {
     // The follower holds a handle until it notices; then the watcher stops.
     until("the follower to end", || weak.strong_count() == 0).await;
 }
+
+#[tokio::test]
+async fn the_previous_run_is_kept_and_an_empty_one_leaves_none() {
+    use ward_supervisor::ports::output::Output;
+    let tmp = TempDir::new(&std::env::temp_dir(), "previous");
+    let mut logs = Logs::start(tmp.logs(), spec(1 << 30, 3), wall()).unwrap();
+    let api = id("api");
+    let path = logs.path(&api);
+    let previous = super::runs::previous_path(&path);
+    let read = |p: &Path| fs::read_to_string(p).ok();
+    // A run that wrote two lines: they are its previous output.
+    fs::write(&path, "one\ntwo\n").unwrap();
+    logs.run_ended(&api, 0, Some(8));
+    until("the previous run kept", || read(&previous).as_deref() == Some("one\ntwo\n")).await;
+    // Runs that wrote nothing: no previous output, again and again.
+    logs.run_ended(&api, 8, Some(8));
+    assert!(!previous.exists());
+    logs.run_ended(&api, 8, Some(8));
+    assert!(!previous.exists());
+    // One that wrote again: its lines only.
+    fs::write(&path, "one\ntwo\nthree\n").unwrap();
+    logs.run_ended(&api, 8, Some(14));
+    until("the newest run kept", || read(&previous).as_deref() == Some("three\n")).await;
+    // And an empty one after it removes it again (it is not taken as absent).
+    logs.run_ended(&api, 14, Some(14));
+    until("the copy done and removed", || !previous.exists()).await;
+}
