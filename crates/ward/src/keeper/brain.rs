@@ -6,7 +6,8 @@ use crate::protocol::ToBrain;
 use crate::runtime::{KnownChild, Launch};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use ward_core::ExitStatus;
 use ward_core::InstanceId;
 
 impl Keeper {
@@ -98,30 +99,60 @@ impl Keeper {
         }
     }
 
-    /// SIGTERM or SIGINT while a brain runs. The first is passed on: the
-    /// brain stops every service its way (stop signals, timeouts, order). A
-    /// second one, before the brain is done, does not wait for it (it may
-    /// be stalled, or an operator has waited long enough, a second Ctrl-C):
-    /// the keeper kills the brain and every instance process it holds (its
-    /// process group and cgroup) and ends once they are reaped, with 128 +
-    /// the signal's number.
+    /// SIGTERM or SIGINT. The first is passed on to the brain, which stops
+    /// every service its way (stop signals, timeouts, order). A second one,
+    /// before the brain is done, does not wait for it (it may be stalled, or
+    /// an operator has waited long enough: a second Ctrl-C), nor does one
+    /// that comes while no brain runs (between a brain's death and the
+    /// next): the keeper kills the brain and every instance process it holds
+    /// (its process group and cgroup) and ends once they are reaped, with
+    /// 128 + the signal's number.
     pub(super) fn stop_signal(&mut self, sig: i32) {
-        let Some(brain) = &self.brain else { return };
-        if self.stop == Stop::None {
-            self.stop = Stop::Asked;
-            tracing::info!("keeper: {} passed to the brain; another one kills everything at once", name(sig));
-            // SAFETY: kill takes plain integers; the brain is our child.
-            unsafe { libc::kill(brain.pid as i32, sig) };
+        match (&self.brain, self.stop) {
+            (_, Stop::Forced) => return,
+            (Some(brain), Stop::None) => {
+                self.stop = Stop::Asked(sig);
+                tracing::info!(
+                    "keeper: {} passed to the brain; another one kills everything at once",
+                    name(sig)
+                );
+                // SAFETY: kill takes plain integers; the brain is our child.
+                unsafe { libc::kill(brain.pid as i32, sig) };
+                return;
+            }
+            (Some(brain), Stop::Asked(_)) => {
+                tracing::warn!("keeper: {} again: killing the brain and every instance now", name(sig));
+                // SAFETY: as above.
+                unsafe { libc::kill(brain.pid as i32, libc::SIGKILL) };
+            }
+            (None, _) => {
+                tracing::warn!("keeper: {} while no brain runs: killing every instance now", name(sig))
+            }
+        }
+        self.force_stop(sig);
+    }
+
+    /// The brain ended without saying everything was down (`status`): a
+    /// new one starts at `at`; but if a stop was asked, it is not left
+    /// undone, nor waited for: the keeper kills every instance itself.
+    pub(super) fn brain_lost(&mut self, status: ExitStatus, at: Instant) {
+        if let Stop::Asked(sig) = self.stop {
+            tracing::error!(
+                "keeper: the brain died ({status}) while stopping everything; killing every instance now"
+            );
+            self.force_stop(sig);
             return;
         }
-        if self.stop == Stop::Forced {
-            return;
-        }
-        tracing::warn!("keeper: {} again: killing the brain and every instance now", name(sig));
+        tracing::error!("keeper: the brain died ({status}); starting a new one");
+        self.restart_at = Some(at);
+    }
+
+    /// Kills the brain (if one runs) and every instance process; the keeper
+    /// ends once they are reaped, with 128 + `sig`.
+    fn force_stop(&mut self, sig: i32) {
         self.stop = Stop::Forced;
+        self.restart_at = None; // no brain starts again
         self.done.get_or_insert(128 + sig);
-        // SAFETY: as above.
-        unsafe { libc::kill(brain.pid as i32, libc::SIGKILL) };
         // Forks under way become children first, so that none is missed.
         self.settle();
         let pids: Vec<u32> = self.children.keys().copied().collect();
@@ -140,8 +171,8 @@ impl Keeper {
 pub(super) enum Stop {
     /// None was asked.
     None,
-    /// One signal was passed to the brain, which stops everything its way.
-    Asked,
+    /// This signal was passed to the brain, which stops everything its way.
+    Asked(i32),
     /// A second one came: the keeper killed everything itself.
     Forced,
 }

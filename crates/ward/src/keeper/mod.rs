@@ -294,7 +294,7 @@ impl Keeper {
             Input::Message(id, msg) if self.conn.as_ref().is_some_and(|(c, _)| *c == id) => {
                 self.on_message(msg)
             }
-            Input::Signal(sig) if self.brain.is_some() && sig != libc::SIGHUP => self.stop_signal(sig),
+            Input::Signal(sig) if sig != libc::SIGHUP => self.stop_signal(sig),
             Input::Message(..) => {} // from a connection that was replaced
             Input::Disconnected(id) => {
                 if self.conn.as_ref().is_some_and(|(c, _)| *c == id) {
@@ -302,23 +302,17 @@ impl Keeper {
                     self.conn_pid = None;
                     if let Some((status, at)) = self.brain_died.take() {
                         if self.done.is_none() {
-                            tracing::error!("keeper: the brain died ({status}); starting a new one");
-                            self.restart_at = Some(at);
+                            self.brain_lost(status, at);
                         }
                     }
                 }
             }
-            Input::Signal(sig) => match &self.brain {
-                // SAFETY: kill takes plain integers; the brain is our child.
-                Some(b) => unsafe {
-                    libc::kill(b.pid as i32, sig);
-                },
-                None if sig != libc::SIGHUP => {
-                    tracing::warn!("keeper: signal {sig} while no brain runs; it will stop everything");
-                    self.done.get_or_insert(0);
+            Input::Signal(sig) => {
+                if let Some(b) = &self.brain {
+                    // SAFETY: kill takes plain integers; the brain is our child.
+                    unsafe { libc::kill(b.pid as i32, sig) };
                 }
-                None => {}
-            },
+            }
         }
     }
 
@@ -336,8 +330,7 @@ impl Keeper {
                 self.brain_died = Some((status, now() + delay));
                 return;
             }
-            tracing::error!("keeper: the brain died ({status}); starting a new one");
-            self.restart_at = Some(now() + delay);
+            self.brain_lost(status, now() + delay);
             return;
         }
         if !self.children.contains_key(&pid) && !self.in_flight.is_empty() {

@@ -139,3 +139,24 @@ fn a_stalled_brain_does_not_keep_ward_from_stopping() {
     assert_eq!(w.wait_exit(15), 128 + libc::SIGTERM);
     assert!(!exists(pid) && !exists(brain), "the instance and the brain are gone");
 }
+
+#[test]
+fn a_stop_signal_while_no_brain_runs_leaves_nothing_running() {
+    let mut w = Ward::start("sigterm-brainless", STUBBORN);
+    let pid = w.wait_event("stubborn", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    // A store no brain can open: each new brain fails at once, and the
+    // keeper waits a second before the next (no brain runs meanwhile).
+    let brain = w.brain_pid().expect("a brain");
+    assert!(crate::harness::kill(brain as i32, libc::SIGKILL));
+    let db = w.state().join("ward.db");
+    for extra in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(w.state().join(format!("ward.db{extra}")));
+    }
+    std::fs::write(&db, vec![0x5a; 8192]).unwrap();
+    w.wait_log("a new brain refusing the store", 20, |log| log.contains("ward.db"));
+    eventually("no brain running", 10, || w.brain_pid().is_none());
+    let up = w.up_pid() as i32;
+    crate::harness::kill(up, libc::SIGTERM);
+    assert_eq!(w.wait_exit(15), 128 + libc::SIGTERM);
+    assert!(!exists(pid), "the instance is killed, not left behind");
+}
