@@ -38,11 +38,12 @@ mod cgroups;
 mod io;
 pub mod journal;
 mod mailbox;
+mod messages;
 mod outgoing;
 mod respawn;
 
 use crate::paths::Paths;
-use crate::protocol::{ToBrain, ToKeeper, WireLaunch, encode};
+use crate::protocol::{ToBrain, WireLaunch};
 use crate::runtime::process::ProcessRuntime;
 use crate::runtime::{Respawned, reaper};
 use anyhow::{Context, Result};
@@ -360,59 +361,6 @@ impl Keeper {
         self.in_flight.push(respawn::InFlight::Exit { exit: p, replacement });
         if self.in_flight.len() >= respawn::MAX_IN_FLIGHT {
             self.settle();
-        }
-    }
-
-    fn on_message(&mut self, msg: ToKeeper) {
-        if self.stop == brain::Stop::Forced {
-            return; // from a brain killed since: nothing more starts
-        }
-        match msg {
-            ToKeeper::Spawn { req, launch } => self.fork_requested(req, *launch),
-            ToKeeper::Signal { pid, sig } => {
-                // Also for groups it did not start (adopted by the brain after a crash).
-                let _ = self.runtime.signal_group(pid, sig);
-                if sig == libc::SIGKILL {
-                    self.cgroup_kill(pid);
-                }
-            }
-            ToKeeper::Cleanup { pid, instance } => {
-                let _ = self.runtime.signal_group(pid, libc::SIGKILL);
-                self.cgroup_cleanup(pid, instance.as_deref());
-            }
-            ToKeeper::Arm { order, launch } => {
-                if let Some(child) = self.children.get_mut(&order.pid) {
-                    child.order = Some((order, launch.into()));
-                }
-            }
-            ToKeeper::Disarm { pid } => {
-                if let Some(child) = self.children.get_mut(&pid) {
-                    child.order = None;
-                }
-            }
-            ToKeeper::Handover { from, to } => self.cgroup_handover(from, to),
-            ToKeeper::Ack { seq } => {
-                while self.pending.front().is_some_and(|p| p.seq <= seq) {
-                    self.pending.pop_front();
-                }
-            }
-            ToKeeper::Ready => crate::handshake::signal_ready(),
-            ToKeeper::Done { code } => self.done = Some(code),
-        }
-    }
-
-    fn send(&mut self, msg: &ToBrain) {
-        self.send_all(&encode(msg));
-    }
-
-    /// Writes encoded messages (whole lines) to the brain, in one write.
-    fn send_all(&mut self, bytes: &[u8]) {
-        if let Some((_, out)) = &self.conn {
-            // A failed write (the brain is gone) keeps the connection: what
-            // the brain said last (its `Done`) may still be unread, and its
-            // reader says `Disconnected` once everything was read. A next
-            // brain gets everything again on attach.
-            out.send(bytes);
         }
     }
 }
