@@ -92,6 +92,7 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let root = std::env::temp_dir().join(format!("ward-bench-{}", std::process::id()));
     std::fs::create_dir_all(&root)?;
     println!("{}", report::machine());
+    println!("{}", report::filesystem(&root));
     println!("sizes: {sizes:?}\n");
     let mut results = report::Results::default();
     for kind in [Kind::Baseline, Kind::Ward] {

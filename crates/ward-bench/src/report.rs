@@ -30,6 +30,28 @@ pub fn machine() -> String {
     )
 }
 
+/// The filesystem the supervisors' folders are on (`TMPDIR` moves them):
+/// creating ward's log files is part of "CPU per start", and its cost
+/// depends on it (see the README).
+pub fn filesystem(root: &std::path::Path) -> String {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    // The mount whose point is the longest prefix of `root` holds it.
+    let found = mounts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (_, point, kind, options) = (f.next()?, f.next()?, f.next()?, f.next()?);
+            root.starts_with(point).then_some((point, kind, options))
+        })
+        .max_by_key(|(point, _, _)| point.len());
+    match found {
+        Some((point, kind, options)) => {
+            format!("folders: {} on {kind} mounted at {point} ({options})", root.display())
+        }
+        None => format!("folders: {} (filesystem unknown)", root.display()),
+    }
+}
+
 /// The figures of both supervisors.
 #[derive(Default)]
 pub struct Results {
