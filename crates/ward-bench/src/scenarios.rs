@@ -187,14 +187,20 @@ pub fn scale(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Result
 /// SIGKILLs replicas `0..n` at once, runs `during` (while they come back),
 /// and waits until all started again; returns how long that took from the kills.
 fn fire_storm(sup: &mut Sup, n: usize, during: impl FnOnce(&Sup) -> io::Result<()>) -> io::Result<Duration> {
+    let t = kill_oldest(sup, n);
+    during(sup)?;
+    let last = sup.feed.all_started(n, t, Duration::from_secs(120)).ok_or_else(|| timeout("the storm"))?;
+    Ok(ns(last.saturating_sub(t)))
+}
+
+/// SIGKILLs the instances of replicas `0..n` at once; when (CLOCK_MONOTONIC ns).
+pub fn kill_oldest(sup: &Sup, n: usize) -> u64 {
     let pids: Vec<u32> = (0..n).filter_map(|i| sup.feed.pids.get(i).copied().flatten()).collect();
     let t = mono_ns();
     for pid in pids {
         kill(pid, libc::SIGKILL);
     }
-    during(sup)?;
-    let last = sup.feed.all_started(n, t, Duration::from_secs(120)).ok_or_else(|| timeout("the storm"))?;
-    Ok(ns(last.saturating_sub(t)))
+    t
 }
 
 /// Kills the instances of replicas `among` at once; how long until all started again.

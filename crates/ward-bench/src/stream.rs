@@ -98,11 +98,7 @@ pub fn storm_events(sup: &mut Sup, n: usize, last_seq: u64) -> io::Result<StormE
     if !follower.wait(Duration::from_secs(120), caught_up) {
         return Err(timeout("the event history"));
     }
-    let pids: Vec<u32> = (0..n).filter_map(|i| sup.feed.pids.get(i).copied().flatten()).collect();
-    let t = mono_ns();
-    for pid in pids {
-        crate::sup::kill(pid, libc::SIGKILL);
-    }
+    let t = crate::scenarios::kill_oldest(sup, n);
     let last = sup.feed.all_started(n, t, Duration::from_secs(120)).ok_or_else(|| timeout("the storm"))?;
     // Each killed instance: `exited`, `restarted`, `started`.
     let wanted = 3 * n;

@@ -160,8 +160,7 @@ impl Keeper {
             if let Some(child) = self.children.get_mut(&pid) {
                 child.order = None; // its exit restarts nothing
             }
-            let _ = self.runtime.signal_group(pid, libc::SIGKILL);
-            self.cgroup_kill(pid);
+            self.signal_child(pid, libc::SIGKILL);
         }
     }
 }

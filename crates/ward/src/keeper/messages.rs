@@ -14,13 +14,7 @@ impl Keeper {
         }
         match msg {
             ToKeeper::Spawn { req, launch } => self.fork_requested(req, *launch),
-            ToKeeper::Signal { pid, sig } => {
-                // Also for groups it did not start (adopted by the brain after a crash).
-                let _ = self.runtime.signal_group(pid, sig);
-                if sig == libc::SIGKILL {
-                    self.cgroup_kill(pid);
-                }
-            }
+            ToKeeper::Signal { pid, sig } => self.signal_child(pid, sig),
             ToKeeper::Cleanup { pid, instance } => {
                 let _ = self.runtime.signal_group(pid, libc::SIGKILL);
                 self.cgroup_cleanup(pid, instance.as_deref());
@@ -43,6 +37,16 @@ impl Keeper {
             }
             ToKeeper::Ready => crate::handshake::signal_ready(),
             ToKeeper::Done { code } => self.done = Some(code),
+        }
+    }
+
+    /// Sends `sig` to the process group led by `pid` (also one it did not
+    /// start: adopted by the brain after a crash); a SIGKILL reaches its
+    /// whole cgroup too.
+    pub(super) fn signal_child(&mut self, pid: u32, sig: i32) {
+        let _ = self.runtime.signal_group(pid, sig);
+        if sig == libc::SIGKILL {
+            self.cgroup_kill(pid);
         }
     }
 

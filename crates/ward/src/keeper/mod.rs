@@ -295,7 +295,6 @@ impl Keeper {
             Input::Message(id, msg) if self.conn.as_ref().is_some_and(|(c, _)| *c == id) => {
                 self.on_message(msg)
             }
-            Input::Signal(sig) if sig != libc::SIGHUP => self.stop_signal(sig),
             Input::Message(..) => {} // from a connection that was replaced
             Input::Disconnected(id) => {
                 if self.conn.as_ref().is_some_and(|(c, _)| *c == id) {
@@ -308,6 +307,7 @@ impl Keeper {
                     }
                 }
             }
+            Input::Signal(sig) if sig != libc::SIGHUP => self.stop_signal(sig),
             Input::Signal(sig) => {
                 if let Some(b) = &self.brain {
                     // SAFETY: kill takes plain integers; the brain is our child.
