@@ -119,7 +119,10 @@ services:
     );
     let exited = w.wait_event("hog", 0, "exited", 60);
     assert_eq!(exited["dossier"]["oom_killed"], true, "{exited}");
-    assert_eq!(exited["dossier"]["cgroup"]["oom_kills"], 1, "{exited}");
+    // The kernel may kill more than one process of the cgroup (the shell, then a
+    // pipeline member that allocated before the first victim's memory was freed).
+    let kills = exited["dossier"]["cgroup"]["oom_kills"].as_u64();
+    assert!(kills.is_some_and(|n| n >= 1), "{exited}");
     assert_eq!(exited["exit"]["signal"], 9, "{exited}");
 }
 
