@@ -147,8 +147,9 @@ impl Keeper {
         self.restart_at = Some(at);
     }
 
-    /// Kills the brain (if one runs) and every instance process; the keeper
-    /// ends once they are reaped, with 128 + `sig`.
+    /// Kills the brain (if one runs) and every instance process, also those
+    /// of an earlier keeper; the keeper ends once its children are reaped,
+    /// with 128 + `sig`.
     fn force_stop(&mut self, sig: i32) {
         self.stop = Stop::Forced;
         self.restart_at = None; // no brain starts again
@@ -162,6 +163,31 @@ impl Keeper {
             }
             self.signal_child(pid, libc::SIGKILL);
         }
+        // Processes an earlier keeper started (adopted by a brain after a
+        // crash of the keeper) are not children: each still carrying its
+        // token is killed by its group and its instance's cgroup.
+        let strays: Vec<(u32, String)> = self.strays.iter().map(|s| (s.pid, s.instance.clone())).collect();
+        for s in &self.strays {
+            kill_stray(s.pid, &s.token);
+        }
+        for (pid, instance) in strays {
+            self.cgroup_cleanup(pid, Some(&instance));
+        }
+    }
+}
+
+/// SIGKILLs `pid`, a process an earlier keeper started, and its group, if
+/// it still carries `token`: checked after a pidfd pinned the process, so a
+/// reused pid is never hit (the keeper cannot wait for what it did not fork).
+fn kill_stray(pid: u32, token: &str) {
+    let Some(raw) = rustix::process::Pid::from_raw(pid as i32) else { return };
+    let Ok(fd) = rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty()) else { return };
+    if super::journal::carries(pid, token)
+        && rustix::process::pidfd_send_signal(&fd, rustix::process::Signal::KILL).is_ok()
+    {
+        // SAFETY: kill takes plain integers; the leader was alive just now,
+        // so its group id is still its own.
+        unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
     }
 }
 

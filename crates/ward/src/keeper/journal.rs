@@ -204,7 +204,8 @@ fn token_of(pid: u32) -> Option<String> {
 }
 
 /// True while `pid` runs and carries `token`.
-fn carries(pid: u32, token: &str) -> bool {
+/// Whether `pid` is alive and carries `token` (it is still that process).
+pub(super) fn carries(pid: u32, token: &str) -> bool {
     token_of(pid).as_deref() == Some(token) && crate::runtime::process::process_alive(pid)
 }
 

@@ -160,3 +160,27 @@ fn a_stop_signal_while_no_brain_runs_leaves_nothing_running() {
     assert_eq!(w.wait_exit(15), 128 + libc::SIGTERM);
     assert!(!exists(pid), "the instance is killed, not left behind");
 }
+
+#[test]
+fn a_forced_stop_also_kills_what_an_earlier_keeper_started() {
+    // No cgroup: with one, the end's cleanup of ward's cgroups would kill it anyway.
+    let spec = format!("{STUBBORN}    cgroup: false\n");
+    let mut w = Ward::start("sigterm-strays", &spec);
+    let pid = w.wait_event("stubborn", 0, "started", 10)["pid"].as_u64().unwrap() as u32;
+    w.track(pid);
+    // Keeper and brain crash: the instance runs on, and the next ward adopts it.
+    let brain = w.brain_pid().expect("a brain");
+    crate::harness::kill(w.up_pid() as i32, libc::SIGKILL);
+    crate::harness::kill(brain as i32, libc::SIGKILL);
+    let _ = w.up.take().map(|mut up| up.wait());
+    assert!(alive(pid));
+    w.rerun();
+    w.wait_event("stubborn", 0, "adopted", 10);
+    let up = w.up_pid() as i32;
+    crate::harness::kill(up, libc::SIGTERM);
+    w.wait_log("the stop under way", 10, |log| log.contains("SIGTERM: stopping every service"));
+    assert!(alive(pid), "it ignores SIGTERM: the first stop waits for its timeout");
+    crate::harness::kill(up, libc::SIGTERM);
+    assert_eq!(w.wait_exit(15), 128 + libc::SIGTERM);
+    eventually("the adopted process killed", 5, || !alive(pid));
+}
