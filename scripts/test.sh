@@ -5,10 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need() { command -v "$1" >/dev/null 2>&1; }
+apt_updated=""
 apt_install() {
   if [ "$(id -u)" = 0 ] && need apt-get; then
     echo "test.sh: installing $*" >&2
-    apt-get update -qq >/dev/null 2>&1 || true
+    # One `apt-get update` per run, before the first install.
+    if [ -z "$apt_updated" ]; then
+      apt-get update -qq >/dev/null 2>&1 || true
+      apt_updated=1
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
   else
     echo "test.sh: missing $* (install it, or run as root to let this script do it)" >&2
