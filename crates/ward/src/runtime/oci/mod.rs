@@ -20,11 +20,16 @@
 //!
 //! - `bundle`: the bundle's `config.json`, made with oci-spec.
 //! - `host`: the runtime binary and the cgroup controllers of this host.
+//! - `names`: container ids, made unique per spawn and recognised again.
+//! - `port`: [`OciRuntime`] as a [`Runtime`]: what goes to a container,
+//!   and what passes through to the inner runtime.
 //! - `state`: the runtime's state folder, read without a subprocess.
 //! - `user`: `user:` resolved inside the image.
 
 mod bundle;
 mod host;
+mod names;
+mod port;
 mod state;
 mod user;
 
@@ -32,10 +37,14 @@ mod user;
 mod tests;
 
 pub use host::Controllers;
+pub use names::container_name;
+#[allow(unused_imports)] // for the tests, and adoption after a crash of ward (the durability work)
+pub use names::{container_prefix, instance_of};
 #[allow(unused_imports)] // for adoption after a crash of ward (the durability work)
 pub use state::{ContainerState, ContainerStatus, list_containers};
 
 use super::{ImageLaunch, Launch, Runtime, SpawnError};
+use names::recognise;
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -282,193 +291,8 @@ impl<R: Runtime> OciRuntime<R> {
     }
 }
 
-/// The container run by the process `pid` whose `/proc/PID/cmdline` is
-/// `cmdline`, when that is `RUNTIME --root <state>/oci/X-root run --bundle
-/// <state>/oci/bundles/B NAME` as [`OciRuntime`] starts it.
-fn recognise(pid: u32, cmdline: &[u8]) -> Option<Container> {
-    let argv: Vec<String> = cmdline
-        .split(|&b| b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    let [binary, root_flag, root, run, bundle_flag, bundle, name] = argv.as_slice() else {
-        return None;
-    };
-    if (root_flag.as_str(), run.as_str(), bundle_flag.as_str()) != ("--root", "run", "--bundle") {
-        return None;
-    }
-    let state_dir = Path::new(root).parent()?;
-    let bundle = PathBuf::from(bundle);
-    if !bundle.starts_with(state_dir.join("bundles")) || !name.starts_with(&container_prefix(state_dir)) {
-        return None;
-    }
-    let runtime = Runner { binary: binary.into(), root: root.into(), log: state_dir.join("runtime.log") };
-    Some(Container { name: name.clone(), pid, runtime, bundle: Some(bundle) })
-}
-
-impl<R: Runtime<Error = SpawnError>> Runtime for OciRuntime<R> {
-    type Error = SpawnError;
-
-    fn start_time(&self, pid: u32) -> Option<u64> {
-        self.inner.start_time(pid)
-    }
-
-    fn alive(&self, pid: u32) -> bool {
-        self.inner.alive(pid)
-    }
-
-    fn oom_kills(&self) -> Option<u64> {
-        self.inner.oom_kills()
-    }
-
-    fn usage(&self, id: &ward_core::InstanceId) -> Option<crate::cgroup::Stats> {
-        self.inner.usage(id)
-    }
-    fn request(&mut self, batch: Vec<(u64, Launch)>) -> Vec<(u64, Result<u32, SpawnError>)> {
-        let mut answers = Vec::new();
-        let mut runs = Vec::with_capacity(batch.len());
-        for (req, launch) in batch {
-            let Some(image) = launch.image.clone() else {
-                runs.push((req, launch));
-                continue;
-            };
-            match self.prepare_container(&launch, &image) {
-                Ok((run, container)) => {
-                    self.awaiting.insert(req, (launch.id.clone(), container));
-                    runs.push((req, run));
-                }
-                Err(e) => answers.push((req, Err(e))),
-            }
-        }
-        for (req, answer) in self.inner.request(runs) {
-            self.answered(req, answer.as_ref().ok().copied());
-            answers.push((req, answer));
-        }
-        answers
-    }
-
-    fn answered(&mut self, req: u64, pid: Option<u32>) {
-        self.inner.answered(req, pid);
-        if let (Some((id, mut container)), Some(pid)) = (self.awaiting.remove(&req), pid) {
-            tracing::debug!(instance = %id, pid, container = %container.name, "container started");
-            container.pid = pid;
-            self.containers.insert(id, container);
-        }
-    }
-
-    fn signal(&mut self, id: &InstanceId, pid: u32, signal: i32) -> io::Result<()> {
-        let Some(container) = self.container(id, pid) else {
-            return self.inner.signal(id, pid, signal);
-        };
-        self.helper(&container.runtime, &["kill", &container.name, &signal.to_string()]);
-        if signal == libc::SIGKILL {
-            // SIGKILL must not depend on a helper succeeding: also kill the
-            // container's init directly, as `runc kill` would (its pid is
-            // checked against its start time, so a reused pid is spared).
-            let state = state::read_state(&container.runtime.root.join(&container.name));
-            let init = state.filter(|s| s.status != ContainerStatus::Stopped).map(|s| s.pid);
-            if let Some(pid) = init.and_then(|p| libc::pid_t::try_from(p).ok()).filter(|&p| p > 1) {
-                // SAFETY: kill takes plain integers; pid > 1 names one process.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-        Ok(())
-    }
-
-    fn cleanup(&mut self, id: &InstanceId, pid: u32) {
-        self.remove_container(id, pid);
-        self.inner.cleanup(id, pid);
-    }
-
-    fn exited(&mut self, id: &InstanceId, pid: u32) {
-        // Its process is gone (reaped): only a container known already is
-        // one; its /proc entry is gone, or another process's by now.
-        if self.containers.get(id).is_some_and(|c| c.pid == pid) {
-            self.remove_container(id, pid);
-        }
-        self.inner.exited(id, pid);
-    }
-
-    fn ack(&mut self, seq: u64) {
-        self.inner.ack(seq);
-    }
-
-    fn ready(&mut self) {
-        self.inner.ready();
-    }
-
-    fn finish(&mut self, code: i32) {
-        self.inner.finish(code);
-    }
-
-    fn arm(&mut self, order: &ward_core::deployment::StandingOrder, launch: &Launch) {
-        // A container's restart needs its old container deleted and a bundle
-        // written first: only native processes get standing orders.
-        if launch.image.is_none() {
-            self.inner.arm(order, launch);
-        }
-    }
-
-    fn disarm(&mut self, pid: u32) {
-        self.inner.disarm(pid);
-    }
-
-    fn kinship(
-        &self,
-        id: &InstanceId,
-        pid: u32,
-        family: &ward_supervisor::ports::runtime::Family<'_>,
-    ) -> ward_core::instance::Kinship {
-        self.inner.kinship(id, pid, family)
-    }
-
-    fn handover(&mut self, id: &InstanceId, from: u32, to: u32) {
-        self.inner.handover(id, from, to);
-    }
-
-    fn known_children(&self) -> Vec<super::KnownChild> {
-        self.inner.known_children()
-    }
-
-    fn strays(&self) -> Vec<super::KnownChild> {
-        self.inner.strays()
-    }
-
-    fn isolation(&self) -> Option<String> {
-        self.inner.isolation()
-    }
-}
-
 /// Request numbers of helper commands start here, far above the supervisor's.
 const HELPER_REQS: u64 = 1 << 62;
-
-/// The prefix of every container id of the deployment whose OCI state
-/// folder is `state_dir`: `ward-<8 hex digits of its hash>-`.
-pub fn container_prefix(state_dir: &Path) -> String {
-    // FNV-1a: stable across runs and builds, unlike std's hasher.
-    let hash = state_dir
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .fold(0x811c_9dc5_u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    format!("ward-{hash:08x}-")
-}
-
-/// A container id unique to this spawn: the deployment's prefix, the
-/// instance, then ward's pid and `serial` (so a new run of ward never reuses
-/// the id of a container a previous run left behind).
-pub fn container_name(state_dir: &Path, id: &InstanceId, serial: u64) -> String {
-    let prefix = container_prefix(state_dir);
-    format!("{prefix}{}-{}-{}x{serial}", id.service, id.replica, std::process::id())
-}
-
-/// The service and replica of a container id made by [`container_name`] for
-/// `state_dir`; `None` for another deployment's containers.
-#[allow(dead_code)] // for adoption after a crash of ward (the durability work)
-pub fn instance_of(container: &str, state_dir: &Path) -> Option<(String, u32)> {
-    let prefix = container_prefix(state_dir);
-    state::instance_of(container, &prefix).map(|(service, replica)| (service.to_owned(), replica))
-}
 
 /// The instance named in the messages of helper commands.
 fn helper_id() -> InstanceId {
