@@ -1,0 +1,49 @@
+//! The spec the simulation runs, in two shapes that reloads switch between,
+//! each parsed once.
+
+/// The spec the simulation runs, in two shapes that reloads switch between.
+pub(super) fn spec_text(variant: u64) -> String {
+    let fast = 1 + variant % 2;
+    format!(
+        r#"version: 1
+services:
+  fast:
+    command: ["fast"]
+    replicas: {fast}
+    restart: always
+    backoff: {{ initial: 0s, jitter: 0 }}
+    crash_loop: {{ threshold: 1000, window: 1s }}
+  slow:
+    command: ["slow"]
+    backoff: {{ initial: 1s, max: 8s, jitter: 0.3 }}
+    crash_loop: {{ threshold: 3, window: 10s, cooldown: 20s }}
+    stop: {{ timeout: 2s }}
+  once:
+    command: ["once"]
+  iso:
+    command: ["iso"]
+    on_panic: isolate
+  dep:
+    command: ["dep"]
+    depends_on: [slow]
+    exit_codes: {{ no_restart: [78] }}
+"#
+    )
+}
+
+/// The simulated spec `text`, parsed once per shape (parsing YAML would be
+/// most of a seed's time otherwise).
+pub(super) fn parsed(text: &str) -> Result<(String, ward_core::spec::Spec), String> {
+    thread_local! {
+        static SHAPES: std::cell::RefCell<Vec<(String, ward_core::spec::Spec)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SHAPES.with(|shapes| {
+        let mut shapes = shapes.borrow_mut();
+        if let Some((t, spec)) = shapes.iter().find(|(t, _)| t == text) {
+            return Ok((t.clone(), spec.clone()));
+        }
+        let spec = ward_core::spec::parse(text, "ward.yaml").map_err(|e| e.to_string())?;
+        shapes.push((text.to_string(), spec.clone()));
+        Ok((text.to_string(), spec))
+    })
+}
