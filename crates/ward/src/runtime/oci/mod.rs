@@ -263,9 +263,6 @@ impl<R: Runtime> OciRuntime<R> {
         Ok((run, container))
     }
 
-    /// The container of `id` whose main process is `pid`: one this runtime
-    /// started, or a `runc run` of ours that it did not (started before a
-    /// restart of the brain), recognised by its command line.
     /// Deletes the container of `id` run by `pid` (if it is one) and its bundle.
     fn remove_container(&mut self, id: &InstanceId, pid: u32) {
         if let Some(container) = self.container(id, pid) {
@@ -279,6 +276,9 @@ impl<R: Runtime> OciRuntime<R> {
         }
     }
 
+    /// The container of `id` whose main process is `pid`: one this runtime
+    /// started, or a `runc run` of ours that it did not (started before a
+    /// restart of the brain), recognised by its command line.
     fn container(&mut self, id: &InstanceId, pid: u32) -> Option<Container> {
         if let Some(known) = self.containers.get(id).filter(|c| c.pid == pid) {
             return Some(known.clone());
