@@ -2,7 +2,7 @@
 //!
 //! - `flows`: one scenario per test: spawn, crash and the restart gate.
 //! - `stops`: stops, restarts, panic policies, health checks, and the bugs found.
-//! - `isolate`: the isolate policy: the instance kept down for debugging.
+//! - `isolate`: an operator's isolate: out of rotation, the process kept, no restart.
 //! - `main_pid`: a process naming its successor (`MAINPID=`).
 //! - `matrix`: every (state, input) pair, against a table of legal successors.
 
