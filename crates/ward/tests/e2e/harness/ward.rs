@@ -1,40 +1,15 @@
-//! A real `ward up` on a spec in its own temp folder, driven through the real
-//! CLI, synchronised on its event stream with deadlines.
-//!
-//! Everything a test starts is killed by pid when the `Ward` drops: ward
-//! itself, and every service process group it reported.
+//! The `Ward` driver: a running `ward up`, its CLI, its events and stderr,
+//! and the processes it reported. Everything it tracked is killed when it drops.
 
+use super::launch::{follow_events, launch_up, ward_bin};
+use super::process::{children, kill, start_time};
+use super::temp_dir::TempDir;
+use super::wait::{eventually, wait_a_little};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// Path of the ward binary under test.
-pub fn ward_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ward"))
-}
-
-/// A fresh temp folder, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("ward-e2e-{}-{tag}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A running `ward up` and a live reader of its events.
 pub struct Ward {
@@ -282,73 +257,6 @@ impl Ward {
     }
 }
 
-/// Waits 20 ms: only for polling another process's exit from the test harness.
-pub fn wait_a_little() {
-    let (_tx, rx) = mpsc::channel::<()>();
-    let _ = rx.recv_timeout(Duration::from_millis(20));
-}
-
-/// Starts `ward up -f spec` and waits (with a deadline) until it says it
-/// supervises; returns it and the lines of its stderr that follow.
-fn launch_up(spec: &Path, env: &[(&str, &str)]) -> (Child, mpsc::Receiver<String>) {
-    let mut up = Command::new(ward_bin())
-        .envs(env.iter().copied())
-        .arg("up")
-        .arg("-f")
-        .arg(spec)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = up.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            eprintln!("[ward] {line}");
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) if line.contains("supervising") => break,
-            Ok(_) => continue,
-            Err(_) => panic!("ward up did not start in time"),
-        }
-    }
-    // The thread above keeps printing its stderr, and queues each line for `wait_log`.
-    (up, rx)
-}
-
-fn follow_events(spec: &Path) -> (mpsc::Receiver<Value>, Child) {
-    let mut child = Command::new(ward_bin())
-        .arg("--file")
-        .arg(spec)
-        .args(["events", "-f", "--json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    (rx, child)
-}
-
 impl Drop for Ward {
     fn drop(&mut self) {
         if let Some(mut c) = self.events_child.take() {
@@ -414,83 +322,4 @@ fn remove_cgroups(state: &Path) {
             }
         }
     }
-}
-
-/// The children of every thread of `pid`.
-pub fn children(pid: u32) -> Vec<u32> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return vec![] };
-    tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
-        .flat_map(|list| list.split_whitespace().filter_map(|p| p.parse().ok()).collect::<Vec<u32>>())
-        .collect()
-}
-
-/// kill(2) of a pid (or a process group, negative).
-pub fn kill(pid: i32, sig: i32) -> bool {
-    // SAFETY: kill(2) has no memory effects; the pids are ones this test started.
-    unsafe { libc::kill(pid, sig) == 0 }
-}
-
-/// True while /proc/PID exists and is not a zombie.
-pub fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
-        Err(_) => false,
-    }
-}
-
-/// The start time of `pid` (clock ticks after boot, field 22 of
-/// /proc/PID/stat), while it exists.
-pub fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command (which may hold spaces) start at field 3.
-    stat.rsplit_once(')')?.1.split_whitespace().nth(22 - 3)?.parse().ok()
-}
-
-/// True while /proc/PID exists (alive or zombie).
-pub fn exists(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
-/// Waits until `cond` holds, checking every 20 ms, for at most `secs`.
-pub fn eventually(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
-        wait_a_little();
-    }
-}
-
-/// The busybox rootfs for container tests (`WARD_TEST_ROOTFS`), or `None`
-/// with a notice naming `module::test` when containers cannot run here.
-pub fn container_rootfs(module: &str, test: &str) -> Option<PathBuf> {
-    let skip = |why: &str| {
-        eprintln!("SKIPPED {module}::{test}: {why}");
-        None
-    };
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return skip("containers need root");
-    }
-    if Command::new("runc").arg("--version").output().is_err() {
-        return skip("runc is not installed (apt-get install runc)");
-    }
-    match std::env::var_os("WARD_TEST_ROOTFS").map(PathBuf::from) {
-        Some(dir) if dir.join("bin/busybox").exists() => Some(dir),
-        _ => skip("WARD_TEST_ROOTFS does not name a busybox rootfs (scripts/busybox-rootfs.sh DIR)"),
-    }
-}
-
-/// `bin` and the shared libraries it links (as `ldd` lists them), absolute:
-/// what a container's rootfs needs to run a binary of the host.
-pub fn with_libraries(bin: &Path) -> Vec<PathBuf> {
-    let mut files = vec![bin.to_path_buf()];
-    let ldd = Command::new("ldd").arg(bin).output().expect("ldd runs");
-    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
-        let target = line.rsplit("=>").next().unwrap_or("").split_whitespace().next().unwrap_or("");
-        if target.starts_with('/') {
-            files.push(PathBuf::from(target));
-        }
-    }
-    files
 }
