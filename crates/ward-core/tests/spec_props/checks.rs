@@ -20,14 +20,14 @@ pub fn parse_text(text: &str) -> Result<ward_core::spec::Spec, SpecErrors> {
     on_main_stack(|| parse(text, FILE))
 }
 
-/// Checks a result of parsing `text`: a refusal is a non-empty, sorted list
-/// of errors, each with the file name, a position inside the text, and a
-/// message; rendering it never panics.
 /// The seed of the searches: `WARD_PROPTEST_SEED`, or a fixed one.
 pub fn seed() -> u64 {
     std::env::var("WARD_PROPTEST_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5EED_CAFE)
 }
 
+/// Checks a result of parsing `text`: a refusal is a non-empty, sorted list
+/// of errors, each with the file name, a position inside the text, and a
+/// message; rendering it never panics.
 pub fn check(text: &str, result: Result<ward_core::spec::Spec, SpecErrors>) -> Result<(), TestCaseError> {
     let Err(errors) = result else { return Ok(()) };
     prop_assert!(!errors.is_empty(), "an empty list of errors for {text:?}");

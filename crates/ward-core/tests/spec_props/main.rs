@@ -1,7 +1,7 @@
 //! Bad input for the spec parser, as property tests: arbitrary text, YAML
 //! token soup, mutations of valid specs, and well-formed specs whose values
 //! are random must never panic, and every refusal must be a non-empty
-//! [`SpecErrors`] whose errors each name the file, a position inside the text,
+//! `SpecErrors` whose errors each name the file, a position inside the text,
 //! and what is wrong.
 //!
 //! The case counts are modest so that the whole file runs in a few seconds;

@@ -21,7 +21,6 @@ pub(super) fn launch_up(spec: &Path, env: &[(&str, &str)]) -> (Child, mpsc::Rece
         .arg("up")
         .arg("-f")
         .arg(spec)
-        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
