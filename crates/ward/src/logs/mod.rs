@@ -36,6 +36,8 @@ mod watch;
 mod tests;
 #[cfg(test)]
 mod tests_index;
+#[cfg(test)]
+mod tests_runs;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;

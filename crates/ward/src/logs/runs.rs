@@ -88,23 +88,33 @@ fn copy_run(log: &Path, start: u64, end: u64) -> std::io::Result<()> {
 }
 
 /// The last `n` lines of a file that end before `end` (its end by default),
-/// reading at most the last 64 KiB.
+/// reading at most the last 64 KiB: first the last 8 KiB, which nearly
+/// always hold them (a crash dossier takes 50 lines at every exit).
 pub fn tail_lines(path: &Path, n: usize, end: Option<u64>) -> Vec<String> {
     let Ok(mut file) = std::fs::File::open(path) else { return Vec::new() };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let len = end.map_or(len, |end| end.min(len));
-    let start = len.saturating_sub(64 * 1024);
-    if file.seek(SeekFrom::Start(start)).is_err() {
-        return Vec::new();
+    for window in TAIL_WINDOWS {
+        let start = len.saturating_sub(window);
+        let mut bytes = Vec::new();
+        if file.seek(SeekFrom::Start(start)).is_err()
+            || (&mut file).take(len - start).read_to_end(&mut bytes).is_err()
+        {
+            return Vec::new();
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        // A window that does not start the file starts with a partial line.
+        let lines = &lines[usize::from(start > 0).min(lines.len())..];
+        if lines.len() >= n || start == 0 || window == TAIL_MAX {
+            return lines[lines.len().saturating_sub(n)..].iter().map(|l| l.to_string()).collect();
+        }
     }
-    let mut bytes = Vec::new();
-    if file.take(len - start).read_to_end(&mut bytes).is_err() {
-        return Vec::new();
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    let mut lines: Vec<&str> = text.lines().collect();
-    if start > 0 && !lines.is_empty() {
-        lines.remove(0); // a partial first line
-    }
-    lines[lines.len().saturating_sub(n)..].iter().map(|l| l.to_string()).collect()
+    Vec::new()
 }
+
+/// The most [`tail_lines`] reads.
+const TAIL_MAX: u64 = 64 * 1024;
+
+/// The windows [`tail_lines`] reads, until one holds enough lines.
+const TAIL_WINDOWS: [u64; 2] = [8 * 1024, TAIL_MAX];

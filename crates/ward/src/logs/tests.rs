@@ -16,7 +16,7 @@ use super::Logs;
 const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A unique directory, removed on drop.
-pub(super) struct TempDir(PathBuf);
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl TempDir {
     pub(super) fn new(parent: &Path, tag: &str) -> TempDir {
