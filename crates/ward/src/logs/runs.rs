@@ -5,7 +5,7 @@
 //! the last lines a run wrote.
 
 use super::Logs;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use ward_core::InstanceId;
 use ward_core::spec::LogSpec;
@@ -80,10 +80,11 @@ fn copy_run(log: &Path, start: u64, end: u64) -> std::io::Result<()> {
     // A rotation since the start shrank the file: keep what is there.
     let from = if start > len { 0 } else { start }.max(len.saturating_sub(KEEP));
     file.seek(SeekFrom::Start(from))?;
-    let mut bytes = Vec::new();
-    file.take(len.saturating_sub(from)).read_to_end(&mut bytes)?;
     let tmp = log.with_extension("previous.tmp");
-    super::rotate::private_file(&tmp)?.write_all(&bytes)?;
+    let mut out = super::rotate::private_file(&tmp)?;
+    // File to file: std copies in the kernel (`copy_file_range`), with no
+    // buffer of the run's size in ward.
+    std::io::copy(&mut file.take(len.saturating_sub(from)), &mut out)?;
     std::fs::rename(tmp, previous_path(log))
 }
 
