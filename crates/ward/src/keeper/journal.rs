@@ -203,8 +203,7 @@ fn token_of(pid: u32) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
-/// True while `pid` runs and carries `token`.
-/// Whether `pid` is alive and carries `token` (it is still that process).
+/// True while `pid` runs and carries `token` (it is still that process).
 pub(super) fn carries(pid: u32, token: &str) -> bool {
     token_of(pid).as_deref() == Some(token) && crate::runtime::process::process_alive(pid)
 }
