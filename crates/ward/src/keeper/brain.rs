@@ -166,12 +166,9 @@ impl Keeper {
         // Processes an earlier keeper started (adopted by a brain after a
         // crash of the keeper) are not children: each still carrying its
         // token is killed by its group and its instance's cgroup.
-        let strays: Vec<(u32, String)> = self.strays.iter().map(|s| (s.pid, s.instance.clone())).collect();
-        for s in &self.strays {
+        for s in self.strays.clone() {
             kill_stray(s.pid, &s.token);
-        }
-        for (pid, instance) in strays {
-            self.cgroup_cleanup(pid, Some(&instance));
+            self.cgroup_cleanup(s.pid, Some(&s.instance));
         }
     }
 }
