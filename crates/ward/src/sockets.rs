@@ -38,10 +38,34 @@ pub fn user_sockets(state: &Path) -> PathBuf {
     root.join(format!("{:016x}", fnv(state)))
 }
 
+/// FNV-1a of a path, 32 bits: the deployment's short id in journal tokens
+/// and container names (stable across builds; kept as it is, since both
+/// outlive a run of ward).
+pub fn fnv32(path: &Path) -> u32 {
+    path.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0x811c_9dc5_u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
 /// FNV-1a of a path: stable across builds.
 pub fn fnv(path: &Path) -> u64 {
     path.as_os_str()
         .as_encoded_bytes()
         .iter()
         .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fnv32;
+    use std::path::Path;
+
+    #[test]
+    fn the_short_deployment_id_is_the_32_bit_fnv_1a_of_the_path() {
+        // Journal tokens and container names of running deployments carry
+        // it: it must not change between versions.
+        assert_eq!(fnv32(Path::new("")), 0x811c_9dc5);
+        assert_eq!(fnv32(Path::new("a")), 0xe40c_292c);
+    }
 }

@@ -219,12 +219,7 @@ fn token_order(token: &str) -> (u64, u64) {
 /// A short id of the deployment whose state folder is `dir` (FNV-1a of its
 /// path: stable across runs, unlike std's hasher).
 fn deployment_id(dir: &Path) -> String {
-    let hash = dir
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .fold(0x811c_9dc5_u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    format!("{hash:08x}")
+    format!("{:08x}", crate::sockets::fnv32(dir))
 }
 
 #[cfg(test)]

@@ -33,13 +33,7 @@ pub(super) fn recognise(pid: u32, cmdline: &[u8]) -> Option<Container> {
 /// The prefix of every container id of the deployment whose OCI state
 /// folder is `state_dir`: `ward-<8 hex digits of its hash>-`.
 pub fn container_prefix(state_dir: &Path) -> String {
-    // FNV-1a: stable across runs and builds, unlike std's hasher.
-    let hash = state_dir
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .fold(0x811c_9dc5_u32, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    format!("ward-{hash:08x}-")
+    format!("ward-{:08x}-", crate::sockets::fnv32(state_dir))
 }
 
 /// A container id unique to this spawn: the deployment's prefix, the
