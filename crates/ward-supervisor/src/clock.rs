@@ -72,8 +72,27 @@ impl Clock {
 
     /// The Unix time in milliseconds of a monotonic time, seen from now.
     pub fn wall_of(&self, t: MonoTime) -> u64 {
-        let now = self.now().as_millis() as i128;
-        (self.wall_ms() as i128 + (t.as_millis() as i128 - now)).max(0) as u64
+        self.walls().of(t)
+    }
+
+    /// Both clocks read once, to turn many monotonic times into Unix times
+    /// (an instance's row: its crash times, a hundred in a crash loop).
+    pub fn walls(&self) -> Walls {
+        Walls { now: self.now().as_millis() as i128, wall: self.wall_ms() as i128 }
+    }
+}
+
+/// Both clocks at one moment (see [`Clock::walls`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Walls {
+    now: i128,
+    wall: i128,
+}
+
+impl Walls {
+    /// The Unix time in milliseconds of monotonic time `t`, seen from that moment.
+    pub fn of(&self, t: MonoTime) -> u64 {
+        (self.wall + (t.as_millis() as i128 - self.now)).max(0) as u64
     }
 }
 

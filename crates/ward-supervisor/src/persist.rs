@@ -67,7 +67,8 @@ impl<R: Runtime> Supervisor<R> {
 
     fn row(&self, inst: &Instance) -> InstanceRow {
         let snap = inst.snapshot();
-        let wall = |t: MonoTime| self.clock.wall_of(t);
+        let walls = self.clock.walls();
+        let wall = |t: MonoTime| walls.of(t);
         InstanceRow {
             service: inst.id().service.to_string(),
             replica: inst.id().replica,

@@ -73,7 +73,7 @@ pub(super) fn deployment(layout: &Layout, name: &str) -> Result<Cgroups, Unavail
         }
         let dir = own.join(name);
         match mkdir(&dir) {
-            Ok(()) => v1.push((*c, dir)),
+            Ok(_) => v1.push((*c, dir)),
             Err(e) if *c == Controller::Freezer => return Err(Unavailable::Create { path: dir, source: e }),
             Err(e) => {
                 tracing::warn!("cgroup: cannot use the v1 {} controller ({}): {e}", c.name(), dir.display())
@@ -143,12 +143,15 @@ impl Cgroups {
             need("pids", Controller::Pids)?;
         }
         let mut inst = Instance { v2_memory: v2_has("memory"), ..Instance::default() };
+        // Made just now only if every folder was: a v1 one that lives on
+        // (beside a v2 one made anew) counts on too.
+        let mut made = true;
         if let Some((base, _)) = &self.v2 {
             let dir = base.join(name);
-            let (fresh, made) =
+            let (fresh, new) =
                 fresh_dir(&dir).map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
             inst.v2_fresh = fresh;
-            inst.made = made;
+            made &= new;
             inst.v2 = Some(dir);
         }
         for (c, base) in &self.v1 {
@@ -163,15 +166,20 @@ impl Cgroups {
             };
             let dir = base.join(name);
             if used {
-                mkdir(&dir).map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
+                made &= mkdir(&dir).map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
                 inst.v1.push((*c, dir));
             } else if dir.is_dir() {
                 // Limited by an earlier spec: no limit now.
+                made = false;
                 inst.v1.push((*c, dir));
             }
         }
+        inst.made = made;
         let v2_controllers = self.v2.as_ref().map(|(_, on)| on.as_slice()).unwrap_or(&[]);
         limits::apply(&inst, v2_controllers, resources)?;
+        if !inst.made {
+            inst.reset_peak();
+        }
         Ok(inst)
     }
 
@@ -192,6 +200,7 @@ impl Cgroups {
         if was != resources || last.v2.is_none() || !last.v2_fresh {
             return self.create(name, resources);
         }
+        last.reset_peak();
         Ok(Instance { made: false, ..last })
     }
 
@@ -332,11 +341,12 @@ fn fresh_dir(dir: &Path) -> io::Result<(bool, bool)> {
     Ok((true, true))
 }
 
-/// Creates `dir`; one that exists already is fine.
-fn mkdir(dir: &Path) -> io::Result<()> {
+/// Creates `dir`; one that exists already is fine. Says whether it was made.
+fn mkdir(dir: &Path) -> io::Result<bool> {
     match fs::create_dir(dir) {
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        other => other,
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

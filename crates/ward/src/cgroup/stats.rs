@@ -33,6 +33,28 @@ impl Instance {
         s
     }
 
+    /// Whether its memory peak goes on from run to run: a v2 `memory.peak`
+    /// is reset only for one open descriptor (Linux 6.12), so a reused
+    /// folder's says the highest of every run since it was made. v1's is
+    /// reset when the folder is reused ([`Instance::reset_peak`]).
+    pub fn peak_carries(&self) -> bool {
+        self.v2.is_some() && self.v2_memory
+    }
+
+    /// Starts the v1 memory peak of a reused folder afresh (a write to
+    /// `memory.max_usage_in_bytes` sets it to what the empty folder holds),
+    /// so that the next run's peak is its own.
+    pub(super) fn reset_peak(&self) {
+        if self.peak_carries() {
+            return;
+        }
+        if let Some(dir) = self.v1_dir(Controller::Memory) {
+            if let Err(e) = std::fs::write(dir.join("memory.max_usage_in_bytes"), "0") {
+                tracing::debug!("cgroup: cannot reset the memory peak of {}: {e}", dir.display());
+            }
+        }
+    }
+
     /// The OOM kills counted in its memory controller.
     pub fn oom_kills(&self) -> Option<u64> {
         let v2 = self

@@ -107,3 +107,30 @@ fn limits_and_stats() {
     wait_until("the folders removed", || inst.remove());
     cg.remove(Path::new("/nonexistent"));
 }
+
+#[test]
+fn a_folder_is_new_only_when_every_folder_was_made_and_a_reused_one_peaks_afresh() {
+    let Some(cg) = setup("reuse", false) else { return };
+    let r = ResourcesSpec { memory: Some(64 << 20), ..ResourcesSpec::default() };
+    let first = cg.create("re@0", &r).expect("instance");
+    assert!(first.is_new());
+    let mut child = start_in(&first, "x=$(head -c 8000000 /dev/zero | tr '\\0' x)");
+    let _ = child.wait();
+    let peak = first.stats().memory_peak_bytes.expect("a memory peak");
+    assert!(peak > 4 << 20, "{peak}");
+    // Its v2 folder made anew while a v1 one lives on (a hybrid host): not new.
+    if let (Some(v2), false) = (&first.v2, first.v1.is_empty()) {
+        std::fs::remove_dir(v2).expect("the empty v2 folder removed");
+    }
+    let again = cg.create("re@0", &r).expect("instance");
+    assert!(!again.is_new(), "{again:?}");
+    let reused = cg.reuse("re@0", again, &r, &r).expect("reused");
+    let after = reused.stats().memory_peak_bytes;
+    if reused.peak_carries() {
+        assert!(after.is_some_and(|p| p >= peak), "{after:?}");
+    } else {
+        assert!(after.is_some_and(|p| p < 4 << 20), "a v1 peak reset for the next run: {after:?}");
+    }
+    wait_until("the folders removed", || reused.remove());
+    cg.remove(Path::new("/nonexistent"));
+}

@@ -27,6 +27,10 @@ pub(super) struct ChildCgroup {
     inst: Instance,
     oom_base: u64,
     cpu_base: u64,
+    /// The memory peak its folder had counted before, when that goes on
+    /// from run to run (see `Instance::peak_carries`): a run whose peak is
+    /// not above it has a peak of its own that cannot be told.
+    peak_base: Option<u64>,
     /// `None` for no limits (most children: 8 bytes, not 56, at 10,000 it counts).
     limits: Option<Box<ResourcesSpec>>,
     /// The keeper killed what is in it (its v2 folder is marked: no child
@@ -36,11 +40,22 @@ pub(super) struct ChildCgroup {
 
 /// The cgroup of an instance's last process, empty, for its replacement
 /// (see `Cgroups::reuse`): its folders, the limits they were made for, and
-/// the CPU time they counted when that process was reaped.
+/// what they counted when that process was reaped.
 pub(super) struct Reusable {
     pub inst: Instance,
     pub resources: ResourcesSpec,
+    pub counted: Counted,
+}
+
+/// What a cgroup's folders counted when its last process was reaped: where
+/// the counts of the next process born in it start. Empty, the folder
+/// counts nothing more until then, so its replacement need not read them
+/// again.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Counted {
     pub cpu_usec: Option<u64>,
+    pub oom_kills: Option<u64>,
+    pub memory_peak: Option<u64>,
 }
 
 impl Keeper {
@@ -54,25 +69,32 @@ impl Keeper {
     }
 
     /// The cgroup that the new child was placed in (`inst`, made for
-    /// `resources`); `cpu_usec` is what it counted before, when known.
+    /// `resources`); `before` is what it counted before, as far as known.
     pub(super) fn child_cgroup(
         inst: Instance,
         resources: ResourcesSpec,
-        cpu_usec: Option<u64>,
+        before: Counted,
     ) -> Option<Box<ChildCgroup>> {
         if inst.is_empty() {
             return None;
         }
-        let oom_base = inst.oom_kills().unwrap_or(0);
         // Read only for a folder of an earlier run that was not just reaped
-        // here (a start after a wait, a new keeper): the rare case.
-        let cpu_base = match cpu_usec {
+        // here (a start after a wait, a new keeper): the rare case. A folder
+        // made anew counts from zero.
+        let new = inst.is_new();
+        let oom_base = before.oom_kills.or_else(|| if new { None } else { inst.oom_kills() }).unwrap_or(0);
+        let cpu_base = match before.cpu_usec {
             Some(usec) => usec,
-            None if inst.is_new() => 0,
+            None if new => 0,
             None => inst.stats().cpu_usec.unwrap_or(0),
         };
+        let peak_base = match before.memory_peak {
+            _ if new || !inst.peak_carries() => None,
+            Some(peak) => Some(peak),
+            None => inst.stats().memory_peak_bytes,
+        };
         let limits = (resources != ResourcesSpec::default()).then(|| Box::new(resources));
-        Some(Box::new(ChildCgroup { inst, oom_base, cpu_base, limits, killed: false }))
+        Some(Box::new(ChildCgroup { inst, oom_base, cpu_base, peak_base, limits, killed: false }))
     }
 
     /// `child` (pid `pid`) exited: what its cgroup counted over the run. Its
@@ -86,13 +108,20 @@ impl Keeper {
         replaced: bool,
     ) -> (Option<Stats>, Option<Reusable>) {
         let Some(cgroup) = child.cgroup.take() else { return (None, None) };
-        let ChildCgroup { inst, oom_base, cpu_base, limits, killed } = *cgroup;
+        let ChildCgroup { inst, oom_base, cpu_base, peak_base, limits, killed } = *cgroup;
         let resources = limits.map(|l| *l).unwrap_or_default();
         if let Ok(all) = self.runtime.cgroups() {
             all.flush_counters();
         }
         let mut stats = inst.stats();
-        let cpu_usec = stats.cpu_usec;
+        let counted = Counted {
+            cpu_usec: stats.cpu_usec,
+            oom_kills: stats.oom_kills,
+            memory_peak: stats.memory_peak_bytes,
+        };
+        if stats.memory_peak_bytes.zip(peak_base).is_some_and(|(peak, base)| peak <= base) {
+            stats.memory_peak_bytes = None;
+        }
         stats.oom_kills = stats.oom_kills.map(|n| n.saturating_sub(oom_base));
         stats.cpu_usec = stats.cpu_usec.map(|n| n.saturating_sub(cpu_base));
         let heir = self.cgroups.handed.remove(&pid);
@@ -101,7 +130,7 @@ impl Keeper {
             if inst.is_populated() {
                 inst.kill();
             } else if !killed {
-                reusable = Some(Reusable { inst, resources, cpu_usec });
+                reusable = Some(Reusable { inst, resources, counted });
             }
         } else {
             self.cgroups.exited.insert(heir.unwrap_or(pid), inst);

@@ -11,7 +11,7 @@
 //! fork or exec fails is left out of the report: the brain then restarts the
 //! instance itself and reports the error.
 
-use super::cgroups::Reusable;
+use super::cgroups::{Counted, Reusable};
 use super::{Child, Keeper, Pending};
 use crate::cgroup::Instance;
 use crate::protocol::{ToBrain, WireLaunch, encode};
@@ -36,8 +36,8 @@ pub(super) struct Starting {
     instance: String,
     token: String,
     forked: Forked,
-    /// The cgroup it was placed in, and what that counted of CPU time before, when known.
-    cgroup: Option<(Instance, Option<u64>)>,
+    /// The cgroup it was placed in, and what that counted before, as far as known.
+    cgroup: Option<(Instance, Counted)>,
 }
 
 /// A replacement under a standing order, whose exec is under way.
@@ -56,13 +56,13 @@ impl Keeper {
         let token = self.journal.starting(&w.instance);
         launch.env.push((super::journal::VAR.into(), token.clone()));
         self.cgroup_forking(&w.instance);
-        let cpu_usec = last.as_ref().and_then(|l| l.cpu_usec);
+        let counted = last.as_ref().map(|l| l.counted).unwrap_or_default();
         let last = last.map(|l| (l.inst, l.resources));
         let (forked, cgroup) = match self.runtime.fork_in(&launch, last) {
-            // Reused, the folder's count goes on from what it was; made anew, from zero.
+            // Reused, the folder's counts go on from what they were; made anew, from zero.
             Ok((forked, cgroup)) => {
                 let cgroup = cgroup.map(|inst| {
-                    let before = if inst.is_new() { None } else { cpu_usec };
+                    let before = if inst.is_new() { Counted::default() } else { counted };
                     (inst, before)
                 });
                 (forked, cgroup)

@@ -90,8 +90,12 @@ fn copy_run(log: &Path, start: u64, end: u64) -> std::io::Result<()> {
 
 /// The last `n` lines of a file that end before `end` (its end by default),
 /// reading at most the last 64 KiB: first the last 8 KiB, which nearly
-/// always hold them (a crash dossier takes 50 lines at every exit).
+/// always hold them (a crash dossier takes 50 lines at every exit). A log
+/// known to be empty at `end` (a service that never writes) is not opened.
 pub fn tail_lines(path: &Path, n: usize, end: Option<u64>) -> Vec<String> {
+    if end == Some(0) {
+        return Vec::new();
+    }
     let Ok(mut file) = std::fs::File::open(path) else { return Vec::new() };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let len = end.map_or(len, |end| end.min(len));

@@ -127,6 +127,38 @@ services:
 }
 
 #[test]
+fn each_run_counts_its_own_oom_kills() {
+    if !can_run() {
+        return;
+    }
+    // The first run is OOM-killed; its replacement (restarted at once, into
+    // the same cgroup when it is empty) exits on its own: it was killed by no one.
+    let mut w = Ward::start(
+        "cg-oom-runs",
+        r#"version: 1
+services:
+  hog:
+    command: ["sh", "-c", "if [ -e ran ]; then exit 3; fi; touch ran; x=$(head -c 400000000 /dev/zero | tr '\\0' x)"]
+    resources: { memory: 32MiB }
+    restart: always
+    backoff: { initial: 0s, jitter: 0 }
+"#,
+    );
+    let first = w.wait_event("hog", 0, "exited", 60);
+    assert_eq!(first["dossier"]["oom_killed"], true, "{first}");
+    let second = w.wait_event("hog", 0, "exited", 60);
+    assert_eq!(second["exit"]["code"], 3, "{second}");
+    assert_ne!(second["dossier"]["oom_killed"], true, "{second}");
+    assert_eq!(second["dossier"]["cgroup"]["oom_kills"], 0, "{second}");
+    // Its memory peak is its own (v1: reset for it), or untold (v2: the
+    // folder's peak goes on from the first run), never the first run's 32 MiB.
+    let peak = second["dossier"]["cgroup"]["memory_peak_bytes"].as_u64();
+    assert!(peak.is_none_or(|p| p < 16 << 20), "{second}");
+    assert!(w.cli(&["down"]).status.success());
+    assert_eq!(w.wait_exit(30), 0);
+}
+
+#[test]
 fn limits_umask_group_and_identity_reach_the_process() {
     if !can_run() {
         return;
