@@ -120,21 +120,29 @@ impl Deployment {
             }
             budget.tokens -= 1.0;
             let Some(id) = budget.queue.pop_front() else { break };
-            match self.instances.get(&id).map(|i| (i.state(), i.pid())) {
-                Some((InstanceState::Starting, None)) => {
-                    out.push(DeployAction::Instance(id, Action::Spawn));
-                }
-                Some((InstanceState::Stopping { .. }, None)) => {
-                    // Stopped while it waited: the spawn never happens.
-                    let error = "stopped while waiting for the restart budget".to_string();
-                    let actions = self.observe(&id, Observation::SpawnFailed { error }, now, 1.0);
-                    out.extend(actions);
-                }
-                _ => {} // gone, or started by an operator meanwhile: the token is spent
-            }
+            // Gone, or started by an operator meanwhile: the token is spent.
+            self.release_queued(id, now, &mut out);
         }
         self.after_change(now, &mut out);
         out
+    }
+
+    /// A restart of `id` leaves the queue (a token came, or the budget went
+    /// away): it spawns now, or, stopped while it waited, ends without a
+    /// process. Nothing for an instance gone, or started meanwhile.
+    pub(super) fn release_queued(&mut self, id: InstanceId, now: MonoTime, out: &mut Vec<DeployAction>) {
+        match self.instances.get(&id).map(|i| (i.state(), i.pid())) {
+            Some((InstanceState::Starting, None)) => {
+                out.push(DeployAction::Instance(id, Action::Spawn));
+            }
+            Some((InstanceState::Stopping { .. }, None)) => {
+                // Stopped while it waited: the spawn never happens.
+                let error = "stopped while waiting for the restart budget".to_string();
+                let actions = self.observe(&id, Observation::SpawnFailed { error }, now, 1.0);
+                out.extend(actions);
+            }
+            _ => {}
+        }
     }
 
     /// The restart budget, if the spec sets one.

@@ -4,7 +4,7 @@
 //! spec changed restarts its instances with the new spec.
 
 use super::{DeployAction, Deployment, Phase};
-use crate::instance::{Action, Command, Instance, InstanceState, Snapshot};
+use crate::instance::{Command, Instance, InstanceState, Snapshot};
 use crate::name::{InstanceId, ServiceName};
 use crate::spec::{ServiceSpec, Spec};
 use crate::time::MonoTime;
@@ -40,11 +40,7 @@ impl Deployment {
                 // No budget any more: release every queued restart now.
                 let queued = self.budget.take().map(|b| b.into_queue()).unwrap_or_default();
                 for id in queued {
-                    let starting =
-                        self.instances.get(&id).is_some_and(|i| i.state() == InstanceState::Starting);
-                    if starting {
-                        out.push(DeployAction::Instance(id, Action::Spawn));
-                    }
+                    self.release_queued(id, now, &mut out);
                 }
             }
         }

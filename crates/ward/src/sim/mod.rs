@@ -8,7 +8,8 @@
 //! thing to happen: the keeper delivers what it has to say (spawn answers,
 //! exits, in order; one at a time or as a batch), a process dies with some status, time moves to the next
 //! timer, an operator starts/stops/restarts/unblocks something or reloads a
-//! changed spec, the brain crashes (a new one resumes from what the store
+//! changed spec (one shape has the node's restart budget, the other none),
+//! the brain crashes (a new one resumes from what the store
 //! committed while the keeper keeps its processes and unacknowledged exits),
 //! the keeper crashes (its processes live on; its journal names them for the
 //! next brain), or the wall clock steps forward or back. After every step it

@@ -4,9 +4,12 @@
 /// The spec the simulation runs, in two shapes that reloads switch between.
 pub(super) fn spec_text(variant: u64) -> String {
     let fast = 1 + variant % 2;
+    // The node's restart budget in one shape only: reloads add and remove it
+    // while restarts wait in its queue.
+    let budget = if variant % 2 == 0 { "restart_budget: { rate: 2/s, burst: 3 }\n" } else { "" };
     format!(
         r#"version: 1
-services:
+{budget}services:
   fast:
     command: ["fast"]
     replicas: {fast}

@@ -63,3 +63,23 @@ fn a_restart_whose_dependency_is_down_waits_without_spending_the_budget() {
     let out = d.observe(&id("db/0"), Observation::Spawned { pid: 7 }, t(5010), 1.0);
     assert_eq!(spawned(&out), ["api/0"], "resumed on the dependency's start");
 }
+
+#[test]
+fn a_restart_stopped_in_the_queue_ends_when_a_reload_drops_the_budget() {
+    let services = || vec![svc("a", zero_backoff), svc("b", zero_backoff)];
+    let mut spec = spec_of(services());
+    spec.restart_budget = Some(crate::spec::RestartBudgetSpec { rate: 1.0, burst: 1 });
+    let mut d = Deployment::new(spec);
+    let out = d.up(t(0));
+    settle_spawns(&mut d, out, t(0));
+    let crash = Observation::Exited { status: ExitStatus::Code(1) };
+    assert_eq!(spawned(&d.observe(&id("a/0"), crash.clone(), t(10), 1.0)), ["a/0"]);
+    assert!(spawned(&d.observe(&id("b/0"), crash, t(10), 1.0)).is_empty());
+    assert_eq!(d.budget().unwrap().position(&id("b/0")), Some(0));
+    d.command(&target("b/0"), Command::Stop, t(20)).unwrap();
+    // The budget goes before a token came: b/0 neither waits for ever nor spawns.
+    let out = d.reload(spec_of(services()), t(30));
+    assert!(!spawned(&out).contains(&"b/0".to_string()), "{out:?}");
+    assert_eq!(state(&d, "b/0"), "stopped");
+    assert!(d.budget().is_none());
+}
