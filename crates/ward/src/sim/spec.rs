@@ -7,6 +7,9 @@ pub(super) fn spec_text(variant: u64) -> String {
     // The node's restart budget in one shape only: reloads add and remove it
     // while restarts wait in its queue.
     let budget = if variant % 2 == 0 { "restart_budget: { rate: 2/s, burst: 3 }\n" } else { "" };
+    // `dep` waits for `slow` to be ready, or (the other shape) to have
+    // started, and then goes down and up with it.
+    let dep = if variant % 2 == 0 { "[slow]" } else { "{ slow: started }\n    binds_to: true" };
     format!(
         r#"version: 1
 {budget}services:
@@ -28,8 +31,14 @@ pub(super) fn spec_text(variant: u64) -> String {
     on_panic: isolate
   dep:
     command: ["dep"]
-    depends_on: [slow]
+    depends_on: {dep}
     exit_codes: {{ no_restart: [78] }}
+  job:
+    command: ["job"]
+    restart: never
+  use:
+    command: ["use"]
+    depends_on: {{ job: completed }}
 "#
     )
 }

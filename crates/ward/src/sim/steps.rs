@@ -171,7 +171,7 @@ impl World {
 
     /// An operator's command on a random target.
     fn command(&mut self) {
-        let services = ["fast", "slow", "once", "iso", "dep"];
+        let services = ["fast", "slow", "once", "iso", "dep", "job", "use"];
         let service = services[self.rng.below(services.len() as u64) as usize];
         let target = if self.rng.chance(0.5) { service.to_owned() } else { format!("{service}/0") };
         let command = match self.rng.below(4) {
