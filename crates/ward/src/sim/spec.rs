@@ -10,6 +10,10 @@ pub(super) fn spec_text(variant: u64) -> String {
     // `dep` waits for `slow` to be ready, or (the other shape) to have
     // started, and then goes down and up with it.
     let dep = if variant % 2 == 0 { "[slow]" } else { "{ slow: started }\n    binds_to: true" };
+    // Isolated instances replaced, or not; clean exits of `fast` restarted
+    // behind a curve of their own, or the crash one.
+    let iso = if variant % 2 == 0 { "isolate" } else { "{ action: isolate, replace: true }" };
+    let fast_clean = if variant % 2 == 0 { "" } else { "\n    success_backoff: { initial: 100ms, max: 1s }" };
     format!(
         r#"version: 1
 {budget}services:
@@ -18,17 +22,18 @@ pub(super) fn spec_text(variant: u64) -> String {
     replicas: {fast}
     restart: always
     backoff: {{ initial: 0s, jitter: 0 }}
-    crash_loop: {{ threshold: 1000, window: 1s }}
+    crash_loop: {{ threshold: 1000, window: 1s }}{fast_clean}
   slow:
     command: ["slow"]
     backoff: {{ initial: 1s, max: 8s, jitter: 0.3 }}
     crash_loop: {{ threshold: 3, window: 10s, cooldown: 20s }}
+    stable_after: 5s
     stop: {{ timeout: 2s }}
   once:
     command: ["once"]
   iso:
     command: ["iso"]
-    on_panic: isolate
+    on_panic: {iso}
   dep:
     command: ["dep"]
     depends_on: {dep}

@@ -53,3 +53,14 @@ fn one(seed: u64, steps: usize, replay: bool) -> Option<String> {
         }
     }
 }
+
+/// A shape that did not parse would make every reload to it a refused one
+/// (the world does not read the reply), and the simulation would never run it.
+#[test]
+fn both_shapes_of_the_simulated_spec_parse() {
+    for variant in 0..2 {
+        let text = super::spec::spec_text(variant);
+        let parsed = super::spec::parsed(&text);
+        assert!(parsed.is_ok(), "shape {variant}: {:?}\n{text}", parsed.err());
+    }
+}
