@@ -29,12 +29,27 @@ pub(super) struct Batch {
     ack: Option<u64>,
     /// The exit number the store holds (written once per commit when it changed).
     stored_seq: u64,
+    /// The last commit failed: acknowledgements wait for one that does not.
+    unsaved: bool,
 }
 
 impl Batch {
     /// No batch open; the store holds exit number `stored_seq`.
     pub(super) fn new(stored_seq: u64) -> Batch {
-        Batch { open: false, ack: None, stored_seq }
+        Batch { open: false, ack: None, stored_seq, unsaved: false }
+    }
+
+    /// A commit went through.
+    pub(super) fn committed(&mut self) {
+        self.unsaved = false;
+    }
+
+    /// A commit failed, and its transaction with it: the exit number is
+    /// written again with the next one, and exits wait to be acknowledged
+    /// (the runtime keeps them, and sends them again to a new brain).
+    pub(super) fn not_committed(&mut self) {
+        self.unsaved = true;
+        self.stored_seq = 0;
     }
 }
 
@@ -58,6 +73,9 @@ impl<R: Runtime> Supervisor<R> {
     pub(super) fn settle(&mut self) {
         let _committed = self.flush();
         self.arm_orders();
+        if self.batch.unsaved {
+            return; // acknowledged once a commit holds them (see `Batch::not_committed`)
+        }
         if let Some(seq) = self.batch.ack.take() {
             self.runtime.ack(seq);
         }
@@ -194,5 +212,42 @@ mod tests {
         assert_eq!(*acks.lock().unwrap(), [12]);
         let again = store.committed().events.values().filter(|e| e.kind == "exited").count();
         assert_eq!(again, 6, "nothing recorded twice");
+    }
+
+    #[test]
+    fn a_failed_commit_holds_the_acknowledgement_and_its_rows_go_into_the_next() {
+        let mut web = crate::testing::service("web");
+        web.replicas = 2;
+        web.backoff.initial = std::time::Duration::ZERO;
+        web.backoff.jitter = 0.0;
+        let store = MemoryStore::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (inner, world) = FakeRuntime::new(tx);
+        let acks = Arc::new(Mutex::new(Vec::new()));
+        let runtime = Acking { inner, acks: acks.clone() };
+        let deployment = Deployment::new(Spec::new([web]));
+        let mut sup =
+            Supervisor::new(deployment, runtime, Ports::new(store.clone()), Settings::new("/", "/"));
+        sup.start();
+        let mut exit_of = |instance: &str, seq: u64| {
+            world.end_instance(instance, ExitStatus::Code(1));
+            let Ok(Report::Exit(exit)) = rx.try_recv() else { panic!("an exit") };
+            Exit { seq, ..exit }
+        };
+        // The disk is full: web/1's exit is decided (and restarted), not stored.
+        store.set_full(true);
+        sup.on_runtime_reports([Report::Exit(exit_of("web/1", 7))]);
+        assert!(acks.lock().unwrap().is_empty(), "nothing acknowledged that the store does not hold");
+        let restarts = |c: &crate::ports::store::Contents, r: u32| {
+            c.instances.get(&("web".to_string(), r)).map(|row| row.restarts)
+        };
+        assert_eq!(restarts(&store.committed(), 1), Some(0));
+        // Room again: the next commit holds web/1's row too, and the exit number.
+        store.set_full(false);
+        sup.on_runtime_reports([Report::Exit(exit_of("web/0", 8))]);
+        assert_eq!(*acks.lock().unwrap(), [8], "both acknowledged at once");
+        let committed = store.committed();
+        assert_eq!((restarts(&committed, 0), restarts(&committed, 1)), (Some(1), Some(1)));
+        assert_eq!(committed.meta.get("last_exit_seq").map(String::as_str), Some("8"));
     }
 }

@@ -44,8 +44,9 @@ impl<R: Runtime> Supervisor<R> {
     /// it returns, so none can run before what justifies it is on disk.
     pub(super) fn flush(&mut self) -> Committed {
         let now_ms = self.clock.wall_ms();
-        for id in std::mem::take(&mut self.dirty) {
-            let result = match self.deployment.instance(&id) {
+        let written = std::mem::take(&mut self.dirty);
+        for id in &written {
+            let result = match self.deployment.instance(id) {
                 Some(inst) => {
                     let row = self.row(inst);
                     self.store.put_instance(&row, now_ms)
@@ -58,8 +59,16 @@ impl<R: Runtime> Supervisor<R> {
         }
         self.record_exit_seq();
         let watch = crate::clock::Stopwatch::start();
-        if let Err(e) = self.store.commit() {
-            tracing::error!("store: commit failed: {e}");
+        match self.store.commit() {
+            Ok(()) => self.batch.committed(),
+            Err(e) => {
+                // Rolled back (a full disk): supervision goes on from what
+                // this brain holds; the rows it held and the exit number go
+                // into the next commit, and no exit is acknowledged until then.
+                tracing::error!("store: commit failed: {e}");
+                self.dirty.extend(written);
+                self.batch.not_committed();
+            }
         }
         self.observer.commit_took(watch.elapsed());
         Committed(())

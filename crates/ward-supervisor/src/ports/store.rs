@@ -111,6 +111,8 @@ pub struct MemoryStore {
     open: Contents,
     /// Its writes since the last commit, in order.
     pending: Vec<Write>,
+    /// Commits fail, as on a full disk (see [`MemoryStore::set_full`]).
+    full: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// One write of a [`MemoryStore`], kept until its commit.
@@ -170,7 +172,19 @@ impl MemoryStore {
 
     /// A store that starts from what this one committed (a restart of its writer).
     pub fn reopen(&self) -> Self {
-        MemoryStore { committed: self.committed.clone(), open: self.committed(), pending: Vec::new() }
+        MemoryStore {
+            committed: self.committed.clone(),
+            open: self.committed(),
+            pending: Vec::new(),
+            full: self.full.clone(),
+        }
+    }
+
+    /// Makes every commit of this store and its clones fail, as SQLite's
+    /// on a full disk: the open transaction is rolled back (its writes are
+    /// lost) and the next write begins a new one. `false` makes room again.
+    pub fn set_full(&self, full: bool) {
+        self.full.store(full, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn write(&mut self, w: Write) {
@@ -181,6 +195,11 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn commit(&mut self) -> StoreResult<()> {
+        if self.full.load(std::sync::atomic::Ordering::Relaxed) && !self.pending.is_empty() {
+            self.pending.clear();
+            self.open = self.committed();
+            return Err("database or disk is full: the transaction was rolled back".into());
+        }
         if !self.pending.is_empty() {
             let mut committed = self.committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             for w in self.pending.drain(..) {

@@ -53,6 +53,12 @@ pub enum StoreError {
         /// Ours.
         known: i64,
     },
+    /// An error (a full disk) made SQLite roll back the open transaction:
+    /// what was written since the last commit is not in the store.
+    #[error(
+        "the transaction was rolled back after an earlier error (a full disk?); what it held is not in the store"
+    )]
+    RolledBack,
     /// Any other SQLite failure.
     #[error("store: {0}")]
     Sql(#[from] rusqlite::Error),
@@ -115,17 +121,30 @@ impl Store {
     }
 
     fn begin(&mut self) -> Result<(), StoreError> {
-        if !self.in_tx {
+        // A statement that failed (a full disk, an I/O error) may have made
+        // SQLite roll the transaction back: it is in autocommit mode again,
+        // and the next write begins a new one (not a write of its own each).
+        if !self.in_tx || self.conn.is_autocommit() {
             self.conn.prepare_cached("BEGIN")?.execute([])?;
             self.in_tx = true;
         }
         Ok(())
     }
 
-    /// Commits what was written since the last commit.
+    /// Commits what was written since the last commit. When an error rolled
+    /// the transaction back, says so (what it held is not in the store) and
+    /// the next write begins anew.
     pub fn commit(&mut self) -> Result<(), StoreError> {
         if self.in_tx {
-            self.conn.prepare_cached("COMMIT")?.execute([])?;
+            if self.conn.is_autocommit() {
+                self.in_tx = false;
+                return Err(StoreError::RolledBack);
+            }
+            if let Err(e) = self.conn.prepare_cached("COMMIT").and_then(|mut c| c.execute([])) {
+                // Still open after a busy database: the next commit tries again.
+                self.in_tx = !self.conn.is_autocommit();
+                return Err(e.into());
+            }
             self.in_tx = false;
             self.commits += 1;
             if self.commits % CHECKPOINT_EVERY == 0 {

@@ -131,3 +131,35 @@ fn keeper_epochs_grow_past_every_recorded_exit_whatever_the_clock() {
     assert!(crate::protocol::exit_number(42, 1) > ((40_u64 << 32) | 7));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_full_disk_loses_its_transaction_and_the_store_goes_on_once_there_is_room() {
+    let dir = temp("full");
+    let path = dir.join("ward.db");
+    let mut s = Store::open(&path).unwrap();
+    s.record_event(&event(1)).unwrap();
+    s.commit().unwrap();
+    // No room beyond the pages there are now: SQLite says the disk is full.
+    let pages: i64 = s.conn.pragma_query_value(None, "page_count", |r| r.get(0)).unwrap();
+    s.conn.pragma_update(None, "max_page_count", pages).unwrap();
+    let mut failed = false;
+    for seq in 2..2000 {
+        let mut e = event(seq);
+        e.error = Some("x".repeat(2000));
+        if s.record_event(&e).and_then(|()| s.commit()).is_err() {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "the disk never filled");
+    // Room again: the next transaction is one, committed.
+    s.conn.pragma_update(None, "max_page_count", 1_000_000_000i64).unwrap();
+    s.record_event(&event(5000)).unwrap();
+    s.set_meta("after", "yes").unwrap();
+    s.commit().unwrap();
+    assert!(s.conn.is_autocommit(), "no transaction left open");
+    drop(s);
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.last_seq().unwrap(), 5000);
+    assert_eq!(s.meta("after").unwrap().as_deref(), Some("yes"));
+}
