@@ -157,4 +157,25 @@ mod tests {
         }
         assert_eq!(j.factor(0.0), 1.0);
     }
+
+    #[test]
+    fn monotonic_times_map_to_wall_times_seen_from_one_moment() {
+        let time = Arc::new(ManualTime::default());
+        time.mono_ms.store(5_000, Ordering::Relaxed);
+        time.wall_ms.store(1_700_000_000_000, Ordering::Relaxed);
+        let clock = Clock::manual(time.clone());
+        let now = clock.now();
+        let walls = clock.walls();
+        assert_eq!(walls.of(now), 1_700_000_000_000);
+        assert_eq!(walls.of(now + Duration::from_millis(1500)), 1_700_000_001_500);
+        assert_eq!(walls.of(MonoTime::from_millis(now.as_millis() - 2_000)), 1_699_999_998_000);
+        // A time from before the Unix epoch is 0.
+        let early = Clock::manual(Arc::new(ManualTime::default()));
+        assert_eq!(early.walls().of(MonoTime::from_millis(1)), 0);
+        // The clocks move on; `walls` keeps the moment it read, `wall_of` reads them anew.
+        time.mono_ms.store(9_000, Ordering::Relaxed);
+        time.wall_ms.store(1_700_000_004_000, Ordering::Relaxed);
+        assert_eq!(walls.of(now), 1_700_000_000_000);
+        assert_eq!(clock.wall_of(now), 1_700_000_000_000);
+    }
 }
