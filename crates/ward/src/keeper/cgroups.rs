@@ -65,6 +65,13 @@ pub(super) struct Counted {
     pub memory_peak: Option<u64>,
 }
 
+impl Counted {
+    /// What `stats` says the folder counted.
+    fn of(stats: &Stats) -> Counted {
+        Counted { cpu_usec: stats.cpu_usec, oom_kills: stats.oom_kills, memory_peak: stats.memory_peak_bytes }
+    }
+}
+
 impl Keeper {
     /// A child of `instance` is about to be forked into its cgroup: the
     /// folder is no longer one to remove once empty (an orphan reaped before
@@ -76,32 +83,28 @@ impl Keeper {
     }
 
     /// The cgroup that the new child was placed in (`inst`, made for
-    /// `resources`); `before` is what it counted before, as far as known.
+    /// `resources`); `before` is what it counted before, when the exit of
+    /// its last process here told it.
     pub(super) fn child_cgroup(
         inst: Instance,
         resources: ResourcesSpec,
-        before: Counted,
+        before: Option<Counted>,
     ) -> Option<Box<ChildCgroup>> {
         if inst.is_empty() {
             return None;
         }
-        // Read only for a folder of an earlier run that was not just reaped
-        // here (a start after a wait, a new keeper): the rare case. A folder
-        // made anew counts from zero.
+        // A folder made anew counts from zero; one of an earlier run that
+        // was not just reaped here (a start after a wait, a new keeper: the
+        // rare case) is read, once.
         let new = inst.is_new();
-        let oom_kills = before.oom_kills.or_else(|| if new { None } else { inst.oom_kills() });
-        let oom_base = oom_kills.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
-        let cpu_base = match before.cpu_usec {
-            Some(usec) => usec,
-            None if new => 0,
-            None => inst.stats().cpu_usec.unwrap_or(0),
+        let before = match before {
+            _ if new => Counted::default(),
+            Some(counted) => counted,
+            None => Counted::of(&inst.stats()),
         };
-        let peak_base = match before.memory_peak {
-            _ if new || !inst.peak_carries() => None,
-            Some(peak) => Some(peak),
-            None => inst.stats().memory_peak_bytes,
-        }
-        .unwrap_or(0);
+        let oom_base = before.oom_kills.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+        let cpu_base = before.cpu_usec.unwrap_or(0);
+        let peak_base = if inst.peak_carries() { before.memory_peak.unwrap_or(0) } else { 0 };
         let limits = (resources != ResourcesSpec::default()).then(|| Box::new(resources));
         Some(Box::new(ChildCgroup { inst, oom_base, cpu_base, peak_base, limits, killed: false }))
     }
@@ -123,11 +126,7 @@ impl Keeper {
             all.flush_counters();
         }
         let mut stats = inst.stats();
-        let counted = Counted {
-            cpu_usec: stats.cpu_usec,
-            oom_kills: stats.oom_kills,
-            memory_peak: stats.memory_peak_bytes,
-        };
+        let counted = Counted::of(&stats);
         if peak_base > 0 && stats.memory_peak_bytes.is_some_and(|peak| peak <= peak_base) {
             stats.memory_peak_bytes = None;
         }

@@ -36,8 +36,8 @@ pub(super) struct Starting {
     instance: String,
     token: String,
     forked: Forked,
-    /// The cgroup it was placed in, and what that counted before, as far as known.
-    cgroup: Option<(Instance, Counted)>,
+    /// The cgroup it was placed in, and what that counted before, when known.
+    cgroup: Option<(Instance, Option<Counted>)>,
 }
 
 /// A replacement under a standing order, whose exec is under way.
@@ -56,17 +56,12 @@ impl Keeper {
         let token = self.journal.starting(&w.instance);
         launch.env.push((super::journal::VAR.into(), token.clone()));
         self.cgroup_forking(&w.instance);
-        let counted = last.as_ref().map(|l| l.counted).unwrap_or_default();
+        let counted = last.as_ref().map(|l| l.counted);
         let last = last.map(|l| (l.inst, l.resources));
         let (forked, cgroup) = match self.runtime.fork_in(&launch, last) {
-            // Reused, the folder's counts go on from what they were; made anew, from zero.
-            Ok((forked, cgroup)) => {
-                let cgroup = cgroup.map(|inst| {
-                    let before = if inst.is_new() { Counted::default() } else { counted };
-                    (inst, before)
-                });
-                (forked, cgroup)
-            }
+            // Reused, the folder's counts go on from what they were (made
+            // anew, from zero: see `Keeper::child_cgroup`).
+            Ok((forked, cgroup)) => (forked, cgroup.map(|inst| (inst, counted))),
             Err(e) => {
                 self.journal.ended(&token);
                 return Err(e.to_string());
