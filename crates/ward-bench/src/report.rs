@@ -115,6 +115,19 @@ impl Results {
                 "≤ 2× baseline",
                 Some(wc <= 2.0 * bc),
             );
+            if let Some(k) = wr.keeper_alone {
+                row(
+                    &format!(
+                        "CPU per restart of the keeper alone, the brain stopped ({} more kills)",
+                        sizes.kills.saturating_sub(1)
+                    ),
+                    fmt_dur(k),
+                    fmt_dur(b),
+                    ratio(k.as_secs_f64(), bc),
+                    "",
+                    None,
+                );
+            }
         }
         let n = sizes.scale;
         if n > 0 {

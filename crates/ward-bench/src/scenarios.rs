@@ -33,6 +33,11 @@ pub struct Restart {
     /// CPU time of the supervisor's own processes over all these restarts
     /// (from just before the first kill until a second after the last).
     pub cpu: Duration,
+    /// Ward only: the keeper's CPU time per restart with the brain stopped
+    /// (`SIGSTOP`) while each long-running instance is killed once more: what
+    /// a restart costs before anything is recorded, the floor of ward's
+    /// split into a keeper and a brain.
+    pub keeper_alone: Option<Duration>,
 }
 
 impl Restart {
@@ -123,10 +128,38 @@ pub fn restart(kind: Kind, p: &Programs, sizes: &Sizes, root: &Path) -> io::Resu
         }
         std::thread::sleep(SETTLE);
         r.cpu = ns(procfs::cpu_between(&cpu, &procfs::cpu(&sup.own())));
+        if kind == Kind::Ward {
+            r.keeper_alone = keeper_alone(&mut sup, sizes)?;
+        }
         Ok(r)
     })();
     sup.stop()?;
     result
+}
+
+/// Kills every long-running instance but the first once more, each after the
+/// last one's replacement started, with ward's brain stopped; returns the
+/// keeper's CPU time per restart (`None` without a brain to stop). The brain
+/// is let go on again, and given time to record it all, whatever happens.
+fn keeper_alone(sup: &mut Sup, sizes: &Sizes) -> io::Result<Option<Duration>> {
+    let keeper = sup.pid();
+    let Some(brain) = sup.own().into_iter().find(|&p| p != keeper) else { return Ok(None) };
+    let n = sizes.kills.saturating_sub(1);
+    if n == 0 {
+        return Ok(None);
+    }
+    kill(brain, libc::SIGSTOP);
+    let measured = (|| {
+        let cpu = procfs::cpu(&[keeper]);
+        for i in 1..=n {
+            kill_and_wait(sup, i)?;
+            std::thread::sleep(sizes.gap);
+        }
+        Ok(ns(procfs::cpu_between(&cpu, &procfs::cpu(&[keeper]))) / n as u32)
+    })();
+    kill(brain, libc::SIGCONT);
+    std::thread::sleep(SETTLE);
+    measured.map(Some)
 }
 
 /// Scenarios 2, 3 and 4 on `kind` (with, on ward, a second storm during
