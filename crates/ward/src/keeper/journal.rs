@@ -49,6 +49,12 @@ pub struct Journal {
     ended: String,
     /// Processes of earlier keepers still named, until they end.
     strays: Vec<Stray>,
+    /// What a failed write left out (a full disk): written first by the next
+    /// one, so that no start or end is lost and a line cut short is completed
+    /// rather than glued to the next.
+    unwritten: Vec<u8>,
+    /// Writes fail (said once, until one works again).
+    failing: bool,
 }
 
 impl Journal {
@@ -70,6 +76,8 @@ impl Journal {
             written: 0,
             ended: String::new(),
             strays: strays.clone(),
+            unwritten: Vec::new(),
+            failing: false,
         };
         journal.rewrite(std::iter::empty())?;
         Ok((journal, strays))
@@ -126,8 +134,17 @@ impl Journal {
             return;
         }
         self.strays.retain(|s| carries(s.pid, &s.token));
-        if let Err(e) = self.rewrite(live) {
-            tracing::error!("keeper: cannot compact {}: {e}", self.path.display());
+        match self.rewrite(live) {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                tracing::info!("keeper: {} is written again", self.path.display());
+            }
+            Ok(()) => {}
+            Err(e) if !self.failing => {
+                self.failing = true;
+                tracing::error!("keeper: cannot compact {}: {e}", self.path.display());
+            }
+            Err(_) => {}
         }
     }
 
@@ -145,16 +162,59 @@ impl Journal {
         fs::rename(&tmp, &self.path)?;
         self.file = OpenOptions::new().append(true).open(&self.path)?;
         self.written = text.len() as u64;
+        // The new journal names every live process: what was left out of the old one is in it.
+        self.unwritten.clear();
         Ok(())
     }
 
-    fn append(&mut self, line: &str) {
-        // One write(2) of one line on an O_APPEND file.
-        match self.file.write_all(line.as_bytes()) {
-            Ok(()) => self.written += line.len() as u64,
-            Err(e) => tracing::error!("keeper: cannot write {}: {e}", self.path.display()),
+    fn append(&mut self, lines: &str) {
+        // One write(2) on an O_APPEND file, after what an earlier one left out.
+        let (done, error) = if self.unwritten.is_empty() {
+            let (done, error) = write_some(&mut self.file, lines.as_bytes());
+            self.unwritten.extend_from_slice(&lines.as_bytes()[done..]);
+            (done, error)
+        } else {
+            self.unwritten.extend_from_slice(lines.as_bytes());
+            let (done, error) = write_some(&mut self.file, &self.unwritten);
+            self.unwritten.drain(..done);
+            (done, error)
+        };
+        self.written += done as u64;
+        match (error, self.failing) {
+            (Some(e), false) => {
+                self.failing = true;
+                tracing::error!(
+                    "keeper: cannot write {} ({e}); what it should say is kept until it can be written",
+                    self.path.display()
+                );
+            }
+            (None, true) => {
+                self.failing = false;
+                tracing::info!("keeper: {} is written again", self.path.display());
+            }
+            _ => {}
+        }
+        if self.unwritten.len() as u64 >= COMPACT_AT {
+            // Held for long: the next rewrite, which names every live
+            // process, says it all (tried at each compaction until it works).
+            self.unwritten = Vec::new();
+            self.written = self.written.max(COMPACT_AT);
         }
     }
+}
+
+/// Writes as much of `bytes` as `out` takes: how much, and why not all.
+fn write_some(out: &mut impl Write, bytes: &[u8]) -> (usize, Option<io::Error>) {
+    let mut done = 0;
+    while done < bytes.len() {
+        match out.write(&bytes[done..]) {
+            Ok(0) => return (done, Some(io::ErrorKind::WriteZero.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (done, Some(e)),
+        }
+    }
+    (done, None)
 }
 
 /// The tokens started and not ended in a journal's text, with their instance.
@@ -236,6 +296,66 @@ mod tests {
         assert_eq!(open["1.2"], "api/1");
         assert_eq!(token_order("ab12cd34.3.10"), (3, 10));
         assert!(token_order("ab12cd34.3.9") < token_order("ab12cd34.3.10"));
+    }
+
+    /// Takes `room` bytes, then says the disk is full until given more.
+    struct Disk {
+        kept: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for Disk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.room);
+            if n == 0 {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            self.kept.extend_from_slice(&buf[..n]);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_write_cut_short_says_how_far_it_went() {
+        let mut disk = Disk { kept: Vec::new(), room: 5 };
+        let (done, e) = write_some(&mut disk, b"+ a.1.1 api/0\n");
+        assert_eq!((done, disk.kept.as_slice()), (5, &b"+ a.1"[..]));
+        assert_eq!(e.and_then(|e| e.raw_os_error()), Some(libc::ENOSPC));
+        disk.room = 100;
+        assert_eq!(write_some(&mut disk, b".1 api/0\n").0, 9);
+        assert_eq!(disk.kept, b"+ a.1.1 api/0\n");
+    }
+
+    #[test]
+    fn what_a_full_disk_left_out_is_written_first_once_there_is_room() {
+        let dir = std::env::temp_dir().join(format!("ward-journal-full-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keeper.journal");
+        let (mut j, _) = Journal::open(&path, 1).unwrap();
+        let a = j.starting("api/0");
+        // A full disk: /dev/full refuses every write with ENOSPC.
+        let journal =
+            std::mem::replace(&mut j.file, OpenOptions::new().write(true).open("/dev/full").unwrap());
+        j.ended(&a);
+        let b = j.starting("api/0");
+        j.ended(&b);
+        j.flush_all();
+        assert_eq!(fs::read_to_string(&path).unwrap(), format!("+ {a} api/0\n"));
+        j.file = journal; // room again
+        let c = j.starting("web/0");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            format!("+ {a} api/0\n- {a}\n+ {b} api/0\n- {b}\n+ {c} web/0\n"),
+            "nothing lost, in order"
+        );
+        let open = unended(&fs::read_to_string(&path).unwrap());
+        assert_eq!(open.into_iter().collect::<Vec<_>>(), [(c, "web/0".to_string())]);
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
