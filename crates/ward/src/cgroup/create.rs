@@ -150,6 +150,11 @@ impl Cgroups {
             let dir = base.join(name);
             let (fresh, new) =
                 fresh_dir(&dir).map_err(|source| CgroupError::Io { path: dir.clone(), source })?;
+            // A process born in a frozen folder would hold the keeper until
+            // the exec deadline, and then be killed: none is started there.
+            if !new && super::kill::events(&dir).frozen {
+                return Err(CgroupError::Frozen { path: dir });
+            }
             inst.v2_fresh = fresh;
             made &= new;
             inst.v2 = Some(dir);
@@ -184,7 +189,7 @@ impl Cgroups {
     }
 
     /// The folders for the next process of instance `name`, given `last`,
-    /// those of its last process (empty now, see [`Instance::is_populated`],
+    /// those of its last process (empty now, see [`Instance::events`],
     /// and never killed since [`Cgroups::create`] returned them: the caller
     /// knows, having made every kill of them through [`Instance::kill`]),
     /// made for the limits `was`: reused as they are when the limits are the
@@ -225,10 +230,14 @@ impl Instance {
         self.dirs().next()?.file_name().map(|n| n.to_string_lossy().into_owned())
     }
 
-    /// Whether a process is in it (its v2 folder's `cgroup.events`; true
-    /// when that cannot be told, v1 alone included, to be safe).
-    pub fn is_populated(&self) -> bool {
-        self.v2.as_deref().is_none_or(super::kill::populated)
+    /// What its v2 folder's `cgroup.events` says: whether a process is in it
+    /// (true when that cannot be told, v1 alone included, to be safe), and
+    /// whether it is frozen.
+    pub fn events(&self) -> super::Events {
+        match self.v2.as_deref() {
+            Some(dir) => super::kill::events(dir),
+            None => super::kill::Events { populated: true, frozen: false },
+        }
     }
 
     /// Whether its folders were made for it just now (its counters are zero).

@@ -94,10 +94,26 @@ pub(super) fn was_killed(dir: &Path) -> bool {
 /// Whether v2 folder `dir` holds a process (`populated 1` in `cgroup.events`;
 /// true when unreadable, to be safe).
 pub(super) fn populated(dir: &Path) -> bool {
-    crate::kfile::read(&dir.join("cgroup.events"), |events| {
-        Some(events.lines().any(|l| l.trim() == "populated 1"))
+    events(dir).populated
+}
+
+/// What v2 folder `dir`'s `cgroup.events` says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Events {
+    /// A process is in it or below (true when unreadable, to be safe).
+    pub populated: bool,
+    /// It is frozen, by its own `cgroup.freeze` or a parent's: a process
+    /// born in it would not run until it is thawed.
+    pub frozen: bool,
+}
+
+/// Reads `dir`'s `cgroup.events` (one read).
+pub(super) fn events(dir: &Path) -> Events {
+    crate::kfile::read(&dir.join("cgroup.events"), |text| {
+        let on = |key: &str| text.lines().any(|l| l.trim().strip_prefix(key) == Some(" 1"));
+        Some(Events { populated: on("populated"), frozen: on("frozen") })
     })
-    .unwrap_or(true)
+    .unwrap_or(Events { populated: true, frozen: false })
 }
 
 fn read_pids(dir: &Path) -> Vec<u32> {

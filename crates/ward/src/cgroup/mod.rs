@@ -36,6 +36,7 @@ pub(crate) mod stats;
 
 pub use create::{Instance, V2Entry};
 pub use detect::{Controller, Layout};
+pub use kill::Events;
 pub use stats::Stats;
 
 use std::path::{Path, PathBuf};
@@ -88,6 +89,15 @@ pub enum CgroupError {
         controller: &'static str,
         /// The host's cgroups.
         kind: &'static str,
+    },
+    /// The instance's folder is frozen (by its `cgroup.freeze` or a parent's).
+    #[error(
+        "cgroup {path} is frozen: nothing is started in it until it is thawed (write 0 to cgroup.freeze \
+         there, or in the parent that froze it)"
+    )]
+    Frozen {
+        /// The folder.
+        path: PathBuf,
     },
     /// A folder or control file could not be made or written.
     #[error("cgroup {path}: {source}")]

@@ -135,9 +135,11 @@ impl Keeper {
         let heir = self.cgroups.handed.remove(&pid);
         let mut reusable = None;
         if replaced && heir.is_none() {
-            if inst.is_populated() {
+            let events = inst.events();
+            if events.populated {
                 inst.kill();
-            } else if !killed {
+            } else if !killed && !events.frozen {
+                // (A frozen one is looked at again, and refused, by `Cgroups::create`.)
                 reusable = Some(Reusable { inst, resources, counted });
             }
         } else {

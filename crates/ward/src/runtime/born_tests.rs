@@ -74,7 +74,7 @@ fn a_replacement_is_born_in_the_last_folder_and_after_a_kill_in_a_new_one() {
     };
     let (first, inst) = run(&check, None);
     assert_eq!(shared().wait_for(first), Some(ExitStatus::Code(7)));
-    assert!(!inst.is_populated(), "empty once its process is reaped");
+    assert!(!inst.events().populated, "empty once its process is reaped");
     assert!(inst.is_new(), "made for the first run");
     let folder = inst.name();
     let (second, inst) = run(&check, Some((inst, none)));

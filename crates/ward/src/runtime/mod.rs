@@ -69,6 +69,18 @@ pub enum SpawnError {
     /// `group:` does not name a group of this system.
     #[error("unknown group {0:?}")]
     UnknownGroup(String),
+    /// The child had not exec'd long after its fork, and was killed (see
+    /// `reaper::deadline`).
+    #[error(
+        "{program} had not started {after:?} after its fork and was killed (its cgroup frozen, or its \
+         program or working folder on a file system that does not answer?)"
+    )]
+    ExecTimedOut {
+        /// argv\[0\].
+        program: String,
+        /// The deadline it missed.
+        after: std::time::Duration,
+    },
     /// Anything else from the OS (fork, pipe, a NUL byte in an argument…).
     #[error("spawn failed: {0}")]
     Os(#[from] std::io::Error),

@@ -16,6 +16,7 @@ mod daemons;
 mod dashboard;
 mod durable;
 mod explain;
+mod frozen;
 mod full_disk;
 mod health;
 mod idle;

@@ -159,6 +159,10 @@ impl ProcessRuntime {
                 tracing::debug!(instance = %launch.id, pid, "spawned");
                 Ok(pid)
             }
+            Outcome::TimedOut { pid, after } => Err(Failed {
+                child: Some(pid),
+                error: SpawnError::ExecTimedOut { program: launch.argv[0].clone(), after },
+            }),
             Outcome::Failed { pid, errno } => Err(Failed {
                 child: (pid != 0).then_some(pid),
                 error: SpawnError::Exec {

@@ -80,6 +80,7 @@ pub(super) fn prepare(launch: &Launch) -> Result<Plan, SpawnError> {
         rlimits,
         umask: launch.process.umask,
         spare_group: false,
+        exec_deadline: crate::runtime::reaper::exec_deadline(),
     })
 }
 

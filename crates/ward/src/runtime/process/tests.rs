@@ -255,3 +255,36 @@ fn what_a_leader_leaves_in_its_group_is_killed_before_it_is_reaped() {
     let left: u32 = scratch.read_log().trim().parse().expect("the background pid");
     assert!(gone_soon(left), "the leftover of the group was killed at the reap");
 }
+
+#[test]
+fn a_child_held_before_its_exec_is_killed_at_the_exec_deadline() {
+    use rustix::pipe::PipeFlags;
+    let (rt, reaper) = runtime();
+    let scratch = Scratch::new("deadline");
+    let mut plan = prepare(&launch(&["true"], &scratch)).expect("plan");
+    // Before anything else the child writes its pid into each `cgroup.procs`
+    // it is given: a full pipe holds it there, before its exec, for good.
+    let (read, write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC | PipeFlags::NONBLOCK).expect("pipe");
+    while rustix::io::write(&write, &[0u8; 4096]).is_ok() {}
+    rustix::fs::fcntl_setfl(&write, rustix::fs::OFlags::empty()).expect("blocking again");
+    plan.cgroup_procs = vec![write];
+    plan.exec_deadline = std::time::Duration::from_millis(300);
+    // Should the deadline fail, room in the pipe lets the child go (the test fails, not hangs).
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let rescue = std::thread::spawn(move || {
+        if finished.recv_timeout(std::time::Duration::from_secs(10)).is_err() {
+            let mut buf = [0u8; 65536];
+            while rustix::io::read(&read, &mut buf).is_ok_and(|n| n > 0) {}
+        }
+    });
+    #[allow(clippy::disallowed_methods)] // how long the fork took, to check the deadline
+    let t = std::time::Instant::now();
+    let outcome = spawn::fork_child(plan, &rt.reaper).expect("forked").outcome().expect("an outcome");
+    let took = t.elapsed();
+    let Outcome::TimedOut { pid, after } = outcome else { panic!("not timed out: {outcome:?}") };
+    assert_eq!(after, std::time::Duration::from_millis(300));
+    assert!(took >= after && took < std::time::Duration::from_secs(5), "{took:?}");
+    assert_eq!(reaper.wait_for(pid), Some(ExitStatus::Signal(libc::SIGKILL)));
+    let _ = done.send(());
+    rescue.join().expect("the rescue thread");
+}

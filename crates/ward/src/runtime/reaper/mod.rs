@@ -21,8 +21,11 @@
 //! `std::process::Command` must not spawn supervised children (it waits
 //! internally when exec fails). The process runtime forks on its own.
 
+mod deadline;
 mod sweep;
 mod watch;
+
+pub use deadline::after as exec_deadline;
 
 pub use sweep::Sweeper;
 
@@ -31,6 +34,7 @@ use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::Thread;
+use std::time::Duration;
 
 use ward_core::ExitStatus;
 
@@ -223,6 +227,8 @@ pub struct Forking<'a> {
     shared: &'a Shared,
     /// Its child will be watched through a pidfd (there is room for one).
     watched: bool,
+    /// The exec deadline armed for it, until [`Forking::overdue`].
+    arm: Option<u64>,
 }
 
 impl Forking<'_> {
@@ -242,10 +248,18 @@ impl Forking<'_> {
         self.shared.record(pid, true, self.watched);
         self.watched = false;
     }
+
+    /// Call once the fork returned: ends its exec deadline; true when the
+    /// child was killed for not having exec'd in time (see `deadline`).
+    pub fn overdue(&mut self) -> bool {
+        let deadline = self.shared.watch.deadline.as_ref();
+        self.arm.take().zip(deadline).is_some_and(|(arm, d)| d.disarm(arm))
+    }
 }
 
 impl Drop for Forking<'_> {
     fn drop(&mut self) {
+        self.overdue();
         let mut state = self.shared.lock();
         state.forking -= 1;
         if self.watched {
@@ -297,15 +311,18 @@ impl ReaperHandle {
     }
 
     /// Starts a fork: call it before forking, then [`Forking::forked`] the
-    /// child, so the reaper cannot reap it unseen.
-    pub fn forking(&self) -> Forking<'_> {
+    /// child, so the reaper cannot reap it unseen. A child that has not
+    /// exec'd `exec_deadline` after is killed (see `deadline`).
+    pub fn forking(&self, exec_deadline: Duration) -> Forking<'_> {
         let mut state = self.shared.lock();
         state.forking += 1;
         let watched = state.watched < self.shared.budget;
         if watched {
             state.watched += 1;
         }
-        Forking { shared: &self.shared, watched }
+        drop(state);
+        let arm = self.shared.watch.deadline.as_ref().map(|d| d.arm(None, exec_deadline));
+        Forking { shared: &self.shared, watched, arm }
     }
 
     /// Sends `signal` to the process group led by `pid` if that leader is a

@@ -15,7 +15,7 @@ fn decodes_wait_statuses() {
 fn a_spared_group_outlives_its_leader() {
     let shared = testing::shared();
     let (read, write) = rustix::pipe::pipe().unwrap();
-    let forking = shared.reaper.forking();
+    let forking = shared.reaper.forking(crate::runtime::reaper::exec_deadline());
     // SAFETY: the child makes only async-signal-safe calls, then _exits.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
@@ -68,7 +68,7 @@ fn reaps_a_direct_child_forked_after_a_park() {
 /// `write` end is closed.
 fn recorded_child(read: &rustix::fd::OwnedFd, write: &rustix::fd::OwnedFd) -> u32 {
     let shared = testing::shared();
-    let forking = shared.reaper.forking();
+    let forking = shared.reaper.forking(crate::runtime::reaper::exec_deadline());
     // SAFETY: the child makes only async-signal-safe calls, then _exits.
     let pid = unsafe { libc::fork() };
     if pid == 0 {

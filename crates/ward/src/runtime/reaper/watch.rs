@@ -32,6 +32,9 @@ const BATCH: usize = 256;
 /// The event data of the wake-up descriptor (pids are below 2^22).
 const WAKE: u64 = u64::MAX;
 
+/// The event data of the exec deadline's timer.
+const DEADLINE: u64 = u64::MAX - 1;
+
 /// How many new pids wait at most before the loop is woken to watch them.
 const LAZY_BATCH: usize = 64;
 
@@ -44,6 +47,8 @@ pub(super) struct Watch {
     queue: Mutex<Vec<u32>>,
     /// New pids wait for the loop's next wake-up (see the module doc).
     lazy: bool,
+    /// The deadline on each fork's exec (none where no timer could be had).
+    pub(super) deadline: Option<super::deadline::Deadline>,
 }
 
 impl Watch {
@@ -68,7 +73,14 @@ impl Watch {
             rustix::event::eventfd(0, flags)?
         };
         epoll::add(&epoll, &wake, epoll::EventData::new_u64(WAKE), epoll::EventFlags::IN)?;
-        Ok(Watch { epoll, wake, queue: Mutex::default(), lazy })
+        let deadline = super::deadline::Deadline::new()
+            .and_then(|d| {
+                epoll::add(&epoll, d.fd(), epoll::EventData::new_u64(DEADLINE), epoll::EventFlags::IN)?;
+                Ok(d)
+            })
+            .map_err(|e| tracing::warn!("reaper: no deadline on execs ({e})"))
+            .ok();
+        Ok(Watch { epoll, wake, queue: Mutex::default(), lazy, deadline })
     }
 
     /// Asks the loop to watch `pid` (a child just forked).
@@ -139,6 +151,12 @@ pub(super) fn serve(
                 shared.watch.drain();
                 continue;
             }
+            if data == DEADLINE {
+                if let Some(deadline) = &shared.watch.deadline {
+                    deadline.expired();
+                }
+                continue;
+            }
             let Ok(pid) = u32::try_from(data) else { continue };
             // A stale event (its leader reaped by a sweep meanwhile, the pid
             // perhaps reused) finds nothing to reap: `reap` neither blocks
@@ -167,7 +185,10 @@ fn own_table(watch: &Watch) {
         tracing::warn!("reaper: cannot unshare the descriptor table: {}", io::Error::last_os_error());
         return;
     }
-    let mut keep = [watch.epoll.as_raw_fd(), watch.wake.as_raw_fd()];
+    // The deadline's timer stays in both tables: forks arm it from theirs.
+    let timer = watch.deadline.as_ref().map(|d| d.fd().as_raw_fd());
+    let mut keep: Vec<i32> =
+        [watch.epoll.as_raw_fd(), watch.wake.as_raw_fd()].into_iter().chain(timer).collect();
     keep.sort_unstable();
     let mut from = 3;
     for fd in keep.into_iter().chain([-1]) {

@@ -32,6 +32,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
 
 use super::reaper::ReaperHandle;
 use child::ChildArgs;
@@ -77,6 +78,8 @@ pub(super) struct Plan {
     pub umask: Option<libc::mode_t>,
     /// Its process group is not killed when it is reaped (see `Forking::forked_sparing_group`).
     pub spare_group: bool,
+    /// How long it may take to exec before it is killed (see `reaper::deadline`).
+    pub exec_deadline: Duration,
 }
 
 /// What became of a fork/exec.
@@ -86,13 +89,15 @@ pub(super) enum Outcome {
     Started(u32),
     /// The child could not exec (or chdir, or switch user) and exits with 127.
     Failed { pid: u32, errno: i32 },
+    /// The child had not exec'd `after` its fork and was killed (see `reaper::deadline`).
+    TimedOut { pid: u32, after: Duration },
 }
 
 /// A forked child whose exec is still under way (or already known).
 #[derive(Debug)]
 pub(super) enum Forked {
-    /// Its exec reports on this pipe.
-    Pending { pid: u32, report: OwnedFd },
+    /// Its exec reports on this pipe (waited for under the reaper's deadline).
+    Pending { pid: u32, report: OwnedFd, reaper: ReaperHandle, after: Duration },
     /// Started by `posix_spawn`, which waited for the exec.
     Known(Outcome),
 }
@@ -100,11 +105,18 @@ pub(super) enum Forked {
 impl Forked {
     /// Waits for the child's exec: started, or failed with an errno.
     pub(super) fn outcome(self) -> io::Result<Outcome> {
-        let (pid, report) = match self {
+        let (pid, report, reaper, after) = match self {
             Forked::Known(outcome) => return Ok(outcome),
-            Forked::Pending { pid, report } => (pid, report),
+            Forked::Pending { pid, report, reaper, after } => (pid, report, reaper, after),
         };
-        match read_report(report) {
+        match reaper.within_deadline(pid, after, || read_report(report)) {
+            (_, true) => Ok(Outcome::TimedOut { pid, after }),
+            (report, false) => Self::reported(pid, report),
+        }
+    }
+
+    fn reported(pid: u32, report: io::Result<Option<i32>>) -> io::Result<Outcome> {
+        match report {
             Ok(None) => Ok(Outcome::Started(pid)),
             Ok(Some(errno)) => Ok(Outcome::Failed { pid, errno }),
             Err(err) => {
@@ -137,8 +149,9 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
         let argv = null_terminated(&plan.argv);
         let envp = null_terminated(&plan.envp);
         let (input, out) = (stdin, output.as_raw_fd());
-        let forking = reaper.forking();
+        let mut forking = reaper.forking(plan.exec_deadline);
         let spawned = super::vspawn::spawn(&plan.program, &argv, &envp, plan.workdir.as_ref(), input, out);
+        let overdue = forking.overdue();
         if let Ok(pid) = spawned {
             forking.forked(pid);
         } else {
@@ -146,6 +159,7 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
         }
         reaper.children_may_exist();
         return Ok(Forked::Known(match spawned {
+            Ok(pid) if overdue => Outcome::TimedOut { pid, after: plan.exec_deadline },
             Ok(pid) => Outcome::Started(pid),
             Err(e) => Outcome::Failed { pid: 0, errno: e.raw_os_error().unwrap_or(libc::EINVAL) },
         }));
@@ -174,8 +188,9 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
     // Block every signal across the fork, so that none of ward's handlers
     // runs in the child before it resets them; the child unblocks them.
     let saved = block_all_signals();
-    let forking = reaper.forking();
+    let mut forking = reaper.forking(plan.exec_deadline);
     let started = start_child(&mut args, plan.cgroup_v2.as_ref());
+    let overdue = forking.overdue();
     match &started {
         Ok(Started::Vforked(pid) | Started::Forked(pid, _)) if plan.spare_group => {
             forking.forked_sparing_group(pid.unsigned_abs())
@@ -191,6 +206,7 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
         Started::Vforked(pid) => {
             let pid = pid.unsigned_abs();
             Ok(Forked::Known(match failure.load(Ordering::Acquire) {
+                0 if overdue => Outcome::TimedOut { pid, after: plan.exec_deadline },
                 0 => Outcome::Started(pid),
                 errno => Outcome::Failed { pid, errno },
             }))
@@ -201,7 +217,12 @@ pub(super) fn fork_child(plan: Plan, reaper: &ReaperHandle) -> io::Result<Forked
             // fails harmlessly (EACCES/ESRCH) when the child already exec'd or ended.
             // SAFETY: setpgid takes plain integers.
             unsafe { libc::setpgid(pid, pid) };
-            Ok(Forked::Pending { pid: pid.unsigned_abs(), report })
+            Ok(Forked::Pending {
+                pid: pid.unsigned_abs(),
+                report,
+                reaper: reaper.clone(),
+                after: plan.exec_deadline,
+            })
         }
     }
 }
