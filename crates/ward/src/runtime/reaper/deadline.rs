@@ -6,13 +6,13 @@
 //!
 //! So each fork arms a timer (a `timerfd` in the reaper's epoll: no wake-up
 //! unless it expires) and disarms it once the fork returned (two system
-//! calls per fork). When it
-//! expires, the reaper's loop kills the child still starting: the one named
-//! when it was armed, else the newest child of the forking thread (read from
-//! `/proc/self/task/TID/children` only then; that thread is blocked in the
-//! fork, so its newest child is the one). The fork then returns, and says
-//! the exec timed out. Armed and disarmed under one lock: a child is never
-//! killed after its fork was said to have returned.
+//! calls per fork). When it expires, the reaper's loop kills the child still
+//! starting: the one named when it was armed, else the newest child of the
+//! forking thread (read from `/proc/self/task/TID/children` only then, and
+//! only while that thread sleeps in the kernel, blocked in the fork: its
+//! newest child is the one). The fork then returns, and says the exec timed
+//! out. Armed and disarmed under one lock: a child is never killed after its
+//! fork was said to have returned.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -58,6 +58,7 @@ struct State {
 struct Armed {
     arm: u64,
     due: Instant,
+    after: Duration,
     /// The forking thread.
     tid: i32,
     /// The child, when known before its exec (a real fork's).
@@ -88,7 +89,7 @@ impl Deadline {
         let due = now + after;
         let earliest = state.armed.iter().map(|a| a.due).min();
         let tid = rustix::thread::gettid().as_raw_nonzero().get();
-        state.armed.push(Armed { arm, due, tid, pid });
+        state.armed.push(Armed { arm, due, after, tid, pid });
         if earliest.is_none_or(|e| due < e) {
             self.set(after);
         }
@@ -124,7 +125,18 @@ impl Deadline {
         let (overdue, armed): (Vec<Armed>, Vec<Armed>) = state.armed.iter().partition(|a| a.due <= now);
         state.armed = armed;
         for a in overdue {
-            let Some(pid) = a.pid.or_else(|| newest_child(a.tid)) else { continue };
+            let pid = match a.pid {
+                Some(pid) => Some(pid),
+                // Only while the forking thread waits in the fork (asleep in
+                // the kernel) is its newest child the one starting; else (a
+                // thread held up before its fork) look again later.
+                None if in_fork(a.tid) => newest_child(a.tid),
+                None => {
+                    state.armed.push(Armed { due: now + a.after, ..a });
+                    continue;
+                }
+            };
+            let Some(pid) = pid else { continue };
             let Ok(raw) = i32::try_from(pid) else { continue };
             // SAFETY: kill takes plain integers; `pid` is a child of ours that
             // is not reaped (its fork has not returned), so the number is its.
@@ -151,6 +163,13 @@ impl Deadline {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// Whether thread `tid` of this process sleeps in the kernel, uninterruptibly
+/// (state `D`), as a thread waiting for its vfork child does.
+fn in_fork(tid: i32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else { return false };
+    stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next()) == Some("D")
 }
 
 /// The newest child of thread `tid` of this process.
