@@ -115,7 +115,7 @@ impl<R: Runtime> Supervisor<R> {
 
 #[cfg(test)]
 mod tests {
-    use crate::ports::runtime::fake::{FakeRuntime, FakeSpawnError};
+    use crate::ports::runtime::fake::{FakeControl, FakeRuntime, FakeSpawnError};
     use crate::ports::runtime::{Exit, Launch, Report, Runtime};
     use crate::{MemoryStore, Ports, Settings, Supervisor};
     use std::sync::{Arc, Mutex};
@@ -151,22 +151,36 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_batch_is_decided_in_order_committed_with_its_last_number_and_acknowledged_once() {
+    /// The spec of `replicas` of `web`, restarted at once.
+    fn web(replicas: u32) -> Spec {
         let mut web = crate::testing::service("web");
-        web.replicas = 3;
+        web.replicas = replicas;
         web.backoff.initial = std::time::Duration::ZERO;
         web.backoff.jitter = 0.0;
-        let spec = Spec::new([web]);
-        let store = MemoryStore::new();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        Spec::new([web])
+    }
+
+    /// A started supervisor of `spec` over `store`, whose runtime keeps the
+    /// acknowledgements: it, the fake world, the runtime's reports, the acknowledgements.
+    fn acking(spec: Spec, store: &MemoryStore) -> (Supervisor<Acking>, FakeControl, Reports, Acks) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let (inner, world) = FakeRuntime::new(tx);
         let acks = Arc::new(Mutex::new(Vec::new()));
         let runtime = Acking { inner, acks: acks.clone() };
         let settings = Settings::new("/", "/");
-        let mut sup =
-            Supervisor::new(Deployment::new(spec.clone()), runtime, Ports::new(store.clone()), settings);
+        let mut sup = Supervisor::new(Deployment::new(spec), runtime, Ports::new(store.clone()), settings);
         sup.start();
+        (sup, world, rx, acks)
+    }
+
+    type Reports = tokio::sync::mpsc::UnboundedReceiver<Report>;
+    type Acks = Arc<Mutex<Vec<u64>>>;
+
+    #[test]
+    fn a_batch_is_decided_in_order_committed_with_its_last_number_and_acknowledged_once() {
+        let spec = web(3);
+        let store = MemoryStore::new();
+        let (mut sup, world, mut rx, acks) = acking(spec.clone(), &store);
         for (seq, i) in [(7, 2), (8, 0), (9, 1)] {
             world.end_instance(&format!("web/{i}"), ExitStatus::Signal(libc::SIGKILL));
             let Ok(Report::Exit(mut exit)) = rx.try_recv() else { panic!("an exit") };
@@ -216,19 +230,8 @@ mod tests {
 
     #[test]
     fn a_failed_commit_holds_the_acknowledgement_and_its_rows_go_into_the_next() {
-        let mut web = crate::testing::service("web");
-        web.replicas = 2;
-        web.backoff.initial = std::time::Duration::ZERO;
-        web.backoff.jitter = 0.0;
         let store = MemoryStore::new();
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let (inner, world) = FakeRuntime::new(tx);
-        let acks = Arc::new(Mutex::new(Vec::new()));
-        let runtime = Acking { inner, acks: acks.clone() };
-        let deployment = Deployment::new(Spec::new([web]));
-        let mut sup =
-            Supervisor::new(deployment, runtime, Ports::new(store.clone()), Settings::new("/", "/"));
-        sup.start();
+        let (mut sup, world, mut rx, acks) = acking(web(2), &store);
         let mut exit_of = |instance: &str, seq: u64| {
             world.end_instance(instance, ExitStatus::Code(1));
             let Ok(Report::Exit(exit)) = rx.try_recv() else { panic!("an exit") };

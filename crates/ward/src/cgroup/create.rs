@@ -234,10 +234,7 @@ impl Instance {
     /// (true when that cannot be told, v1 alone included, to be safe), and
     /// whether it is frozen.
     pub fn events(&self) -> super::Events {
-        match self.v2.as_deref() {
-            Some(dir) => super::kill::events(dir),
-            None => super::kill::Events { populated: true, frozen: false },
-        }
+        self.v2.as_deref().map_or(super::Events::UNKNOWN, super::kill::events)
     }
 
     /// Whether its folders were made for it just now (its counters are zero).

@@ -107,13 +107,18 @@ pub struct Events {
     pub frozen: bool,
 }
 
+impl Events {
+    /// What is assumed when they cannot be read: a process may be in it.
+    pub const UNKNOWN: Events = Events { populated: true, frozen: false };
+}
+
 /// Reads `dir`'s `cgroup.events` (one read).
 pub(super) fn events(dir: &Path) -> Events {
     crate::kfile::read(&dir.join("cgroup.events"), |text| {
         let on = |key: &str| text.lines().any(|l| l.trim().strip_prefix(key) == Some(" 1"));
         Some(Events { populated: on("populated"), frozen: on("frozen") })
     })
-    .unwrap_or(Events { populated: true, frozen: false })
+    .unwrap_or(Events::UNKNOWN)
 }
 
 fn read_pids(dir: &Path) -> Vec<u32> {

@@ -134,18 +134,8 @@ impl Journal {
             return;
         }
         self.strays.retain(|s| carries(s.pid, &s.token));
-        match self.rewrite(live) {
-            Ok(()) if self.failing => {
-                self.failing = false;
-                tracing::info!("keeper: {} is written again", self.path.display());
-            }
-            Ok(()) => {}
-            Err(e) if !self.failing => {
-                self.failing = true;
-                tracing::error!("keeper: cannot compact {}: {e}", self.path.display());
-            }
-            Err(_) => {}
-        }
+        let error = self.rewrite(live).err();
+        self.note(error, "compact");
     }
 
     fn rewrite<'a>(&mut self, live: impl Iterator<Item = (&'a str, &'a str)>) -> io::Result<()> {
@@ -180,25 +170,33 @@ impl Journal {
             (done, error)
         };
         self.written += done as u64;
-        match (error, self.failing) {
-            (Some(e), false) => {
-                self.failing = true;
-                tracing::error!(
-                    "keeper: cannot write {} ({e}); what it should say is kept until it can be written",
-                    self.path.display()
-                );
-            }
-            (None, true) => {
-                self.failing = false;
-                tracing::info!("keeper: {} is written again", self.path.display());
-            }
-            _ => {}
-        }
+        self.note(error, "write");
         if self.unwritten.len() as u64 >= COMPACT_AT {
             // Held for long: the next rewrite, which names every live
             // process, says it all (tried at each compaction until it works).
             self.unwritten = Vec::new();
             self.written = self.written.max(COMPACT_AT);
+        }
+    }
+}
+
+impl Journal {
+    /// Says that writing (`what`) failed, once until a write works again,
+    /// and then that it does (what failed is kept, see `unwritten`).
+    fn note(&mut self, error: Option<io::Error>, what: &str) {
+        match error {
+            Some(e) if !self.failing => {
+                self.failing = true;
+                tracing::error!(
+                    "keeper: cannot {what} {} ({e}); what it should say is kept until it can be written",
+                    self.path.display()
+                );
+            }
+            None if self.failing => {
+                self.failing = false;
+                tracing::info!("keeper: {} is written again", self.path.display());
+            }
+            _ => {}
         }
     }
 }
